@@ -1,0 +1,20 @@
+/**
+ * The server's entry point. `deno task start` runs `main.ts listen`, which serves on `PORT` and
+ * `HOSTNAME` and shuts down gracefully on SIGINT/SIGTERM. Under `deno serve` (and
+ * `deno serve --parallel`, one chat per isolate sharing a `BroadcastChannel` bus), the default
+ * export's `fetch` is used instead.
+ *
+ * @module
+ */
+import { createChat, loadSettings } from "./src/mod.ts";
+import { serveUntilSignal } from "./src/cli/serve.ts";
+
+const chat = await createChat(loadSettings());
+
+// `deno run main.ts listen` serves by itself; otherwise the default export is for `deno serve`.
+// (Leaving `fetch` out when listening keeps `deno run` from suggesting `deno serve`.)
+const entry: Partial<Deno.ServeDefaultExport> = {};
+if (import.meta.main && Deno.args[0] === "listen") serveUntilSignal(chat);
+else entry.fetch = chat.fetch;
+
+export default entry;

@@ -1,0 +1,151 @@
+/** Every setting of the chat, parsed once from the environment. */
+export interface Settings {
+  /** `PORT`: where `deno task start` listens. */
+  readonly port: number;
+  /** `HOSTNAME`: the interface it binds. */
+  readonly hostname: string;
+  /** `CHAT_KV_PATH`: the Deno KV file; `:memory:` keeps nothing. */
+  readonly kvPath: string;
+  /** `CHAT_MAX_MESSAGE`: longest message in characters. */
+  readonly maxMessageLength: number;
+  /** `CHAT_MAX_FRAME`: largest WebSocket frame in bytes; bigger ones close with 1009. */
+  readonly maxFrameBytes: number;
+  /** `CHAT_RATE_PER_SEC`: sustained broadcasts per second per connection. */
+  readonly ratePerSecond: number;
+  /** `CHAT_RATE_BURST`: broadcasts allowed at once above the sustained rate. */
+  readonly rateBurst: number;
+  /** `CHAT_MAX_ROOMS_PER_CONNECTION`: rooms one connection may be in. */
+  readonly maxRoomsPerConnection: number;
+  /** `CHAT_RETAIN_MESSAGES`: messages kept per room. */
+  readonly retainMessages: number;
+  /** `CHAT_RETAIN_MS`: age after which messages are dropped; 0 keeps them. */
+  readonly retainMs: number;
+  /** `CHAT_HEARTBEAT_MS`: how often an isolate tells the others it is alive. */
+  readonly heartbeatMs: number;
+  /** `CHAT_PRESENCE_TIMEOUT_MS`: silence after which an isolate's members are dropped. */
+  readonly presenceTimeoutMs: number;
+  /** `CHAT_BUS`: `broadcast-channel` (isolates of one process) or `memory` (this isolate only). */
+  readonly busKind: "broadcast-channel" | "memory";
+  /** `CHAT_BUS_NAMESPACE`: prefix of the BroadcastChannel names. */
+  readonly busNamespace: string;
+  /** `CHAT_IDLE_TIMEOUT_S`: seconds without a pong before a socket is closed. */
+  readonly idleTimeoutSeconds: number;
+  /** `CHAT_MAX_BUFFERED`: unsent bytes a socket may hold before it is closed with 1013. */
+  readonly maxBufferedBytes: number;
+  /** `CHAT_MAX_CONNECTIONS`: sockets per isolate; more get 503. */
+  readonly maxConnections: number;
+  /** `CHAT_ALLOWED_ORIGINS`: comma-separated origins allowed besides same-origin; `*` for any. */
+  readonly allowedOrigins: readonly string[];
+  /** `CHAT_JWT_SECRET`: when set, `/ws` and `POST /rooms` need an HS256 token. */
+  readonly jwtSecret: string;
+  /** `CHAT_SHUTDOWN_MS`: how long a graceful shutdown may take. */
+  readonly shutdownMs: number;
+  /** `CHAT_LOG`: `json` for one JSON line per event, `off` for silence. */
+  readonly log: "json" | "off";
+}
+
+/** The defaults, as documented in the README. */
+export const DEFAULT_SETTINGS: Settings = {
+  port: 8000,
+  hostname: "0.0.0.0",
+  kvPath: "data/chat.kv",
+  maxMessageLength: 4000,
+  maxFrameBytes: 64 * 1024,
+  ratePerSecond: 5,
+  rateBurst: 10,
+  maxRoomsPerConnection: 50,
+  retainMessages: 10_000,
+  retainMs: 0,
+  heartbeatMs: 1000,
+  presenceTimeoutMs: 10_000,
+  busKind: "broadcast-channel",
+  busNamespace: "chat",
+  idleTimeoutSeconds: 30,
+  maxBufferedBytes: 1024 * 1024,
+  maxConnections: 10_000,
+  allowedOrigins: [],
+  jwtSecret: "",
+  shutdownMs: 4000,
+  log: "json",
+};
+
+/** A setting that could not be parsed; its message names the variable and the value. */
+export class SettingsError extends Error {
+  /** An error for one variable. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SettingsError";
+  }
+}
+
+type Env = { get(name: string): string | undefined };
+
+function integer(env: Env, name: string, fallback: number, min: number): number {
+  const raw = env.get(name);
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    const what = min === 0 ? "a non-negative integer" : `an integer of at least ${min}`;
+    throw new SettingsError(`${name} must be ${what}, got '${raw}'`);
+  }
+  return value;
+}
+
+function number(env: Env, name: string, fallback: number): number {
+  const raw = env.get(name);
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new SettingsError(`${name} must be a positive number, got '${raw}'`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env.get(name);
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const found = allowed.find((value) => value === raw.trim());
+  if (!found) throw new SettingsError(`${name} must be one of ${allowed.join(", ")}, got '${raw}'`);
+  return found;
+}
+
+/** Reads every setting from `env` (default: `Deno.env`), refusing bad values with a clear message. */
+export function loadSettings(env: Env = Deno.env): Settings {
+  const d = DEFAULT_SETTINGS;
+  const heartbeatMs = integer(env, "CHAT_HEARTBEAT_MS", d.heartbeatMs, 10);
+  const presenceTimeoutMs = integer(env, "CHAT_PRESENCE_TIMEOUT_MS", d.presenceTimeoutMs, 10);
+  if (presenceTimeoutMs <= heartbeatMs * 2) {
+    throw new SettingsError(
+      `CHAT_PRESENCE_TIMEOUT_MS (${presenceTimeoutMs}) must exceed twice CHAT_HEARTBEAT_MS (${heartbeatMs})`,
+    );
+  }
+  return {
+    port: integer(env, "PORT", d.port, 0),
+    hostname: env.get("HOSTNAME")?.trim() || d.hostname,
+    kvPath: env.get("CHAT_KV_PATH")?.trim() || d.kvPath,
+    maxMessageLength: integer(env, "CHAT_MAX_MESSAGE", d.maxMessageLength, 1),
+    maxFrameBytes: integer(env, "CHAT_MAX_FRAME", d.maxFrameBytes, 256),
+    ratePerSecond: number(env, "CHAT_RATE_PER_SEC", d.ratePerSecond),
+    rateBurst: integer(env, "CHAT_RATE_BURST", d.rateBurst, 1),
+    maxRoomsPerConnection: integer(
+      env,
+      "CHAT_MAX_ROOMS_PER_CONNECTION",
+      d.maxRoomsPerConnection,
+      1,
+    ),
+    retainMessages: integer(env, "CHAT_RETAIN_MESSAGES", d.retainMessages, 1),
+    retainMs: integer(env, "CHAT_RETAIN_MS", d.retainMs, 0),
+    heartbeatMs,
+    presenceTimeoutMs,
+    busKind: oneOf(env, "CHAT_BUS", d.busKind, ["broadcast-channel", "memory"] as const),
+    busNamespace: env.get("CHAT_BUS_NAMESPACE")?.trim() || d.busNamespace,
+    idleTimeoutSeconds: integer(env, "CHAT_IDLE_TIMEOUT_S", d.idleTimeoutSeconds, 0),
+    maxBufferedBytes: integer(env, "CHAT_MAX_BUFFERED", d.maxBufferedBytes, 1024),
+    maxConnections: integer(env, "CHAT_MAX_CONNECTIONS", d.maxConnections, 1),
+    allowedOrigins: (env.get("CHAT_ALLOWED_ORIGINS") ?? "").split(",").map((s) => s.trim())
+      .filter((s) => s !== ""),
+    jwtSecret: env.get("CHAT_JWT_SECRET") ?? "",
+    shutdownMs: integer(env, "CHAT_SHUTDOWN_MS", d.shutdownMs, 0),
+    log: oneOf(env, "CHAT_LOG", d.log, ["json", "off"] as const),
+  };
+}

@@ -1,0 +1,38 @@
+import { ChatError } from "./errors.ts";
+
+/** Validates a chat message's text: non-blank and at most `maxLength` characters (code points). */
+export function validateMessageText(text: string, maxLength: number): string {
+  if (text.trim().length === 0) {
+    throw new ChatError("invalid_field", "message must not be empty");
+  }
+  // Counting code points costs a pass over the string; only long strings can be over the limit.
+  if (text.length > maxLength && [...text].length > maxLength) {
+    throw new ChatError("too_large", `message is over ${maxLength} characters`, {
+      limit: maxLength,
+    });
+  }
+  return text;
+}
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** Whether `value` has the shape of a ULID (26 Crockford base-32 characters). */
+export function isUlid(value: string): boolean {
+  return ULID.test(value);
+}
+
+/** Validates an id used as a cursor (`since`, `before`, `after`). */
+export function validateCursor(value: string, field: string): string {
+  const upper = value.toUpperCase();
+  if (!isUlid(upper)) throw new ChatError("invalid_field", `${field} must be a message id (ULID)`);
+  return upper;
+}
+
+/** Clamps a page size: default `fallback`, at most `max`; anything but a positive integer is refused. */
+export function pageLimit(value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ChatError("invalid_field", "limit must be a positive integer");
+  }
+  return Math.min(value, max);
+}

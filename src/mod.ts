@@ -1,0 +1,131 @@
+/**
+ * An edge-native chat server for Deno: rooms, presence and history over WebSocket and HTTP,
+ * shared by every isolate of a process through `BroadcastChannel`, stored in Deno KV.
+ *
+ * @example Serve it alone, or mount it in your own Hono app
+ * ```ts
+ * import { Hono } from "hono";
+ * import { createChat } from "./src/mod.ts";
+ *
+ * const chat = await createChat({ kvPath: ":memory:", log: "off" });
+ * const app = new Hono();
+ * app.route("/chat", chat.app); // the client at /chat/, the socket at /chat/ws
+ * const health = await app.request("/chat/health");
+ * console.assert(health.status === 200);
+ * await chat.close();
+ * ```
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import { monotonicFactory } from "ulid";
+import { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
+import { MemoryBus } from "./bus/memory_bus.ts";
+import { DEFAULT_SETTINGS, type Settings } from "./config.ts";
+import type { Bus } from "./core/bus.ts";
+import { Hub } from "./core/hub.ts";
+import type { Store } from "./core/store.ts";
+import type { Clock, IdSource, Logger } from "./core/types.ts";
+import { jsonLogger, silentLogger } from "./log.ts";
+import { KvStore } from "./store/kv_store.ts";
+import { MemoryStore } from "./store/memory_store.ts";
+import { buildApp, Sessions } from "./transport/app.ts";
+
+export { loadSettings, SettingsError } from "./config.ts";
+export type { Settings } from "./config.ts";
+export { ChatError } from "./core/errors.ts";
+export type { ErrorCode } from "./core/errors.ts";
+export type { Bus, BusHandler, BusMessage } from "./core/bus.ts";
+export type { Store } from "./core/store.ts";
+export type { ChatMessage, Clock, IdSource, Logger, Room } from "./core/types.ts";
+export { Hub } from "./core/hub.ts";
+export { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
+export { MemoryBus, MemoryNetwork } from "./bus/memory_bus.ts";
+export { KvStore } from "./store/kv_store.ts";
+export { MemoryStore } from "./store/memory_store.ts";
+
+/** Settings plus the moving parts a caller may supply instead of the defaults. */
+export interface ChatOptions extends Partial<Settings> {
+  /** Rooms and history; default: Deno KV at `kvPath`. */
+  readonly store?: Store;
+  /** How isolates talk; default: per `bus` (`BroadcastChannel`). */
+  readonly bus?: Bus;
+  /** Time; default `Date.now`. */
+  readonly clock?: Clock;
+  /** Ids; default monotonic ULIDs. */
+  readonly ids?: IdSource;
+  /** Log sink; default per `log` (JSON lines on stdout, or nothing). */
+  readonly logger?: Logger;
+}
+
+/** A running chat: its Hono app, its hub, its settings, and how to stop it. */
+export interface Chat {
+  /** The Hono app to serve or to mount (`app.route("/chat", chat.app)`). */
+  readonly app: Hono;
+  /** The transport-free core. */
+  readonly hub: Hub;
+  /** The settings in force. */
+  readonly settings: Settings;
+  /** The app's fetch handler, for `Deno.serve` or `deno serve`. */
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  /**
+   * Stops accepting, closes every socket with 1001, tells other isolates, commits pending writes
+   * and releases the store and bus. Safe to call twice.
+   */
+  close(): Promise<void>;
+}
+
+async function openStore(settings: Settings, clock: Clock): Promise<Store> {
+  const retention = { maxMessages: settings.retainMessages, maxAgeMs: settings.retainMs };
+  if (settings.kvPath !== ":memory:") {
+    const dir = settings.kvPath.replace(/[\\/][^\\/]*$/, "");
+    if (dir !== settings.kvPath && dir !== "") await Deno.mkdir(dir, { recursive: true });
+  }
+  return await KvStore.open(settings.kvPath, { retention, clock });
+}
+
+/**
+ * Builds a chat. Without options it uses the documented defaults: Deno KV at `data/chat.kv`,
+ * a `BroadcastChannel` bus, JSON logs. Pass `kvPath: ":memory:"` for a throwaway chat, or your
+ * own `store`, `bus`, `clock` and `ids`.
+ */
+export async function createChat(options: ChatOptions = {}): Promise<Chat> {
+  const { store: givenStore, bus: givenBus, clock = Date.now, logger, ...overrides } = options;
+  const settings: Settings = { ...DEFAULT_SETTINGS, ...overrides };
+  const ids = options.ids ?? monotonicFactory();
+  const log = logger ?? (settings.log === "json" ? jsonLogger() : silentLogger);
+  const store = givenStore ?? await openStore(settings, clock);
+  const bus = givenBus ??
+    (settings.busKind === "memory"
+      ? new MemoryBus()
+      : new BroadcastChannelBus(settings.busNamespace));
+  const hub = new Hub({ store, bus, clock, ids, nodeId: ids(), settings, log });
+  hub.start();
+  const sessions = new Sessions();
+  const staticRoot = new URL("../static/", import.meta.url);
+  const app = buildApp({ hub, settings, log, sessions, staticRoot });
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      sessions.draining = true;
+      for (const session of sessions.open) session.close(1001, "server shutting down");
+      hub.close();
+      await store.close();
+      bus.close();
+    })();
+  return { app, hub, settings, fetch: (request) => app.fetch(request), close };
+}
+
+/** Builds a chat on the in-memory store and bus: nothing persists, nothing crosses isolates. */
+export function createMemoryChat(options: ChatOptions = {}): Promise<Chat> {
+  const clock = options.clock ?? Date.now;
+  const retention = {
+    maxMessages: options.retainMessages ?? DEFAULT_SETTINGS.retainMessages,
+    maxAgeMs: options.retainMs ?? DEFAULT_SETTINGS.retainMs,
+  };
+  return createChat({
+    ...options,
+    store: options.store ?? new MemoryStore(retention, clock),
+    bus: options.bus ?? new MemoryBus(),
+  });
+}

@@ -1,0 +1,247 @@
+import { encodeTime } from "ulid";
+import { ChatError } from "../core/errors.ts";
+import { nameKey } from "../core/names.ts";
+import type { Store } from "../core/store.ts";
+import type { ChatMessage, Clock, MessagePage, MessageQuery, Room } from "../core/types.ts";
+import { type Retention, retentionCutoff } from "./retention.ts";
+
+// Key layout. Message keys sort by room then ULID, so history pages and replay are range reads.
+const ROOM = "rooms"; // [ROOM, id] -> Room
+const ROOM_NAME = "room_names"; // [ROOM_NAME, lower-case name] -> id
+const MESSAGE = "messages"; // [MESSAGE, room, id] -> ChatMessage
+const COUNT = "message_counts"; // [COUNT, room] -> Deno.KvU64
+const TRIMMED = "trimmed_through"; // [TRIMMED, room] -> newest id retention dropped
+
+// Deno KV allows 1000 mutations and 800 KiB per atomic operation; stay well inside both.
+const MAX_BATCH_MESSAGES = 400;
+const MAX_BATCH_BYTES = 512 * 1024;
+const DELETE_CHUNK = 500;
+const U64 = 1n << 64n;
+
+interface Pending {
+  readonly message: ChatMessage;
+  readonly size: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function storeFailed(error: unknown): ChatError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ChatError("store_failed", `the message could not be stored: ${reason}`);
+}
+
+/**
+ * Rooms and history in Deno KV: a local SQLite file, `:memory:`, or the managed store on Deploy.
+ * Appends are grouped into atomic commits (one in flight at a time), so that many senders share
+ * each write and each sender's messages commit in order. Retention counts messages per room with
+ * an atomic sum and trims from the oldest key every few writes, never scanning a whole room.
+ */
+export class KvStore implements Store {
+  readonly #kv: Deno.Kv;
+  readonly #retention: Retention;
+  readonly #clock: Clock;
+  readonly #ownsKv: boolean;
+  readonly #queue: Pending[] = [];
+  readonly #sinceTrim = new Map<string, number>();
+  readonly #trimEvery: number;
+  #draining?: Promise<void>;
+  #trims: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  /** Wraps an open KV handle; with `ownsKv`, {@link close} closes it too. */
+  constructor(
+    kv: Deno.Kv,
+    options: { retention: Retention; clock?: Clock; ownsKv?: boolean },
+  ) {
+    this.#kv = kv;
+    this.#retention = options.retention;
+    this.#clock = options.clock ?? Date.now;
+    this.#ownsKv = options.ownsKv ?? false;
+    this.#trimEvery = Math.max(1, Math.min(100, Math.floor(options.retention.maxMessages / 10)));
+  }
+
+  /** Opens the KV database at `path` (`:memory:` for none; undefined for Deno's default). */
+  static async open(
+    path: string | undefined,
+    options: { retention: Retention; clock?: Clock },
+  ): Promise<KvStore> {
+    const kv = await Deno.openKv(path);
+    return new KvStore(kv, { ...options, ownsKv: true });
+  }
+
+  /** Creates a room; the name index is checked and written in one atomic step. */
+  async createRoom(room: Room): Promise<Room> {
+    const nameEntry = [ROOM_NAME, nameKey(room.name)];
+    const result = await this.#guard(() =>
+      this.#kv.atomic()
+        .check({ key: nameEntry, versionstamp: null })
+        .set(nameEntry, room.id)
+        .set([ROOM, room.id], room)
+        .commit()
+    );
+    if (result.ok) return room;
+    const existing = await this.#guard(() => this.#kv.get<string>(nameEntry));
+    throw new ChatError("room_exists", `a room named '${room.name}' exists`, {
+      id: existing.value,
+    });
+  }
+
+  /** The room with this id. */
+  async getRoom(id: string): Promise<Room | undefined> {
+    const entry = await this.#guard(() => this.#kv.get<Room>([ROOM, id]));
+    return entry.value ?? undefined;
+  }
+
+  /** The room with this name (case-insensitive). */
+  async findRoomByName(name: string): Promise<Room | undefined> {
+    const entry = await this.#guard(() => this.#kv.get<string>([ROOM_NAME, nameKey(name)]));
+    return entry.value === null ? undefined : this.getRoom(entry.value);
+  }
+
+  /** Every room, oldest first (ids are ULIDs). */
+  listRooms(): Promise<Room[]> {
+    return this.#guard(async () => {
+      const rooms: Room[] = [];
+      for await (const entry of this.#kv.list<Room>({ prefix: [ROOM] })) rooms.push(entry.value);
+      return rooms;
+    });
+  }
+
+  /** Resolves once the message is committed (in a batch with others queued meanwhile). */
+  appendMessage(message: ChatMessage): Promise<void> {
+    if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
+    return new Promise((resolve, reject) => {
+      const size = message.message.length * 3 + 256;
+      this.#queue.push({ message, size, resolve, reject });
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#takeBatch();
+        try {
+          await this.#commitBatch(batch);
+          for (const pending of batch) pending.resolve();
+        } catch (error) {
+          for (const pending of batch) pending.reject(storeFailed(error));
+        }
+      }
+    } finally {
+      // No await between the last emptiness check and here, so no append can be stranded.
+      this.#draining = undefined;
+    }
+  }
+
+  #takeBatch(): Pending[] {
+    let bytes = 0;
+    let count = 0;
+    while (count < this.#queue.length && count < MAX_BATCH_MESSAGES) {
+      bytes += this.#queue[count].size;
+      if (count > 0 && bytes > MAX_BATCH_BYTES) break;
+      count++;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  async #commitBatch(batch: Pending[]): Promise<void> {
+    const perRoom = new Map<string, number>();
+    const op = this.#kv.atomic();
+    for (const { message } of batch) {
+      op.set([MESSAGE, message.room, message.id], message);
+      perRoom.set(message.room, (perRoom.get(message.room) ?? 0) + 1);
+    }
+    for (const [room, n] of perRoom) op.sum([COUNT, room], BigInt(n));
+    const result = await op.commit();
+    if (!result.ok) throw new Error("the atomic commit was refused");
+    for (const [room, n] of perRoom) this.#noteWrites(room, n);
+  }
+
+  /** Every `trimEvery` writes to a room, trims it (in the background, one trim at a time). */
+  #noteWrites(room: string, n: number): void {
+    const count = (this.#sinceTrim.get(room) ?? 0) + n;
+    if (count < this.#trimEvery) {
+      this.#sinceTrim.set(room, count);
+      return;
+    }
+    this.#sinceTrim.set(room, 0);
+    this.#trims = this.#trims.then(() => this.trim(room)).catch(() => {});
+  }
+
+  /** Drops what retention no longer allows in a room: the oldest beyond the cap, then expired. */
+  async trim(room: string): Promise<void> {
+    const count = (await this.#kv.get<Deno.KvU64>([COUNT, room])).value?.value ?? 0n;
+    const excess = Number(count) - this.#retention.maxMessages;
+    if (excess > 0) {
+      await this.#deleteOldest(room, { prefix: [MESSAGE, room] }, excess);
+    }
+    const cutoff = retentionCutoff(this.#retention, this.#clock());
+    if (cutoff > 0) {
+      // The smallest ULID of the cutoff millisecond: every key below it is older.
+      const end = [MESSAGE, room, encodeTime(cutoff, 10) + "0".repeat(16)];
+      await this.#deleteOldest(room, { prefix: [MESSAGE, room], end }, Infinity);
+    }
+  }
+
+  async #deleteOldest(room: string, selector: Deno.KvListSelector, limit: number) {
+    for (let left = limit; left > 0;) {
+      const chunk = Math.min(DELETE_CHUNK, left);
+      const keys: Deno.KvKey[] = [];
+      for await (const entry of this.#kv.list(selector, { limit: chunk })) keys.push(entry.key);
+      if (keys.length === 0) return;
+      const op = this.#kv.atomic();
+      for (const key of keys) op.delete(key);
+      op.sum([COUNT, room], (U64 - BigInt(keys.length)) % U64);
+      op.set([TRIMMED, room], String(keys[keys.length - 1][2]));
+      await op.commit();
+      left -= keys.length;
+      if (keys.length < chunk) return;
+    }
+  }
+
+  /** A page of history, oldest first, as one range read. */
+  readMessages(room: string, query: MessageQuery): Promise<MessagePage> {
+    return this.#guard(async () => {
+      const prefix = [MESSAGE, room];
+      const messages: ChatMessage[] = [];
+      if (query.after !== undefined) {
+        const selector = { prefix, start: [MESSAGE, room, query.after] };
+        for await (const e of this.#kv.list<ChatMessage>(selector, { limit: query.limit + 2 })) {
+          if (e.value.id > query.after) messages.push(e.value);
+        }
+        return { messages: messages.slice(0, query.limit), more: messages.length > query.limit };
+      }
+      const selector = query.before === undefined
+        ? { prefix }
+        : { prefix, end: [MESSAGE, room, query.before] };
+      const options = { limit: query.limit + 1, reverse: true };
+      for await (const e of this.#kv.list<ChatMessage>(selector, options)) messages.push(e.value);
+      const more = messages.length > query.limit;
+      return { messages: messages.slice(0, query.limit).reverse(), more };
+    });
+  }
+
+  /** The newest id retention dropped from the room. */
+  async trimmedThrough(room: string): Promise<string | undefined> {
+    const entry = await this.#guard(() => this.#kv.get<string>([TRIMMED, room]));
+    return entry.value ?? undefined;
+  }
+
+  /** Commits what is queued, waits for trims, then closes the handle if this store opened it. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#draining;
+    await this.#trims;
+    if (this.#ownsKv) this.#kv.close();
+  }
+
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof ChatError) throw error;
+      throw storeFailed(error);
+    }
+  }
+}

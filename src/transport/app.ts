@@ -1,0 +1,88 @@
+import { Hono } from "hono";
+import { ChatError, toChatError } from "../core/errors.ts";
+import type { Hub } from "../core/hub.ts";
+import { validateCursor } from "../core/message.ts";
+import { validateDisplayName } from "../core/names.ts";
+import type { Logger } from "../core/types.ts";
+import type { Settings } from "../config.ts";
+import { checkOrigin } from "./admission.ts";
+import { mountRoomsApi } from "./http_api.ts";
+import { mountStaticFiles } from "./static_files.ts";
+import { errorResponse } from "./status.ts";
+import { WsSession } from "./ws_session.ts";
+
+/** The transport's live state: its sessions, and whether it still accepts new ones. */
+export class Sessions {
+  /** Open sessions of this isolate. */
+  readonly open = new Set<WsSession>();
+  /** Set by shutdown: new upgrades get 503. */
+  draining = false;
+}
+
+/** What the app is built from. */
+export interface AppDeps {
+  readonly hub: Hub;
+  readonly settings: Settings;
+  readonly log: Logger;
+  readonly sessions: Sessions;
+  /** Where `static/` is. */
+  readonly staticRoot: URL;
+}
+
+function upgrade(request: Request, deps: AppDeps): Response {
+  const { settings, sessions, hub, log } = deps;
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ChatError("upgrade_required", "this route needs a WebSocket upgrade");
+  }
+  if (sessions.draining) throw new ChatError("shutting_down", "the server is shutting down");
+  checkOrigin(request, settings.allowedOrigins);
+  if (sessions.open.size >= settings.maxConnections) {
+    throw new ChatError("over_capacity", "too many connections; try again later");
+  }
+  const query = new URL(request.url).searchParams;
+  const wanted = query.get("name") ?? query.get("username") ?? undefined;
+  const name = wanted === undefined ? undefined : validateDisplayName(wanted);
+  const rawSince = query.get("since") || undefined;
+  const since = rawSince === undefined ? undefined : validateCursor(rawSince, "since");
+  const room = query.get("room")?.trim() || "lobby";
+  const { socket, response } = Deno.upgradeWebSocket(request, {
+    idleTimeout: settings.idleTimeoutSeconds,
+  });
+  const session = new WsSession(socket, hub, {
+    name,
+    room,
+    since,
+    maxFrameBytes: settings.maxFrameBytes,
+    maxBufferedBytes: settings.maxBufferedBytes,
+    log,
+  });
+  sessions.open.add(session);
+  socket.addEventListener("close", () => sessions.open.delete(session));
+  return response;
+}
+
+/** The Hono app: `/health`, `/ws`, the rooms API and the web client. */
+export function buildApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.get("/health", (c) => c.text("ok"));
+  app.get("/ws", (c) => {
+    try {
+      return upgrade(c.req.raw, deps);
+    } catch (error) {
+      const chatError = toChatError(error);
+      deps.log("ws_refused", { code: chatError.code, reason: chatError.message });
+      return errorResponse(chatError);
+    }
+  });
+  mountRoomsApi(app, deps.hub);
+  mountStaticFiles(app, deps.staticRoot);
+  app.notFound((c) => c.json({ error: "not_found", message: "no such route" }, 404));
+  app.onError((error, c) => {
+    const chatError = toChatError(error);
+    if (chatError.code === "internal" || chatError.code === "store_failed") {
+      deps.log("http_error", { path: c.req.path, code: chatError.code, error: chatError.message });
+    }
+    return errorResponse(chatError);
+  });
+  return app;
+}

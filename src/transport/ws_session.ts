@@ -1,0 +1,174 @@
+import { ChatError, toChatError } from "../core/errors.ts";
+import type { Hub } from "../core/hub.ts";
+import type { LocalMember } from "../core/local_member.ts";
+import type { Connection, Logger } from "../core/types.ts";
+import { type Command, parseFrame } from "../wire/commands.ts";
+import { answer, errorEvent } from "../wire/events.ts";
+
+/** What a session needs besides its socket and the hub. */
+export interface SessionOptions {
+  readonly name?: string;
+  readonly room: string;
+  readonly since?: string;
+  readonly maxFrameBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly log: Logger;
+  /** Extra context for log lines (remote address, origin). */
+  readonly logFields?: Record<string, unknown>;
+}
+
+const encoder = new TextEncoder();
+
+/** The size of a frame in bytes, computed only when the cheap bounds cannot decide. */
+function frameBytes(data: string | ArrayBuffer | Blob, limit: number): number {
+  if (typeof data !== "string") return data instanceof Blob ? data.size : data.byteLength;
+  // UTF-8 needs at least one and at most three bytes per UTF-16 code unit.
+  if (data.length > limit || data.length * 3 <= limit) return data.length;
+  return encoder.encode(data).length;
+}
+
+/**
+ * One WebSocket connection: it admits the member, parses frames in order, dispatches commands to
+ * the hub and maps errors to `error` events and close codes. It knows nothing of storage.
+ */
+export class WsSession {
+  #member?: LocalMember;
+  #queue: Promise<void> = Promise.resolve();
+  readonly #connection: Connection;
+
+  /** Wires a freshly upgraded socket to the hub. */
+  constructor(
+    readonly socket: WebSocket,
+    private readonly hub: Hub,
+    private readonly options: SessionOptions,
+  ) {
+    this.#connection = { send: (text) => this.send(text) };
+    socket.onopen = () => this.#enqueue(() => this.#open());
+    socket.onmessage = (event) => this.#onFrame(event.data);
+    socket.onclose = (event) => this.#enqueue(() => this.#closed(event.code, event.reason));
+    socket.onerror = () => {};
+  }
+
+  /** The member, once admitted. */
+  get member(): LocalMember | undefined {
+    return this.#member;
+  }
+
+  /** Sends a frame; a socket whose unsent backlog passes the bound is closed with 1013. */
+  send(text: string): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    this.socket.send(text);
+    if (this.socket.bufferedAmount > this.options.maxBufferedBytes) {
+      this.close(1013, "too slow: the unsent backlog passed its bound");
+    }
+  }
+
+  /** Closes the socket with a code and reason, once. */
+  close(code: number, reason: string): void {
+    if (
+      this.socket.readyState === WebSocket.CLOSED || this.socket.readyState === WebSocket.CLOSING
+    ) {
+      return;
+    }
+    this.options.log("ws_closing", { ...this.#fields(), code, reason });
+    this.socket.close(code, reason);
+  }
+
+  #fields(): Record<string, unknown> {
+    return { ...this.options.logFields, memberId: this.#member?.id, member: this.#member?.name };
+  }
+
+  #enqueue(work: () => Promise<void> | void): void {
+    this.#queue = this.#queue.then(work).catch((error) => {
+      this.options.log("ws_internal_error", { ...this.#fields(), error: String(error) });
+      this.close(1011, "internal error");
+    });
+  }
+
+  async #open(): Promise<void> {
+    const member = this.hub.connect(this.#connection, this.options.name);
+    this.#member = member;
+    this.options.log("ws_open", this.#fields());
+    this.send(answer(this.hub.me(member)));
+    await this.#join(this.options.room, this.options.since);
+  }
+
+  #closed(code: number, reason: string): void {
+    this.options.log("ws_close", { ...this.#fields(), code, reason });
+    if (this.#member) this.hub.disconnect(this.#member);
+  }
+
+  #onFrame(data: string | ArrayBuffer | Blob): void {
+    if (frameBytes(data, this.options.maxFrameBytes) > this.options.maxFrameBytes) {
+      this.close(1009, `frame over ${this.options.maxFrameBytes} bytes`);
+      return;
+    }
+    if (typeof data !== "string") {
+      this.send(errorEvent(new ChatError("bad_json", "binary frames are not supported")));
+      return;
+    }
+    const parsed = parseFrame(data);
+    if (!parsed.ok) {
+      this.send(errorEvent(parsed.error, parsed.re));
+      return;
+    }
+    this.#enqueue(() => this.#run(parsed.command));
+  }
+
+  async #run(command: Command): Promise<void> {
+    if (!this.#member || this.socket.readyState !== WebSocket.OPEN) return;
+    try {
+      await this.#dispatch(this.#member, command);
+    } catch (error) {
+      this.#refuse(error, command.id);
+    }
+  }
+
+  #refuse(error: unknown, re?: string): void {
+    const chatError = toChatError(error);
+    if (chatError.code === "internal" || chatError.code === "store_failed") {
+      this.options.log("command_failed", {
+        ...this.#fields(),
+        code: chatError.code,
+        error: chatError.message,
+      });
+    }
+    this.send(errorEvent(chatError, re));
+  }
+
+  async #join(room: string, since: string | undefined, re?: string): Promise<void> {
+    const { joined, flush } = await this.hub.join(this.#member!, room, since);
+    this.send(answer(joined, re));
+    flush();
+  }
+
+  async #dispatch(member: LocalMember, command: Command): Promise<void> {
+    const re = command.id;
+    switch (command.command) {
+      case "me":
+        return this.send(answer(this.hub.me(member), re));
+      case "join":
+        return await this.#join(command.room, command.since, re);
+      case "leave":
+        return this.send(answer(await this.hub.leave(member, command.room), re));
+      case "broadcast":
+        // Not awaited: the next frame may be parsed while this one commits. The store commits in
+        // call order, so acknowledgements and deliveries keep the sender's order.
+        this.hub.broadcast(member, command.message, command.room).then(
+          (stored) => this.send(answer(stored, re)),
+          (error) => this.#refuse(error, re),
+        );
+        return;
+      case "list":
+        return this.send(answer(await this.hub.list(member, command.room), re));
+      case "history":
+        return this.send(
+          answer(await this.hub.history(member, command.room, command.before, command.limit), re),
+        );
+      default: {
+        const unreachable: never = command;
+        throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,129 @@
+import { ChatError } from "../core/errors.ts";
+import { validateCursor } from "../core/message.ts";
+
+/** A client command, parsed and typed. `id` is echoed as `re` in the direct answer. */
+export type Command =
+  | { readonly command: "me"; readonly id?: string }
+  | {
+    readonly command: "join";
+    readonly id?: string;
+    readonly room: string;
+    readonly since?: string;
+  }
+  | { readonly command: "leave"; readonly id?: string; readonly room: string }
+  | {
+    readonly command: "broadcast";
+    readonly id?: string;
+    readonly room?: string;
+    readonly message: string;
+  }
+  | { readonly command: "list"; readonly id?: string; readonly room?: string }
+  | {
+    readonly command: "history";
+    readonly id?: string;
+    readonly room?: string;
+    readonly before?: string;
+    readonly limit?: number;
+  };
+
+/** A parsed frame: a command, or an error to answer (with the `re` to echo when one was given). */
+export type ParsedFrame =
+  | { readonly ok: true; readonly command: Command }
+  | { readonly ok: false; readonly error: ChatError; readonly re?: string };
+
+type Fields = Record<string, unknown>;
+
+function required(fields: Fields, name: string): string {
+  const value = fields[name];
+  if (value === undefined || value === null) {
+    throw new ChatError("missing_field", `'${name}' is required`, { field: name });
+  }
+  if (typeof value !== "string") {
+    throw new ChatError("invalid_field", `'${name}' must be a string`, { field: name });
+  }
+  return value;
+}
+
+function optional(fields: Fields, name: string): string | undefined {
+  return fields[name] === undefined || fields[name] === null ? undefined : required(fields, name);
+}
+
+function optionalNumber(fields: Fields, name: string): number | undefined {
+  const value = fields[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number") {
+    throw new ChatError("invalid_field", `'${name}' must be a number`, { field: name });
+  }
+  return value;
+}
+
+function optionalCursor(fields: Fields, name: string): string | undefined {
+  const value = optional(fields, name);
+  return value === undefined ? undefined : validateCursor(value, name);
+}
+
+function toCommand(fields: Fields, name: string, id: string | undefined): Command {
+  switch (name) {
+    case "me":
+      return { command: "me", id };
+    case "join":
+      return {
+        command: "join",
+        id,
+        room: required(fields, "room"),
+        since: optionalCursor(fields, "since"),
+      };
+    case "leave":
+      return { command: "leave", id, room: required(fields, "room") };
+    case "broadcast":
+      return {
+        command: "broadcast",
+        id,
+        room: optional(fields, "room"),
+        message: required(fields, "message"),
+      };
+    case "list":
+      return { command: "list", id, room: optional(fields, "room") };
+    case "history":
+      return {
+        command: "history",
+        id,
+        room: optional(fields, "room"),
+        before: optionalCursor(fields, "before"),
+        limit: optionalNumber(fields, "limit"),
+      };
+    default:
+      throw new ChatError("unknown_command", `unknown command '${name.slice(0, 64)}'`);
+  }
+}
+
+/**
+ * Parses one text frame. A frame whose first non-blank character is not `{` is a `broadcast` of
+ * its text; one starting with `{` must be a JSON object with a string `command`, else `bad_json`.
+ */
+export function parseFrame(frame: string): ParsedFrame {
+  const start = frame.trimStart();
+  if (!start.startsWith("{")) {
+    return { ok: true, command: { command: "broadcast", message: frame } };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(frame);
+  } catch {
+    return { ok: false, error: new ChatError("bad_json", "the frame is not valid JSON") };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, error: new ChatError("bad_json", "the frame is not a JSON object") };
+  }
+  const fields = value as Fields;
+  const re = typeof fields.id === "string" ? fields.id : undefined;
+  if (typeof fields.command !== "string") {
+    return { ok: false, re, error: new ChatError("bad_json", "'command' must be a string") };
+  }
+  try {
+    return { ok: true, command: toCommand(fields, fields.command, re) };
+  } catch (error) {
+    if (error instanceof ChatError) return { ok: false, error, re };
+    throw error;
+  }
+}

@@ -1,0 +1,194 @@
+import { monotonicFactory } from "ulid";
+import { type Chat, type ChatOptions, createChat } from "../src/mod.ts";
+
+/** A JSON event as a client sees it. */
+export type Json = Record<string, unknown>;
+
+/** A chat served on 127.0.0.1 on a free port. */
+export interface TestServer {
+  readonly chat: Chat;
+  readonly port: number;
+  readonly http: string;
+  readonly ws: string;
+  close(): Promise<void>;
+}
+
+/** A fresh BroadcastChannel namespace, so that tests running in one process never hear each other. */
+export function uniqueNamespace(): string {
+  return `test-${crypto.randomUUID()}`;
+}
+
+/** Starts a real chat server (KV `:memory:` and an isolated bus unless told otherwise). */
+export async function startServer(options: ChatOptions = {}): Promise<TestServer> {
+  const chat = await createChat({
+    kvPath: ":memory:",
+    log: "off",
+    busNamespace: uniqueNamespace(),
+    ...options,
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    chat.fetch,
+  );
+  const port = server.addr.port;
+  return {
+    chat,
+    port,
+    http: `http://127.0.0.1:${port}`,
+    ws: `ws://127.0.0.1:${port}/ws`,
+    close: async () => {
+      await chat.close();
+      await server.shutdown();
+    },
+  };
+}
+
+/** A deterministic clock the test moves by hand. */
+export class FakeClock {
+  /** Starts at `now`. */
+  constructor(public now = Date.UTC(2026, 0, 1)) {}
+  /** The current time. */
+  readonly read = (): number => this.now;
+  /** Moves time forward. */
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+/** Deterministic ULIDs from a seeded generator, on the given clock. */
+export function seededIds(clock: FakeClock, seed = 1): () => string {
+  let state = seed;
+  const prng = () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  const next = monotonicFactory(prng);
+  return () => next(clock.now);
+}
+
+/** Resolves when `condition` holds, polling (for state that no event announces), or fails. */
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * A real WebSocket client that records every event and awaits the ones a test expects.
+ */
+export class Client {
+  readonly events: Json[] = [];
+  readonly #waiters = new Set<{ match: (e: Json) => boolean; resolve: (e: Json) => void }>();
+  #cursor = 0;
+  readonly closed: Promise<CloseEvent>;
+  readonly opened: Promise<void>;
+
+  private constructor(readonly socket: WebSocket) {
+    this.opened = new Promise((resolve, reject) => {
+      socket.addEventListener("open", () => resolve(), { once: true });
+      socket.addEventListener("error", () => reject(new Error("socket error before open")), {
+        once: true,
+      });
+    });
+    this.opened.catch(() => {});
+    this.closed = new Promise((resolve) => socket.addEventListener("close", resolve));
+    socket.addEventListener("message", (message) => {
+      const event = JSON.parse(String(message.data)) as Json;
+      this.events.push(event);
+      for (const waiter of this.#waiters) {
+        if (waiter.match(event)) {
+          this.#waiters.delete(waiter);
+          waiter.resolve(event);
+        }
+      }
+    });
+  }
+
+  /** Opens a socket to `url` with the given query, and waits for `joined` of the first room. */
+  static async connect(url: string, query: Record<string, string> = {}): Promise<Client> {
+    const client = Client.open(url, query);
+    await client.opened;
+    await client.next((e) => e.event === "joined");
+    return client;
+  }
+
+  /** Opens a socket without waiting for anything. */
+  static open(url: string, query: Record<string, string> = {}): Client {
+    const params = new URLSearchParams(query).toString();
+    return new Client(new WebSocket(params ? `${url}?${params}` : url));
+  }
+
+  /** The `me` event received at connection. */
+  get me(): Json {
+    const me = this.events.find((e) => e.event === "me");
+    if (!me) throw new Error("no me event yet");
+    return me;
+  }
+
+  /**
+   * The next event (after the last one returned) that matches, waiting up to `timeoutMs`.
+   * Events are consumed in order, so two calls never return the same event.
+   */
+  next(match: (e: Json) => boolean = () => true, timeoutMs = 5000): Promise<Json> {
+    for (let i = this.#cursor; i < this.events.length; i++) {
+      if (match(this.events[i])) {
+        this.#cursor = i + 1;
+        return Promise.resolve(this.events[i]);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(new Error(`timed out; last events: ${JSON.stringify(this.events.slice(-5))}`));
+      }, timeoutMs);
+      const waiter = {
+        match,
+        resolve: (event: Json) => {
+          clearTimeout(timer);
+          this.#cursor = this.events.indexOf(event) + 1;
+          resolve(event);
+        },
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Sends a command and returns its direct answer (matched by `re`). */
+  request(command: Json, timeoutMs = 5000): Promise<Json> {
+    const id = command.id ?? crypto.randomUUID();
+    this.send({ ...command, id });
+    return this.next((e) => e.re === id, timeoutMs);
+  }
+
+  /** Sends a JSON command. */
+  send(command: Json): void {
+    this.socket.send(JSON.stringify(command));
+  }
+
+  /** Sends a raw text frame. */
+  sendRaw(text: string | Uint8Array<ArrayBuffer>): void {
+    this.socket.send(text);
+  }
+
+  /** Every `broadcast` event received so far. */
+  broadcasts(room?: string): Json[] {
+    return this.events.filter((e) => e.event === "broadcast" && (!room || e.room === room));
+  }
+
+  /** Closes the socket and waits until it is closed. */
+  async close(): Promise<void> {
+    if (this.socket.readyState < WebSocket.CLOSING) this.socket.close(1000);
+    await this.closed;
+  }
+}
+
+/** Closes every client given. */
+export async function closeAll(clients: Iterable<Client>): Promise<void> {
+  await Promise.all([...clients].map((c) => c.close()));
+}

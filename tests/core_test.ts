@@ -1,0 +1,239 @@
+import assert from "node:assert/strict";
+import { MemoryBus, MemoryNetwork } from "../src/bus/memory_bus.ts";
+import { ChatError } from "../src/core/errors.ts";
+import { Hub, type HubSettings } from "../src/core/hub.ts";
+import { validateMessageText } from "../src/core/message.ts";
+import { guestName, uniqueName, validateDisplayName, validateRoomName } from "../src/core/names.ts";
+import { RateLimiter } from "../src/core/rate_limiter.ts";
+import { MemoryStore } from "../src/store/memory_store.ts";
+import { FakeClock, seededIds } from "./_helpers.ts";
+
+const SETTINGS: HubSettings = {
+  maxMessageLength: 20,
+  ratePerSecond: 2,
+  rateBurst: 3,
+  maxRoomsPerConnection: 3,
+  heartbeatMs: 1000,
+  presenceTimeoutMs: 5000,
+};
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return error instanceof ChatError ? error.code : "not a ChatError";
+  }
+  return undefined;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return error instanceof ChatError ? error.code : "not a ChatError";
+  }
+  return undefined;
+}
+
+function makeHub(
+  options: { clock?: FakeClock; network?: MemoryNetwork; seed?: number; store?: MemoryStore } = {},
+) {
+  const clock = options.clock ?? new FakeClock();
+  const ids = seededIds(clock, options.seed);
+  const store = options.store ?? new MemoryStore({ maxMessages: 100, maxAgeMs: 0 }, clock.read);
+  const hub = new Hub({
+    store,
+    bus: new MemoryBus(options.network),
+    clock: clock.read,
+    ids,
+    nodeId: ids(),
+    settings: SETTINGS,
+  });
+  hub.start({ timers: false });
+  return { hub, clock, store };
+}
+
+class Sink {
+  readonly events: Record<string, unknown>[] = [];
+  readonly send = (text: string) => this.events.push(JSON.parse(text));
+  of(kind: string) {
+    return this.events.filter((e) => e.event === kind);
+  }
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("display names are 1-32 characters after trimming, without control characters", () => {
+  assert.equal(validateDisplayName("  ana  "), "ana");
+  assert.equal(validateDisplayName("x".repeat(32)), "x".repeat(32));
+  assert.equal(validateDisplayName("😀".repeat(32)), "😀".repeat(32));
+  assert.equal(code(() => validateDisplayName("x".repeat(33))), "invalid_name");
+  assert.equal(code(() => validateDisplayName("   ")), "invalid_name");
+  assert.equal(code(() => validateDisplayName("a\nb")), "invalid_name");
+  assert.equal(code(() => validateDisplayName("a\u0085b")), "invalid_name");
+  assert.equal(code(() => validateRoomName("")), "invalid_field");
+});
+
+Deno.test("a taken name gets the first free suffix and still fits in 32 characters", () => {
+  const taken = new Set(["alice", "alice-2"]);
+  assert.equal(uniqueName("bob", (k) => taken.has(k)), "bob");
+  assert.equal(uniqueName("Alice", (k) => taken.has(k)), "Alice-3");
+  const long = "y".repeat(32);
+  const named = uniqueName(long, (k) => k === long);
+  assert.equal(named, `${"y".repeat(30)}-2`);
+  assert.match(guestName(() => 0.5), /^guest-8000$/);
+});
+
+Deno.test("message text must be non-blank and within the limit", () => {
+  assert.equal(validateMessageText("hi", 2), "hi");
+  assert.equal(validateMessageText("😀😀", 2), "😀😀");
+  assert.equal(code(() => validateMessageText("   ", 2)), "invalid_field");
+  assert.equal(code(() => validateMessageText("abc", 2)), "too_large");
+});
+
+Deno.test("the rate limiter allows a burst, then the sustained rate", () => {
+  const clock = new FakeClock();
+  const limiter = new RateLimiter(2, 3, clock.read);
+  assert.deepEqual([1, 2, 3, 4].map(() => limiter.take()), [true, true, true, false]);
+  clock.advance(499);
+  assert.equal(limiter.take(), false);
+  clock.advance(1);
+  assert.equal(limiter.take(), true);
+  assert.equal(limiter.take(), false);
+  clock.advance(10_000);
+  assert.deepEqual([1, 2, 3, 4].map(() => limiter.take()), [true, true, true, false]);
+});
+
+Deno.test("rooms are found by id or by name, case-insensitively, and created on demand", async () => {
+  const { hub } = makeHub();
+  const created = await hub.createRoom("  Garden ");
+  assert.equal(created.name, "Garden");
+  assert.equal((await hub.resolveRoom(created.id)).id, created.id);
+  assert.equal((await hub.resolveRoom(created.id.toLowerCase())).id, created.id);
+  assert.equal((await hub.resolveRoom("GARDEN")).id, created.id);
+  assert.equal(await rejection(hub.resolveRoom("nowhere")), "no_such_room");
+  assert.equal(await rejection(hub.createRoom("garden")), "room_exists");
+  const made = await hub.resolveRoom("kitchen", true);
+  assert.equal(made.name, "kitchen");
+  hub.close();
+});
+
+Deno.test("join and leave update the member list and tell the others", async () => {
+  const { hub } = makeHub();
+  const a = new Sink();
+  const b = new Sink();
+  const alice = hub.connect(a, "alice");
+  const bob = hub.connect(b, "bob");
+  const { joined } = await hub.join(alice, "den");
+  assert.deepEqual(joined.members, ["alice"]);
+  const second = await hub.join(bob, "den");
+  assert.deepEqual(second.joined.members, ["alice", "bob"]);
+  assert.deepEqual(a.of("join").map((e) => e.member), ["bob"]);
+  assert.deepEqual(b.of("join"), []);
+  await hub.leave(bob, "den");
+  assert.deepEqual(a.of("leave").map((e) => e.member), ["bob"]);
+  assert.equal(await rejection(hub.leave(bob, "den")), "not_in_room");
+  hub.disconnect(alice);
+  assert.equal(hub.presence.countOf(joined.room), 0);
+  hub.close();
+});
+
+Deno.test("a connection may be in a bounded number of rooms", async () => {
+  const { hub } = makeHub();
+  const alice = hub.connect(new Sink(), "alice");
+  for (const room of ["a", "b", "c"]) await hub.join(alice, room);
+  assert.equal(await rejection(hub.join(alice, "d")), "too_many_rooms");
+  await hub.join(alice, "a"); // joining a room again is not a new room
+  hub.close();
+});
+
+Deno.test("broadcast validates, rate-limits, stores, then delivers to the others", async () => {
+  const { hub, store, clock } = makeHub();
+  const a = new Sink();
+  const b = new Sink();
+  const alice = hub.connect(a, "alice");
+  const bob = hub.connect(b, "bob");
+  const room = (await hub.join(alice, "den")).joined.room;
+  await hub.join(bob, "den");
+  const stored = await hub.broadcast(alice, "hello");
+  assert.equal(stored.ts, clock.now);
+  assert.deepEqual(b.of("broadcast"), [{ ...stored }]);
+  assert.deepEqual(a.of("broadcast"), [], "the sender's copy is the acknowledgement");
+  assert.equal(await rejection(hub.broadcast(alice, "x".repeat(21))), "too_large");
+  assert.equal(await rejection(hub.broadcast(alice, "   ")), "invalid_field");
+  await hub.broadcast(alice, "two");
+  await hub.broadcast(alice, "three");
+  assert.equal(await rejection(hub.broadcast(alice, "four")), "rate_limited");
+  const page = await store.readMessages(room, { limit: 10 });
+  assert.deepEqual(page.messages.map((m) => m.message), ["hello", "two", "three"]);
+  clock.advance(500);
+  await hub.broadcast(alice, "later");
+  hub.close();
+});
+
+Deno.test("a failing store refuses the message and delivers nothing", async () => {
+  const { hub, store } = makeHub();
+  const b = new Sink();
+  const alice = hub.connect(new Sink(), "alice");
+  const bob = hub.connect(b, "bob");
+  await hub.join(alice, "den");
+  await hub.join(bob, "den");
+  await store.close();
+  assert.equal(await rejection(hub.broadcast(alice, "lost")), "store_failed");
+  assert.deepEqual(b.of("broadcast"), []);
+  hub.close();
+});
+
+Deno.test("nodes on one bus share presence, and a silent node's members are dropped", async () => {
+  const network = new MemoryNetwork();
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxMessages: 100, maxAgeMs: 0 }, clock.read);
+  const one = makeHub({ network, clock, store, seed: 1 });
+  const two = makeHub({ network, clock, store, seed: 2 });
+  const a = new Sink();
+  const alice = one.hub.connect(a, "alice");
+  await one.hub.join(alice, "den");
+  await flush();
+  const bob = two.hub.connect(new Sink(), "bob");
+  const { joined } = await two.hub.join(bob, "den");
+  assert.deepEqual(joined.members, ["alice", "bob"]);
+  await flush();
+  assert.deepEqual(a.of("join").map((e) => e.member), ["bob"]);
+  // Node two goes silent (no bye, no heartbeats); node one keeps ticking.
+  for (let i = 0; i < 5; i++) {
+    clock.advance(1000);
+    one.hub.tick();
+  }
+  assert.deepEqual(a.of("leave"), []);
+  clock.advance(1001);
+  one.hub.tick();
+  assert.deepEqual(a.of("leave").map((e) => e.member), ["bob"]);
+  assert.equal(one.hub.presence.countOf(joined.room), 1);
+  one.hub.close();
+  two.hub.close();
+});
+
+Deno.test("the same name taken on two nodes at once is settled: the older member keeps it", async () => {
+  const network = new MemoryNetwork();
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxMessages: 100, maxAgeMs: 0 }, clock.read);
+  const one = makeHub({ network, clock, store, seed: 1 });
+  const two = makeHub({ network, clock, store, seed: 2 });
+  const s1 = new Sink();
+  const s2 = new Sink();
+  const first = one.hub.connect(s1, "sam");
+  const second = two.hub.connect(s2, "sam");
+  assert.equal(first.name, "sam");
+  assert.equal(second.name, "sam");
+  await flush();
+  const [keeper, renamed] = first.id < second.id ? [first, second] : [second, first];
+  const renamedSink = renamed === first ? s1 : s2;
+  assert.equal(keeper.name, "sam");
+  assert.equal(renamed.name, "sam-2");
+  assert.deepEqual(renamedSink.of("me").map((e) => e.member), ["sam-2"]);
+  await flush();
+  assert.equal(one.hub.presence.get(renamed.id)?.name, "sam-2");
+  assert.equal(two.hub.presence.get(renamed.id)?.name, "sam-2");
+  one.hub.close();
+  two.hub.close();
+});

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { Client, type Json, startServer } from "./_helpers.ts";
+
+Deno.test("GET / returns the web client with a Content-Security-Policy", async () => {
+  const server = await startServer();
+  try {
+    const page = await fetch(`${server.http}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+    assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'none'/);
+    assert.match(await page.text(), /<script type="module" src="app.js">/);
+    const script = await fetch(`${server.http}/app.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get("content-type") ?? "", /javascript/);
+    await script.body?.cancel();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("GET /health answers 200 ok as text/plain", async () => {
+  const server = await startServer();
+  try {
+    const res = await fetch(`${server.http}/health`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
+    assert.equal(await res.text(), "ok");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("GET /ws without an upgrade answers 426 with a JSON error", async () => {
+  const server = await startServer();
+  try {
+    const res = await fetch(`${server.http}/ws`);
+    assert.equal(res.status, 426);
+    const body = await res.json();
+    assert.equal(body.error, "upgrade_required");
+    assert.equal(typeof body.message, "string");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("POST /rooms creates a room; a taken name is 409 with the existing id", async () => {
+  const server = await startServer();
+  const post = (body: string) =>
+    fetch(`${server.http}/rooms`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+  try {
+    const created = await post(JSON.stringify({ name: "Design" }));
+    assert.equal(created.status, 201);
+    const room = await created.json();
+    assert.deepEqual(Object.keys(room).sort(), ["createdAt", "id", "name"]);
+    assert.equal(room.name, "Design");
+    const taken = await post(JSON.stringify({ name: "design" }));
+    assert.equal(taken.status, 409);
+    const body = await taken.json();
+    assert.equal(body.error, "room_exists");
+    assert.equal(body.id, room.id);
+    for (
+      const [bad, code] of [
+        ["{", "bad_json"],
+        ["[]", "bad_json"],
+        ["{}", "missing_field"],
+        ['{"name": 3}', "invalid_field"],
+        ['{"name": "   "}', "invalid_field"],
+      ]
+    ) {
+      const res = await post(bad);
+      assert.equal(res.status, 400, bad);
+      assert.equal((await res.json()).error, code, bad);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("GET /rooms lists rooms with member counts; GET /rooms/:id shows members or 404", async () => {
+  const server = await startServer();
+  const alice = await Client.connect(server.ws, { name: "alice", room: "general" });
+  const bob = await Client.connect(server.ws, { name: "bob", room: "general" });
+  try {
+    const rooms = await (await fetch(`${server.http}/rooms`)).json();
+    const general = rooms.find((r: Json) => r.name === "general");
+    assert.deepEqual(general, { id: alice.events[1].room, name: "general", members: 2 });
+    const one = await fetch(`${server.http}/rooms/${general.id}`);
+    assert.equal(one.status, 200);
+    const details = await one.json();
+    assert.deepEqual(details.members, ["alice", "bob"]);
+    assert.equal(details.name, "general");
+    assert.equal(typeof details.createdAt, "number");
+    const missing = await fetch(`${server.http}/rooms/01ARZ3NDEKTSV4RRFFQ69G5FAV`);
+    assert.equal(missing.status, 404);
+    assert.equal((await missing.json()).error, "no_such_room");
+    const missingMessages = await fetch(`${server.http}/rooms/nowhere/messages`);
+    assert.equal(missingMessages.status, 404);
+    await missingMessages.body?.cancel();
+  } finally {
+    await alice.close();
+    await bob.close();
+    await server.close();
+  }
+});
+
+Deno.test("GET /rooms/:id/messages pages with before, after and limit", async () => {
+  const server = await startServer({ rateBurst: 100 });
+  const alice = await Client.connect(server.ws, { name: "alice" });
+  const get = async (query: string) => {
+    const res = await fetch(`${server.http}/rooms/${alice.events[1].room}/messages${query}`);
+    return { status: res.status, body: await res.json() };
+  };
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(String((await alice.request({ command: "broadcast", message: `m${i}` })).id));
+    }
+    const texts = (body: Json) => (body.messages as Json[]).map((m) => m.message);
+    const newest = await get("?limit=2");
+    assert.deepEqual(texts(newest.body), ["m3", "m4"]);
+    assert.equal(newest.body.more, true);
+    const before = await get(`?before=${ids[3]}&limit=2`);
+    assert.deepEqual(texts(before.body), ["m1", "m2"]);
+    assert.equal(before.body.more, true);
+    const oldest = await get(`?before=${ids[1]}`);
+    assert.deepEqual(texts(oldest.body), ["m0"]);
+    assert.equal(oldest.body.more, false);
+    const after = await get(`?after=${ids[0]}&limit=3`);
+    assert.deepEqual(texts(after.body), ["m1", "m2", "m3"]);
+    assert.equal(after.body.more, true);
+    const tail = await get(`?after=${ids[2]}`);
+    assert.deepEqual(texts(tail.body), ["m3", "m4"]);
+    assert.equal(tail.body.more, false);
+    const all = await get("");
+    assert.equal((all.body.messages as Json[]).length, 5);
+    assert.equal((all.body.messages as Json[])[0].event, "broadcast");
+    const capped = await get("?limit=5000");
+    assert.equal(capped.status, 200);
+    for (const bad of ["?limit=abc", "?limit=0", "?before=zzz", "?after=1"]) {
+      const res = await get(bad);
+      assert.equal(res.status, 400, bad);
+      assert.equal(res.body.error, "invalid_field", bad);
+    }
+  } finally {
+    await alice.close();
+    await server.close();
+  }
+});
+
+Deno.test("unknown routes answer 404 with a JSON error", async () => {
+  const server = await startServer();
+  try {
+    const res = await fetch(`${server.http}/nope/nope`);
+    assert.equal(res.status, 404);
+    assert.equal((await res.json()).error, "not_found");
+  } finally {
+    await server.close();
+  }
+});
