@@ -5,7 +5,7 @@
  * @example Serve it alone, or mount it in your own Hono app
  * ```ts
  * import { Hono } from "hono";
- * import { createChat } from "./src/mod.ts";
+ * import { createChat } from "./mod.ts";
  *
  * const chat = await createChat({ kvPath: ":memory:", log: "off" });
  * const app = new Hono();
