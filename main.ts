@@ -7,14 +7,18 @@
  * @module
  */
 import { createChat, loadSettings } from "./src/mod.ts";
-import { serveUntilSignal } from "./src/cli/serve.ts";
+import { exitGracefullyOnSignal, serveUntilSignal } from "./src/cli/serve.ts";
 
 const chat = await createChat(loadSettings());
 
 // `deno run main.ts listen` serves by itself; otherwise the default export is for `deno serve`.
 // (Leaving `fetch` out when listening keeps `deno run` from suggesting `deno serve`.)
 const entry: Partial<Deno.ServeDefaultExport> = {};
-if (import.meta.main && Deno.args[0] === "listen") serveUntilSignal(chat);
-else entry.fetch = chat.fetch;
+if (import.meta.main && Deno.args[0] === "listen") {
+  serveUntilSignal(chat);
+} else {
+  entry.fetch = chat.fetch;
+  if (import.meta.main) exitGracefullyOnSignal(chat);
+}
 
 export default entry;

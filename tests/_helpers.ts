@@ -159,6 +159,14 @@ export class Client {
     });
   }
 
+  /** The first event, past or future, that matches (ignores the cursor of {@link next}). */
+  waitFor(match: (e: Json) => boolean, timeoutMs = 5000): Promise<Json> {
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    const cursor = this.#cursor;
+    return this.next(match, timeoutMs).finally(() => this.#cursor = cursor);
+  }
+
   /** Sends a command and returns its direct answer (matched by `re`). */
   request(command: Json, timeoutMs = 5000): Promise<Json> {
     const id = command.id ?? crypto.randomUUID();
@@ -191,4 +199,70 @@ export class Client {
 /** Closes every client given. */
 export async function closeAll(clients: Iterable<Client>): Promise<void> {
   await Promise.all([...clients].map((c) => c.close()));
+}
+
+/** A chat running in its own isolate (a Web Worker) on its own port. */
+export class Isolate {
+  #worker: Worker;
+  #replies: ((data: Json) => void)[] = [];
+  #killed = false;
+  port = 0;
+  nodeId = "";
+
+  private constructor() {
+    this.#worker = new Worker(new URL("./_isolate_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = (event) => this.#replies.shift()?.(event.data);
+  }
+
+  #ask(message: Json): Promise<Json> {
+    return new Promise((resolve) => {
+      this.#replies.push(resolve);
+      this.#worker.postMessage(message);
+    });
+  }
+
+  /** Starts a worker serving a chat with these options. */
+  static async start(options: Record<string, unknown>): Promise<Isolate> {
+    const isolate = new Isolate();
+    const ready = await isolate.#ask({ type: "start", options });
+    isolate.port = Number(ready.port);
+    isolate.nodeId = String(ready.nodeId);
+    return isolate;
+  }
+
+  /** The WebSocket URL. */
+  get ws(): string {
+    return `ws://127.0.0.1:${this.port}/ws`;
+  }
+
+  /** The HTTP base URL. */
+  get http(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The hub's counters in that isolate. */
+  async stats(): Promise<Json> {
+    return (await this.#ask({ type: "stats" })).stats as Json;
+  }
+
+  /** Keeps the isolate's event loop busy for `ms` (it answers when done). */
+  block(ms: number): Promise<Json> {
+    return this.#ask({ type: "block", ms });
+  }
+
+  /** Shuts the chat down cleanly, then ends the worker (nothing to do once killed). */
+  async stop(): Promise<void> {
+    if (this.#killed) return;
+    this.#killed = true;
+    await this.#ask({ type: "stop" });
+    this.#worker.terminate();
+  }
+
+  /** Ends the worker at once, without a word to the others (a crash or an eviction). */
+  kill(): void {
+    this.#killed = true;
+    this.#worker.terminate();
+  }
 }

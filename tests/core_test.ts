@@ -237,3 +237,39 @@ Deno.test("the same name taken on two nodes at once is settled: the older member
   one.hub.close();
   two.hub.close();
 });
+
+Deno.test("a member renamed while in a room is announced to the room with renamed", async () => {
+  const network = new MemoryNetwork();
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxMessages: 100, maxAgeMs: 0 }, clock.read);
+  const one = makeHub({ network, clock, store, seed: 3 });
+  const two = makeHub({ network, clock, store, seed: 4 });
+  await one.hub.createRoom("den");
+  const watcher = new Sink();
+  await one.hub.join(one.hub.connect(watcher, "watcher"), "den");
+  await flush();
+  // The two nodes cannot hear each other while both admit "kim" and put her in the room.
+  network.pause();
+  const s1 = new Sink();
+  const s2 = new Sink();
+  const first = one.hub.connect(s1, "kim");
+  const second = two.hub.connect(s2, "kim");
+  await one.hub.join(first, "den");
+  await two.hub.join(second, "den");
+  network.resume();
+  await flush();
+  const loser = first.id < second.id ? second : first;
+  assert.equal(loser.name, "kim-2");
+  const renamed = watcher.of("renamed");
+  assert.deepEqual(renamed, [{
+    event: "renamed",
+    room: (await one.hub.resolveRoom("den")).id,
+    memberId: loser.id,
+    from: "kim",
+    to: "kim-2",
+  }]);
+  const names = one.hub.presence.membersOf(renamed[0].room as string).map((m) => m.name);
+  assert.deepEqual(names.sort(), ["kim", "kim-2", "watcher"]);
+  one.hub.close();
+  two.hub.close();
+});

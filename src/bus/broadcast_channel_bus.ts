@@ -1,67 +1,182 @@
-import type { Bus, BusHandler, BusMessage } from "../core/bus.ts";
+import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
 
-interface Channel {
+/** What crosses the channel: a numbered batch of one publisher's messages on one topic. */
+interface Packet {
+  readonly node: string;
+  readonly seq: number;
+  /**
+   * When the packet numbered `seq - 1` was posted (for a re-announcement with no items: when
+   * `seq` itself was). A receiver that subscribed before then should have seen that packet.
+   */
+  readonly prevAt: number;
+  readonly items: BusMessage[];
+}
+
+interface Subscription {
   readonly channel: BroadcastChannel;
-  readonly handlers: Set<BusHandler>;
+  readonly handlers: Set<{ handler: BusHandler; onGap?: GapHandler }>;
+  /** When this isolate started listening: earlier packets were never ours to receive. */
+  readonly since: number;
+  /** The last sequence number seen from each publisher. */
+  readonly seen: Map<string, number>;
+}
+
+interface Outgoing {
+  seq: number;
+  items: BusMessage[];
+  flushing: boolean;
+  lastFlush: number;
+  markTimer?: ReturnType<typeof setTimeout>;
+}
+
+/** Idle time after a burst before the last sequence number is first announced again. */
+const FIRST_MARK_MS = 50;
+/** How often it is announced again after that... */
+const MARK_EVERY_MS = 1000;
+/** ...for how long after the last packet (losses older than this are not worth repairing). */
+const MARK_FOR_MS = 30_000;
+
+function isPacket(data: unknown): data is Packet {
+  if (typeof data !== "object" || data === null) return false;
+  const p = data as Record<string, unknown>;
+  return typeof p.node === "string" && typeof p.seq === "number" &&
+    typeof p.prevAt === "number" && Array.isArray(p.items);
 }
 
 /**
- * A bus over `BroadcastChannel`: one channel per topic, opened while this isolate subscribes to
- * it, so an isolate with no member in a room receives none of that room's messages. It spans the
- * isolates of one Deno process (`deno serve --parallel`, Web Workers), not separate processes.
- * A message crosses to each other isolate once, whatever the number of sockets there.
+ * A bus over `BroadcastChannel`, spanning the isolates of one Deno process (`deno serve
+ * --parallel`, Web Workers), not separate processes.
+ *
+ * - One channel per topic, open only while this isolate subscribes to it, so an isolate with no
+ *   member in a room does no per-message work for it beyond Deno's own name filter.
+ * - Messages published in the same turn of the event loop travel as one numbered packet: a burst
+ *   of N messages costs a handful of channel posts, not N.
+ * - Deno's in-process channel drops messages for a receiver that lags by a few hundred posts.
+ *   Packets are numbered per publisher and topic; a jump in the numbers, or a re-announced last
+ *   number after a burst that never arrived, calls the subscriber's gap handler.
  */
 export class BroadcastChannelBus implements Bus {
-  readonly #channels = new Map<string, Channel>();
+  readonly #node = crypto.randomUUID();
+  readonly #subscriptions = new Map<string, Subscription>();
   readonly #publishers = new Map<string, BroadcastChannel>();
+  readonly #outgoing = new Map<string, Outgoing>();
+  #closed = false;
 
   /** A bus whose channel names start with `namespace` (so several chats can share a process). */
   constructor(private readonly namespace = "chat") {}
 
-  #name(topic: string): string {
-    return `${this.namespace}:${topic}`;
-  }
-
-  /** Posts to the topic's channel (a publish-only channel if this isolate is not subscribed). */
-  publish(topic: string, message: BusMessage): void {
-    let channel = this.#channels.get(topic)?.channel ?? this.#publishers.get(topic);
+  #channelFor(topic: string): BroadcastChannel {
+    const subscribed = this.#subscriptions.get(topic)?.channel;
+    if (subscribed) return subscribed;
+    let channel = this.#publishers.get(topic);
     if (!channel) {
-      channel = new BroadcastChannel(this.#name(topic));
+      channel = new BroadcastChannel(`${this.namespace}:${topic}`);
       this.#publishers.set(topic, channel);
     }
-    channel.postMessage(message);
+    return channel;
+  }
+
+  /** Queues a message; everything queued in this turn is posted as one packet. */
+  publish(topic: string, message: BusMessage): void {
+    if (this.#closed) return;
+    let out = this.#outgoing.get(topic);
+    if (!out) {
+      this.#outgoing.set(topic, out = { seq: 0, items: [], flushing: false, lastFlush: 0 });
+    }
+    out.items.push(message);
+    if (out.flushing) return;
+    out.flushing = true;
+    queueMicrotask(() => this.#flush(topic, out));
+  }
+
+  #flush(topic: string, out: Outgoing): void {
+    out.flushing = false;
+    if (this.#closed || out.items.length === 0) return;
+    out.seq++;
+    const now = Date.now();
+    this.#post(topic, { node: this.#node, seq: out.seq, prevAt: out.lastFlush, items: out.items });
+    out.items = [];
+    out.lastFlush = now;
+    clearTimeout(out.markTimer);
+    out.markTimer = setTimeout(() => this.#mark(topic, out), FIRST_MARK_MS);
+  }
+
+  /**
+   * Re-announces the last number after a burst, then every second for a while: if the burst's
+   * last packets were dropped (the receiver was busy), the receivers see the gap then, rather
+   * than at the next message, which may never come.
+   */
+  #mark(topic: string, out: Outgoing): void {
+    if (this.#closed) return;
+    this.#post(topic, { node: this.#node, seq: out.seq, prevAt: out.lastFlush, items: [] });
+    if (Date.now() - out.lastFlush < MARK_FOR_MS) {
+      out.markTimer = setTimeout(() => this.#mark(topic, out), MARK_EVERY_MS);
+    }
+  }
+
+  #post(topic: string, packet: Packet): void {
+    try {
+      this.#channelFor(topic).postMessage(packet);
+    } catch {
+      // A closed channel during shutdown: nothing to deliver to.
+    }
   }
 
   /** Starts receiving `topic`, opening its channel on the first subscription. */
-  subscribe(topic: string, handler: BusHandler): () => void {
-    let entry = this.#channels.get(topic);
-    if (!entry) {
-      const channel = new BroadcastChannel(this.#name(topic));
-      const handlers = new Set<BusHandler>();
-      channel.onmessage = (event: MessageEvent<BusMessage>) => {
-        for (const h of handlers) h(event.data);
-      };
-      entry = { channel, handlers };
-      this.#channels.set(topic, entry);
+  subscribe(topic: string, handler: BusHandler, onGap?: GapHandler): () => void {
+    let sub = this.#subscriptions.get(topic);
+    if (!sub) {
+      const channel = new BroadcastChannel(`${this.namespace}:${topic}`);
+      sub = { channel, handlers: new Set(), seen: new Map(), since: Date.now() };
+      const current = sub;
+      channel.onmessage = (event: MessageEvent) => this.#receive(current, event.data);
+      this.#subscriptions.set(topic, sub);
       this.#publishers.get(topic)?.close();
       this.#publishers.delete(topic);
     }
-    entry.handlers.add(handler);
-    const { channel, handlers } = entry;
+    const entry = { handler, onGap };
+    sub.handlers.add(entry);
+    const current = sub;
     return () => {
-      handlers.delete(handler);
-      if (handlers.size === 0 && this.#channels.get(topic)?.channel === channel) {
-        channel.close();
-        this.#channels.delete(topic);
+      current.handlers.delete(entry);
+      if (current.handlers.size === 0 && this.#subscriptions.get(topic) === current) {
+        current.channel.close();
+        this.#subscriptions.delete(topic);
       }
     };
   }
 
-  /** Closes every channel. */
+  #receive(sub: Subscription, data: unknown): void {
+    if (!isPacket(data)) return;
+    const mark = data.items.length === 0;
+    const last = sub.seen.get(data.node);
+    if (last !== undefined && (data.seq < last || (data.seq === last && mark))) return;
+    sub.seen.set(data.node, data.seq);
+    for (const { handler } of sub.handlers) {
+      for (const item of data.items) handler(item);
+    }
+    if (this.#lost(sub, data, last)) {
+      for (const { onGap } of sub.handlers) onGap?.(data.node);
+    }
+  }
+
+  /** Whether packets before this one were lost. */
+  #lost(sub: Subscription, packet: Packet, last: number | undefined): boolean {
+    const mark = packet.items.length === 0;
+    if (last !== undefined) return packet.seq > last + (mark ? 0 : 1);
+    // The first packet heard from this publisher. What it sent before we listened was never ours;
+    // what it sent after (the channel drops the oldest posts of a lagging receiver) was lost.
+    if (mark) return packet.prevAt >= sub.since;
+    return packet.seq > 1 && packet.prevAt >= sub.since;
+  }
+
+  /** Closes every channel and cancels pending announcements. */
   close(): void {
-    for (const { channel } of this.#channels.values()) channel.close();
+    this.#closed = true;
+    for (const out of this.#outgoing.values()) clearTimeout(out.markTimer);
+    for (const { channel } of this.#subscriptions.values()) channel.close();
     for (const channel of this.#publishers.values()) channel.close();
-    this.#channels.clear();
+    this.#subscriptions.clear();
     this.#publishers.clear();
   }
 }

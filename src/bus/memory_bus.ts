@@ -1,9 +1,28 @@
-import type { Bus, BusHandler, BusMessage } from "../core/bus.ts";
+import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
 
 /** The shared medium of {@link MemoryBus}es: buses built on one network hear each other. */
 export class MemoryNetwork {
   /** Subscribers by topic. */
   readonly topics = new Map<string, Set<{ bus: MemoryBus; handler: BusHandler }>>();
+  #held?: (() => void)[];
+
+  /** Holds every delivery until {@link resume}, as a slow or partitioned network would. */
+  pause(): void {
+    this.#held ??= [];
+  }
+
+  /** Delivers what was held, in order, and goes back to prompt delivery. */
+  resume(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const deliver of held) deliver();
+  }
+
+  /** Delivers now (in a microtask) or, while paused, later. */
+  deliver(deliver: () => void): void {
+    if (this.#held) this.#held.push(deliver);
+    else queueMicrotask(deliver);
+  }
 }
 
 /**
@@ -22,12 +41,12 @@ export class MemoryBus implements Bus {
     for (const sub of this.network.topics.get(topic) ?? []) {
       if (sub.bus === this) continue;
       const copy = structuredClone(message);
-      queueMicrotask(() => sub.handler(copy));
+      this.network.deliver(() => sub.handler(copy));
     }
   }
 
-  /** Starts receiving `topic`. */
-  subscribe(topic: string, handler: BusHandler): () => void {
+  /** Starts receiving `topic`. This bus never loses a message, so `onGap` is never called. */
+  subscribe(topic: string, handler: BusHandler, _onGap?: GapHandler): () => void {
     let subs = this.network.topics.get(topic);
     if (!subs) this.network.topics.set(topic, subs = new Set());
     const sub = { bus: this as MemoryBus, handler };

@@ -1,37 +1,48 @@
 import type { Chat } from "../mod.ts";
 
+function logLine(event: string, fields: Record<string, unknown> = {}): void {
+  console.log(JSON.stringify({ ts: new Date().toISOString(), event, ...fields }));
+}
+
 /**
- * Serves a chat on its `port` and `hostname` until SIGINT or SIGTERM, then shuts down gracefully:
- * no new connections, every socket closed with 1001, pending writes committed, exit 0 within
- * `shutdownMs` (exit 1 if the deadline passes first).
+ * On SIGINT or SIGTERM: stop accepting, close every socket with 1001, commit pending writes,
+ * run `stop` (the listener's own shutdown, when this isolate owns one), and exit 0 within the
+ * chat's `shutdownMs` (exit 1 if the deadline passes first). Under `deno serve --parallel` every
+ * isolate hears the signal and closes its own sockets; a short grace lets the others finish
+ * before the first exit ends the process.
  */
+export function exitGracefullyOnSignal(chat: Chat, stop?: () => Promise<void>): void {
+  const { shutdownMs } = chat.settings;
+  let stopping = false;
+  const onSignal = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logLine("shutdown", { signal, node: chat.hub.nodeId });
+    const deadline = setTimeout(() => Deno.exit(1), shutdownMs);
+    await chat.close();
+    const grace = Math.min(500, shutdownMs / 4);
+    await Promise.race([
+      Promise.all([stop?.(), new Promise((r) => setTimeout(r, grace))]),
+      new Promise((r) => setTimeout(r, shutdownMs / 2)),
+    ]);
+    clearTimeout(deadline);
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
+}
+
+/** Serves a chat on its `port` and `hostname` until SIGINT or SIGTERM, then shuts down gracefully. */
 export function serveUntilSignal(chat: Chat): Deno.HttpServer<Deno.NetAddr> {
-  const { port, hostname, shutdownMs } = chat.settings;
+  const { port, hostname } = chat.settings;
   const server = Deno.serve({
     port,
     hostname,
     onListen: (addr) => {
       const shown = addr.hostname === "0.0.0.0" ? "localhost" : addr.hostname;
-      console.log(JSON.stringify({
-        ts: new Date().toISOString(),
-        event: "listening",
-        url: `http://${shown}:${addr.port}/`,
-        kv: chat.settings.kvPath,
-      }));
+      logLine("listening", { url: `http://${shown}:${addr.port}/`, kv: chat.settings.kvPath });
     },
   }, chat.fetch);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(JSON.stringify({ ts: new Date().toISOString(), event: "shutdown", signal }));
-    const deadline = setTimeout(() => Deno.exit(1), shutdownMs);
-    await chat.close();
-    await Promise.race([server.shutdown(), new Promise((r) => setTimeout(r, shutdownMs / 2))]);
-    clearTimeout(deadline);
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  exitGracefullyOnSignal(chat, () => server.shutdown());
   return server;
 }

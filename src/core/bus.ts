@@ -4,16 +4,21 @@ export type BusMessage = Record<string, unknown>;
 /** Handles a message published by another node. */
 export type BusHandler = (message: BusMessage) => void;
 
+/** Told that messages of a topic from `node` were lost in transit (the bus saw a gap). */
+export type GapHandler = (node: string) => void;
+
 /**
  * How isolates talk. A message published on a topic reaches every *other* node subscribed to the
- * topic, once, in the order published by that node. Implementations: `bus/memory_bus.ts`,
- * `bus/broadcast_channel_bus.ts`.
+ * topic at most once, in the order published by that node. A bus that can lose messages (as
+ * `BroadcastChannel` does when a receiver lags) must detect the loss and call the gap handler, so
+ * that the hub can repair from the store or ask for a fresh presence sync.
+ * Implementations: `bus/memory_bus.ts`, `bus/broadcast_channel_bus.ts`.
  */
 export interface Bus {
   /** Sends to every other node subscribed to `topic`. */
   publish(topic: string, message: BusMessage): void;
   /** Starts receiving `topic`; returns the function that stops it. */
-  subscribe(topic: string, handler: BusHandler): () => void;
+  subscribe(topic: string, handler: BusHandler, onGap?: GapHandler): () => void;
   /** Stops every subscription. */
   close(): void;
 }

@@ -1,9 +1,10 @@
 import type { Bus, BusMessage } from "./bus.ts";
 import { ChatError } from "./errors.ts";
 import { LocalMember } from "./local_member.ts";
-import { isUlid, pageLimit, validateMessageText } from "./message.ts";
+import { idFloor, isUlid, pageLimit, validateMessageText } from "./message.ts";
 import { guestName, nameKey, uniqueName, validateDisplayName, validateRoomName } from "./names.ts";
 import { type MemberSnapshot, Presence, type RoomChange } from "./presence.ts";
+import { RecentIds } from "./recent_ids.ts";
 import type { Store } from "./store.ts";
 import type {
   ChatMessage,
@@ -89,10 +90,16 @@ export interface HubStats {
   readonly subscribedRooms: string[];
   readonly roomMessagesReceived: number;
   readonly knownNodes: string[];
+  readonly gapRepairs: number;
+  readonly presenceResyncs: number;
+  readonly messagesRepaired: number;
 }
 
 const PRESENCE_TOPIC = "presence";
 const REPLAY_PAGE = 200;
+/** How far back a repair after a bus gap looks, and how many ids it remembers per room. */
+const REPAIR_WINDOW_MS = 30_000;
+const RECENT_IDS = 4096;
 const roomTopic = (room: string) => `room:${room}`;
 
 function outbound(event: Record<string, unknown>, id?: string): Outbound {
@@ -115,12 +122,17 @@ export class Hub {
   readonly #locals = new Map<string, LocalMember>();
   readonly #localRooms = new Map<string, Set<LocalMember>>();
   readonly #roomSubscriptions = new Map<string, () => void>();
+  readonly #recent = new Map<string, RecentIds>();
+  readonly #repairing = new Set<string>();
   readonly #roomsById = new Map<string, Room>();
   readonly #roomsByName = new Map<string, Room>();
   readonly #nodes = new Map<string, number>();
   #unsubscribePresence?: () => void;
   #timer?: ReturnType<typeof setInterval>;
   #roomMessagesReceived = 0;
+  #gapRepairs = 0;
+  #presenceResyncs = 0;
+  #messagesRepaired = 0;
 
   /** A hub over the given store, bus, clock and ids; call {@link start} before use. */
   constructor(deps: HubDeps) {
@@ -137,6 +149,7 @@ export class Hub {
     this.#unsubscribePresence = this.#deps.bus.subscribe(
       PRESENCE_TOPIC,
       (message) => this.#onPresence(message),
+      () => this.#resyncPresence(),
     );
     this.#publishPresence({ t: "hello" });
     if (options.timers !== false) {
@@ -175,6 +188,9 @@ export class Hub {
       subscribedRooms: [...this.#roomSubscriptions.keys()],
       roomMessagesReceived: this.#roomMessagesReceived,
       knownNodes: [...this.#nodes.keys()],
+      gapRepairs: this.#gapRepairs,
+      presenceResyncs: this.#presenceResyncs,
+      messagesRepaired: this.#messagesRepaired,
     };
   }
 
@@ -373,6 +389,7 @@ export class Hub {
       };
       return this.#deps.store.appendMessage(stored).then(() => {
         const out = outbound({ ...stored }, stored.id);
+        this.#recent.get(room.id)?.add(stored.id);
         this.#fanout(room.id, out, member);
         this.#deps.bus.publish(roomTopic(room.id), { id: stored.id, text: out.text });
         return stored;
@@ -448,9 +465,14 @@ export class Hub {
     let locals = this.#localRooms.get(room.id);
     if (!locals) {
       this.#localRooms.set(room.id, locals = new Set());
+      this.#recent.set(room.id, new RecentIds(RECENT_IDS));
       this.#roomSubscriptions.set(
         room.id,
-        this.#deps.bus.subscribe(roomTopic(room.id), (m) => this.#onRoomMessage(room.id, m)),
+        this.#deps.bus.subscribe(
+          roomTopic(room.id),
+          (m) => this.#onRoomMessage(room.id, m),
+          () => this.#repairRoom(room.id),
+        ),
       );
     }
     locals.add(member);
@@ -467,6 +489,7 @@ export class Hub {
       this.#localRooms.delete(room);
       this.#roomSubscriptions.get(room)?.();
       this.#roomSubscriptions.delete(room);
+      this.#recent.delete(room);
     }
     this.#applyLocalChanges(this.presence.leave(member.id, room), member);
     this.#publishPresence({ t: "leave", id: member.id, room });
@@ -484,7 +507,44 @@ export class Hub {
     const body = text(message.text);
     if (id === undefined || body === undefined) return;
     this.#roomMessagesReceived++;
+    const recent = this.#recent.get(room);
+    if (recent?.has(id)) return; // already delivered by a repair
+    recent?.add(id);
     this.#fanout(room, { text: body, id });
+  }
+
+  /**
+   * The bus lost messages of a room (a lagging `BroadcastChannel` receiver drops them). Every
+   * message is committed before it is published, so the store has them: deliver the recent ones
+   * this node has not delivered yet. They arrive late, but they arrive.
+   */
+  async #repairRoom(room: string): Promise<void> {
+    if (this.#repairing.has(room)) return;
+    this.#repairing.add(room);
+    try {
+      let after = idFloor(this.#deps.clock() - REPAIR_WINDOW_MS);
+      let repaired = 0;
+      for (let pages = 0; pages < RECENT_IDS / REPLAY_PAGE; pages++) {
+        const page = await this.#deps.store.readMessages(room, { after, limit: REPLAY_PAGE });
+        const recent = this.#recent.get(room);
+        if (!recent) break;
+        for (const message of page.messages) {
+          if (recent.has(message.id)) continue;
+          recent.add(message.id);
+          repaired++;
+          this.#fanout(room, outbound({ ...message }, message.id));
+        }
+        if (!page.more || page.messages.length === 0) break;
+        after = page.messages[page.messages.length - 1].id;
+      }
+      this.#gapRepairs++;
+      this.#messagesRepaired += repaired;
+      this.#deps.log?.("bus_gap_repaired", { room, repaired });
+    } catch (error) {
+      this.#deps.log?.("bus_gap_repair_failed", { room, error: String(error) });
+    } finally {
+      this.#repairing.delete(room);
+    }
   }
 
   // ---- internals: presence -------------------------------------------------------------------
@@ -528,7 +588,7 @@ export class Hub {
         this.#publishSync();
         break;
       case "want":
-        if (message.to === this.nodeId) this.#publishSync();
+        if (message.to === this.nodeId || message.to === "*") this.#publishSync();
         break;
       case "sync":
         if (Array.isArray(message.members)) this.#onSync(node, message.members);
@@ -564,6 +624,13 @@ export class Hub {
         this.#applyRemoteChanges(this.presence.removeNode(node));
         break;
     }
+  }
+
+  /** Presence updates were lost on the bus: ask every node for its full state again. */
+  #resyncPresence(): void {
+    this.#presenceResyncs++;
+    this.#deps.log?.("presence_resync", {});
+    this.#publishPresence({ t: "want", to: "*" });
   }
 
   #publishSync(): void {

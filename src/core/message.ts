@@ -1,3 +1,4 @@
+import { encodeTime } from "ulid";
 import { ChatError } from "./errors.ts";
 
 /** Validates a chat message's text: non-blank and at most `maxLength` characters (code points). */
@@ -35,4 +36,9 @@ export function pageLimit(value: number | undefined, fallback: number, max: numb
     throw new ChatError("invalid_field", "limit must be a positive integer");
   }
   return Math.min(value, max);
+}
+
+/** The smallest ULID of millisecond `ms`: every id created before `ms` sorts below it. */
+export function idFloor(ms: number): string {
+  return encodeTime(Math.max(0, Math.floor(ms)), 10) + "0".repeat(16);
 }

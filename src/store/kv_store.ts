@@ -1,5 +1,5 @@
-import { encodeTime } from "ulid";
 import { ChatError } from "../core/errors.ts";
+import { idFloor } from "../core/message.ts";
 import { nameKey } from "../core/names.ts";
 import type { Store } from "../core/store.ts";
 import type { ChatMessage, Clock, MessagePage, MessageQuery, Room } from "../core/types.ts";
@@ -23,6 +23,23 @@ interface Pending {
   readonly size: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** SQLite lets one writer in at a time; isolates sharing a file see this and should retry. */
+function isBusy(error: unknown): boolean {
+  return error instanceof Error && /database is locked|busy/i.test(error.message);
+}
+
+/** Runs `work`, retrying with backoff (about a second in all) while the database is busy. */
+async function retryBusy<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isBusy(error) || attempt >= 12) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(100, 2 ** attempt) + Math.random() * 5));
+    }
+  }
 }
 
 function storeFailed(error: unknown): ChatError {
@@ -122,7 +139,7 @@ export class KvStore implements Store {
       while (this.#queue.length > 0) {
         const batch = this.#takeBatch();
         try {
-          await this.#commitBatch(batch);
+          await retryBusy(() => this.#commitBatch(batch));
           for (const pending of batch) pending.resolve();
         } catch (error) {
           for (const pending of batch) pending.reject(storeFailed(error));
@@ -166,7 +183,7 @@ export class KvStore implements Store {
       return;
     }
     this.#sinceTrim.set(room, 0);
-    this.#trims = this.#trims.then(() => this.trim(room)).catch(() => {});
+    this.#trims = this.#trims.then(() => retryBusy(() => this.trim(room))).catch(() => {});
   }
 
   /** Drops what retention no longer allows in a room: the oldest beyond the cap, then expired. */
@@ -178,8 +195,7 @@ export class KvStore implements Store {
     }
     const cutoff = retentionCutoff(this.#retention, this.#clock());
     if (cutoff > 0) {
-      // The smallest ULID of the cutoff millisecond: every key below it is older.
-      const end = [MESSAGE, room, encodeTime(cutoff, 10) + "0".repeat(16)];
+      const end = [MESSAGE, room, idFloor(cutoff)];
       await this.#deleteOldest(room, { prefix: [MESSAGE, room], end }, Infinity);
     }
   }
@@ -238,7 +254,7 @@ export class KvStore implements Store {
 
   async #guard<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await work();
+      return await retryBusy(work);
     } catch (error) {
       if (error instanceof ChatError) throw error;
       throw storeFailed(error);

@@ -64,7 +64,8 @@ function upgrade(request: Request, deps: AppDeps): Response {
 /** The Hono app: `/health`, `/ws`, the rooms API and the web client. */
 export function buildApp(deps: AppDeps): Hono {
   const app = new Hono();
-  app.get("/health", (c) => c.text("ok"));
+  // The node header tells which isolate answered (useful behind `deno serve --parallel`).
+  app.get("/health", (c) => c.text("ok", 200, { "x-chat-node": deps.hub.nodeId }));
   app.get("/ws", (c) => {
     try {
       return upgrade(c.req.raw, deps);

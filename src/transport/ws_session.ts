@@ -90,7 +90,11 @@ export class WsSession {
     this.#member = member;
     this.options.log("ws_open", this.#fields());
     this.send(answer(this.hub.me(member)));
-    await this.#join(this.options.room, this.options.since);
+    try {
+      await this.#join(this.options.room, this.options.since);
+    } catch (error) {
+      this.#refuse(error);
+    }
   }
 
   #closed(code: number, reason: string): void {

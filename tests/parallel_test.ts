@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { Client, closeAll, eventually } from "./_helpers.ts";
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** GET /health on a fresh TCP connection; returns the answering isolate's node id. */
+async function healthNode(port: number): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(
+    new TextEncoder().encode(
+      `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    ),
+  );
+  let text = "";
+  const buf = new Uint8Array(4096);
+  for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  conn.close();
+  return /x-chat-node: (\S+)/i.exec(text)?.[1] ?? "";
+}
+
+Deno.test("deno serve --parallel serves one chat across its isolates", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-parallel-" });
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-run", "--allow-env", "--allow-read", "src/cli/start_parallel.ts"],
+    env: {
+      PORT: String(port),
+      HOSTNAME: "127.0.0.1",
+      CHAT_ISOLATES: "2",
+      CHAT_KV_PATH: `${dir}/chat.kv`,
+      CHAT_LOG: "off",
+      CHAT_BUS_NAMESPACE: `parallel-${crypto.randomUUID()}`,
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const clients: Client[] = [];
+  try {
+    await eventually(
+      async () => {
+        try {
+          return (await healthNode(port)) !== "";
+        } catch {
+          return false;
+        }
+      },
+      "the parallel server to listen",
+      20_000,
+    );
+    const nodes = new Set<string>();
+    for (let i = 0; i < 40 && nodes.size < 2; i++) {
+      nodes.add(await healthNode(port));
+    }
+    assert.equal(nodes.size, 2, "requests reach both isolates");
+
+    for (let i = 0; i < 8; i++) {
+      clients.push(await Client.connect(`ws://127.0.0.1:${port}/ws`, { name: "zed", room: "one" }));
+    }
+    // Whichever isolate each socket landed on, everyone sees all eight, under eight names.
+    for (const client of clients) {
+      await eventually(
+        async () => {
+          const list = await client.request({ command: "list" });
+          const names = (list.members as string[]).map((n) => n.toLowerCase());
+          return names.length === 8 && new Set(names).size === 8;
+        },
+        "every member in every list with a distinct name",
+        5000,
+      );
+    }
+    await clients[0].request({ command: "broadcast", message: "to all isolates" });
+    for (const client of clients.slice(1)) {
+      await client.next((e) => e.message === "to all isolates");
+    }
+    const rooms = await (await fetch(`http://127.0.0.1:${port}/rooms`)).json();
+    assert.equal(rooms.find((r: { name: string }) => r.name === "one").members, 8);
+  } finally {
+    await closeAll(clients);
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stderr.cancel();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
