@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { ChatError } from "../src/core/errors.ts";
 import type { ChatMessage } from "../src/core/types.ts";
 import { KvStore } from "../src/store/kv_store.ts";
-import { Client, closeAll, eventually, FakeClock, type Json, seededIds, startServer } from "./_helpers.ts";
+import {
+  Client,
+  closeAll,
+  eventually,
+  FakeClock,
+  type Json,
+  seededIds,
+  startServer,
+} from "./_helpers.ts";
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -14,18 +22,30 @@ function freePort(): number {
 /** Runs `deno task start` (main.ts listen) as its own process on a KV file. */
 async function startProcess(kvPath: string, port: number) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts", "listen"],
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "main.ts",
+      "listen",
+    ],
     env: { PORT: String(port), HOSTNAME: "127.0.0.1", CHAT_KV_PATH: kvPath, CHAT_LOG: "off" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  await eventually(async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
-    } catch {
-      return false;
-    }
-  }, "the server to listen", 20_000);
+  await eventually(
+    async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    "the server to listen",
+    20_000,
+  );
   return {
     http: `http://127.0.0.1:${port}`,
     ws: `ws://127.0.0.1:${port}/ws`,

@@ -1,30 +1,5 @@
 import assert from "node:assert/strict";
-import { Client, closeAll, type Json, startServer } from "./_helpers.ts";
-
-/** Sends a raw HTTP upgrade request and returns the status line's code and the body. */
-async function rawUpgrade(port: number, path: string): Promise<{ status: number; body: string }> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const request = [
-    `GET ${path} HTTP/1.1`,
-    `Host: 127.0.0.1:${port}`,
-    "Upgrade: websocket",
-    "Connection: Upgrade",
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-    "Sec-WebSocket-Version: 13",
-    "",
-    "",
-  ].join("\r\n");
-  await conn.write(new TextEncoder().encode(request));
-  let text = "";
-  const buf = new Uint8Array(4096);
-  while (!text.includes("\r\n\r\n") || !/\}\s*$/.test(text)) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    text += new TextDecoder().decode(buf.subarray(0, n));
-  }
-  conn.close();
-  return { status: Number(text.split(" ")[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) };
-}
+import { Client, closeAll, type Json, rawUpgrade, startServer } from "./_helpers.ts";
 
 Deno.test("on connect the server sends me, then joined for the lobby", async () => {
   const server = await startServer();

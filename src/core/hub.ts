@@ -205,18 +205,25 @@ export class Hub {
    * Admits a member under a unique name (the wanted one, or with a suffix; a guest name when none
    * is given). Rejects an invalid name with `invalid_name`.
    */
-  connect(connection: Connection, wantedName?: string): LocalMember {
+  connect(
+    connection: Connection,
+    wantedName?: string,
+    allowedRooms?: readonly string[],
+  ): LocalMember {
     const base = wantedName === undefined
       ? guestName(this.#deps.random)
       : validateDisplayName(wantedName);
     const name = uniqueName(base, (key) => this.presence.isNameTaken(key));
     const id = this.#deps.ids();
     const { ratePerSecond: perSecond, rateBurst: burst } = this.#deps.settings;
+    const allowed = allowedRooms === undefined
+      ? undefined
+      : new Set(allowedRooms.flatMap((r) => [nameKey(r.trim()), r.trim().toUpperCase()]));
     const member = new LocalMember(id, name, base, connection, {
       perSecond,
       burst,
       clock: this.#deps.clock,
-    });
+    }, allowed);
     this.#locals.set(id, member);
     this.presence.add(id, name, this.nodeId);
     this.#publishPresence({ t: "up", id, name });
@@ -309,7 +316,7 @@ export class Hub {
    * duplicates, so that the member sees no gap and no duplicate.
    */
   async join(member: LocalMember, ref: string, since?: string): Promise<JoinResult> {
-    const room = await this.resolveRoom(ref, true);
+    const room = await this.#joinableRoom(member, ref);
     const entering = !member.rooms.has(room.id);
     if (entering && member.rooms.size >= this.#deps.settings.maxRoomsPerConnection) {
       throw new ChatError(
@@ -338,6 +345,17 @@ export class Hub {
       member.openGate(room.id);
       throw error;
     }
+  }
+
+  /** The room to join, refusing (before creating anything) rooms the member may not join. */
+  async #joinableRoom(member: LocalMember, ref: string): Promise<Room> {
+    const allowed = member.allowedRooms;
+    if (!allowed) return await this.resolveRoom(ref, true);
+    const trimmed = ref.trim();
+    const named = allowed.has(nameKey(trimmed)) || allowed.has(trimmed.toUpperCase());
+    const room = await this.resolveRoom(ref, named).catch(() => undefined);
+    if (room && (allowed.has(room.id) || allowed.has(nameKey(room.name)))) return room;
+    throw new ChatError("room_forbidden", `your token does not allow room '${trimmed}'`);
   }
 
   /** The messages after `since`, and whether retention kept all of them. */

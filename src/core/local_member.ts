@@ -25,6 +25,8 @@ export class LocalMember {
     readonly wantedName: string,
     readonly connection: Connection,
     rate: { perSecond: number; burst: number; clock: Clock },
+    /** Lower-cased room names and upper-cased ids this member may join; any room when absent. */
+    readonly allowedRooms?: ReadonlySet<string>,
   ) {
     this.limiter = new RateLimiter(rate.perSecond, rate.burst, rate.clock);
   }

@@ -8,6 +8,7 @@ import type { Settings } from "../config.ts";
 import { checkOrigin } from "./admission.ts";
 import { mountRoomsApi } from "./http_api.ts";
 import { mountStaticFiles } from "./static_files.ts";
+import { tokenOf, verifyGrant } from "./tokens.ts";
 import { errorResponse } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
 
@@ -29,7 +30,7 @@ export interface AppDeps {
   readonly staticRoot: URL;
 }
 
-function upgrade(request: Request, deps: AppDeps): Response {
+async function upgrade(request: Request, deps: AppDeps): Promise<Response> {
   const { settings, sessions, hub, log } = deps;
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     throw new ChatError("upgrade_required", "this route needs a WebSocket upgrade");
@@ -39,12 +40,17 @@ function upgrade(request: Request, deps: AppDeps): Response {
   if (sessions.open.size >= settings.maxConnections) {
     throw new ChatError("over_capacity", "too many connections; try again later");
   }
+  const grant = settings.jwtSecret
+    ? await verifyGrant(tokenOf(request), settings.jwtSecret)
+    : undefined;
   const query = new URL(request.url).searchParams;
-  const wanted = query.get("name") ?? query.get("username") ?? undefined;
+  const wanted = grant?.name ?? query.get("name") ?? query.get("username") ?? undefined;
   const name = wanted === undefined ? undefined : validateDisplayName(wanted);
   const rawSince = query.get("since") || undefined;
   const since = rawSince === undefined ? undefined : validateCursor(rawSince, "since");
   const room = query.get("room")?.trim() || "lobby";
+  // Read everything needed from the request first: once upgraded, it is closed.
+  const origin = request.headers.get("origin") ?? undefined;
   const { socket, response } = Deno.upgradeWebSocket(request, {
     idleTimeout: settings.idleTimeoutSeconds,
   });
@@ -52,9 +58,12 @@ function upgrade(request: Request, deps: AppDeps): Response {
     name,
     room,
     since,
+    allowedRooms: grant?.rooms,
+    expiresAt: grant?.exp === undefined ? undefined : grant.exp * 1000,
     maxFrameBytes: settings.maxFrameBytes,
     maxBufferedBytes: settings.maxBufferedBytes,
     log,
+    logFields: { origin },
   });
   sessions.open.add(session);
   socket.addEventListener("close", () => sessions.open.delete(session));
@@ -66,15 +75,22 @@ export function buildApp(deps: AppDeps): Hono {
   const app = new Hono();
   // The node header tells which isolate answered (useful behind `deno serve --parallel`).
   app.get("/health", (c) => c.text("ok", 200, { "x-chat-node": deps.hub.nodeId }));
-  app.get("/ws", (c) => {
+  app.get("/ws", async (c) => {
     try {
-      return upgrade(c.req.raw, deps);
+      return await upgrade(c.req.raw, deps);
     } catch (error) {
       const chatError = toChatError(error);
       deps.log("ws_refused", { code: chatError.code, reason: chatError.message });
       return errorResponse(chatError);
     }
   });
+  if (deps.settings.jwtSecret) {
+    // Writes over HTTP need a token too; reads stay open, like the page.
+    app.post("*", async (c, next) => {
+      await verifyGrant(tokenOf(c.req.raw), deps.settings.jwtSecret);
+      await next();
+    });
+  }
   mountRoomsApi(app, deps.hub);
   mountStaticFiles(app, deps.staticRoot);
   app.notFound((c) => c.json({ error: "not_found", message: "no such route" }, 404));

@@ -10,6 +10,10 @@ export interface SessionOptions {
   readonly name?: string;
   readonly room: string;
   readonly since?: string;
+  /** Rooms (names or ids) the member's token allows; all when absent. */
+  readonly allowedRooms?: readonly string[];
+  /** When the member's token expires (ms since the epoch): the socket closes with 1008 then. */
+  readonly expiresAt?: number;
   readonly maxFrameBytes: number;
   readonly maxBufferedBytes: number;
   readonly log: Logger;
@@ -34,6 +38,7 @@ function frameBytes(data: string | ArrayBuffer | Blob, limit: number): number {
 export class WsSession {
   #member?: LocalMember;
   #queue: Promise<void> = Promise.resolve();
+  #expiry?: ReturnType<typeof setTimeout>;
   readonly #connection: Connection;
 
   /** Wires a freshly upgraded socket to the hub. */
@@ -86,8 +91,13 @@ export class WsSession {
   }
 
   async #open(): Promise<void> {
-    const member = this.hub.connect(this.#connection, this.options.name);
+    const member = this.hub.connect(this.#connection, this.options.name, this.options.allowedRooms);
     this.#member = member;
+    if (this.options.expiresAt !== undefined) {
+      // Timers are capped at 2^31-1 ms; a token valid for longer is re-checked then.
+      const delay = Math.min(2 ** 31 - 1, Math.max(0, this.options.expiresAt - Date.now()));
+      this.#expiry = setTimeout(() => this.close(1008, "token expired"), delay);
+    }
     this.options.log("ws_open", this.#fields());
     this.send(answer(this.hub.me(member)));
     try {
@@ -98,6 +108,7 @@ export class WsSession {
   }
 
   #closed(code: number, reason: string): void {
+    clearTimeout(this.#expiry);
     this.options.log("ws_close", { ...this.#fields(), code, reason });
     if (this.#member) this.hub.disconnect(this.#member);
   }
