@@ -386,9 +386,15 @@ export class Hub {
    * Validates, rate-limits, stores and then fans out a message. The returned promise resolves with
    * the stored message (the sender's acknowledgement) only after the store has committed it;
    * nobody receives a message that history will not have. Messages of one sender are stored and
-   * delivered in the order this method is called.
+   * delivered in the order this method is called; `acknowledge` is called at the moment of the
+   * fan-out, so the sender's copy keeps its place among the others' messages.
    */
-  broadcast(member: LocalMember, message: string, ref?: string): Promise<ChatMessage> {
+  broadcast(
+    member: LocalMember,
+    message: string,
+    ref?: string,
+    acknowledge?: (stored: ChatMessage) => void,
+  ): Promise<ChatMessage> {
     try {
       const room = ref === undefined ? this.#onlyRoom(member) : this.#memberRoom(member, ref);
       if (!room) return this.#notInRoom(ref ?? "");
@@ -406,6 +412,9 @@ export class Hub {
         ts: this.#deps.clock(),
       };
       return this.#deps.store.appendMessage(stored).then(() => {
+        // The acknowledgement goes out in the same step as the fan-out, so that the sender
+        // sees its own message in the same order as everyone else does.
+        acknowledge?.(stored);
         const out = outbound({ ...stored }, stored.id);
         this.#recent.get(room.id)?.add(stored.id);
         this.#fanout(room.id, out, member);

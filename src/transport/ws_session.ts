@@ -39,6 +39,7 @@ export class WsSession {
   #member?: LocalMember;
   #queue: Promise<void> = Promise.resolve();
   #expiry?: ReturnType<typeof setTimeout>;
+  #gone = false;
   readonly #connection: Connection;
 
   /** Wires a freshly upgraded socket to the hub. */
@@ -77,6 +78,9 @@ export class WsSession {
     }
     this.options.log("ws_closing", { ...this.#fields(), code, reason });
     this.socket.close(code, reason);
+    // A peer that stopped reading may never answer the close frame: leave the rooms now
+    // rather than when (if ever) the close handshake completes.
+    this.#enqueue(() => this.#closed(code, reason));
   }
 
   #fields(): Record<string, unknown> {
@@ -108,6 +112,8 @@ export class WsSession {
   }
 
   #closed(code: number, reason: string): void {
+    if (this.#gone) return;
+    this.#gone = true;
     clearTimeout(this.#expiry);
     this.options.log("ws_close", { ...this.#fields(), code, reason });
     if (this.#member) this.hub.disconnect(this.#member);
@@ -169,10 +175,12 @@ export class WsSession {
       case "broadcast":
         // Not awaited: the next frame may be parsed while this one commits. The store commits in
         // call order, so acknowledgements and deliveries keep the sender's order.
-        this.hub.broadcast(member, command.message, command.room).then(
+        this.hub.broadcast(
+          member,
+          command.message,
+          command.room,
           (stored) => this.send(answer(stored, re)),
-          (error) => this.#refuse(error, re),
-        );
+        ).catch((error) => this.#refuse(error, re));
         return;
       case "list":
         return this.send(answer(await this.hub.list(member, command.room), re));
