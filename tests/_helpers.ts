@@ -18,8 +18,14 @@ export function uniqueNamespace(): string {
   return `test-${crypto.randomUUID()}`;
 }
 
-/** Starts a real chat server (KV `:memory:` and an isolated bus unless told otherwise). */
-export async function startServer(options: ChatOptions = {}): Promise<TestServer> {
+/**
+ * Starts a real chat server (KV `:memory:` and an isolated bus unless told otherwise), on a free
+ * port or on `listenPort` (to restart a server where its clients expect it).
+ */
+export async function startServer(
+  options: ChatOptions = {},
+  listenPort = 0,
+): Promise<TestServer> {
   const chat = await createChat({
     kvPath: ":memory:",
     log: "off",
@@ -27,7 +33,7 @@ export async function startServer(options: ChatOptions = {}): Promise<TestServer
     ...options,
   });
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    { hostname: "127.0.0.1", port: listenPort, onListen: () => {} },
     chat.fetch,
   );
   const port = server.addr.port;

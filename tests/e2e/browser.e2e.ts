@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { Client, type Json, startServer, type TestServer } from "../_helpers.ts";
+
+const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+
+async function launch(): Promise<Browser> {
+  return await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+/** Opens the client as `name` (the name is remembered by the page, as a returning user). */
+async function openAs(browser: Browser, server: TestServer, name: string, width = 1200) {
+  const context = await browser.newContext({ viewport: { width, height: 800 } });
+  await context.addInitScript((n: string) => localStorage.setItem("chat.name", n), name);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  await page.goto(`${server.http}/`);
+  await page.getByRole("status").filter({ hasText: "Connected" }).waitFor();
+  return { page, errors, close: () => context.close() };
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.getByLabel("Message", { exact: true }).fill(text);
+  await page.keyboard.press("Enter");
+}
+
+async function texts(page: Page): Promise<string[]> {
+  return await page.locator("#messages .msg-body").allTextContents();
+}
+
+Deno.test("browser: two pages chat both ways and see each other's presence", async () => {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const ana = await openAs(browser, server, "ana");
+    const ben = await openAs(browser, server, "ben");
+    await ana.page.locator("#members li", { hasText: "ben" }).waitFor();
+    await ben.page.locator("#members li", { hasText: "ana" }).waitFor();
+    await send(ana.page, "hello ben");
+    await ben.page.locator("#messages .msg-body", { hasText: "hello ben" }).waitFor();
+    // Keyboard only: Shift+Enter makes a new line, Enter sends.
+    const box = ben.page.getByLabel("Message", { exact: true });
+    await box.focus();
+    await ben.page.keyboard.type("hi ana");
+    await ben.page.keyboard.press("Shift+Enter");
+    await ben.page.keyboard.type("second line");
+    await ben.page.keyboard.press("Enter");
+    await ana.page.locator("#messages .msg-body", { hasText: "second line" }).waitFor();
+    assert.deepEqual(await texts(ana.page), ["hello ben", "hi ana\nsecond line"]);
+    // The acknowledged message is no longer pending.
+    await ana.page.locator("#messages li.pending").waitFor({ state: "detached" });
+    await ben.close();
+    await ana.page.locator("#messages .notice", { hasText: "ben left" }).waitFor();
+    assert.deepEqual(await ana.page.locator("#members li").allTextContents(), ["ana"]);
+    assert.deepEqual(ana.errors, []);
+    await ana.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: rooms with unread counts, and history loads when scrolling up", async () => {
+  const server = await startServer({ ratePerSecond: 1e6, rateBurst: 1e6 });
+  const writer = await Client.connect(server.ws, { name: "writer", room: "archive" });
+  const browser = await launch();
+  try {
+    for (let i = 0; i < 120; i++) {
+      await writer.request({ command: "broadcast", message: `old ${i}` });
+    }
+    const reader = await openAs(browser, server, "reader");
+    await reader.page.getByLabel("Join or create a room").fill("archive");
+    await reader.page.getByRole("button", { name: "Join", exact: true }).click();
+    await reader.page.locator("#joined-rooms button[aria-current=true]", { hasText: "archive" })
+      .waitFor();
+    await reader.page.locator("#messages .msg-body", { hasText: "old 119" }).waitFor();
+    assert.equal((await texts(reader.page)).length, 50, "one page of history at first");
+    for (let tries = 0; tries < 10 && (await texts(reader.page)).length < 120; tries++) {
+      await reader.page.locator("#messages").evaluate((el) => el.scrollTop = 0);
+      await reader.page.waitForTimeout(100);
+    }
+    const all = await texts(reader.page);
+    assert.deepEqual(all, Array.from({ length: 120 }, (_, i) => `old ${i}`));
+    // Messages to a room not in view count as unread.
+    await reader.page.locator("#joined-rooms button", { hasText: "lobby" }).click();
+    await writer.request({ command: "broadcast", message: "while away" });
+    await reader.page.locator("#joined-rooms button", { hasText: "archive" })
+      .locator(".badge", { hasText: "1" }).waitFor();
+    await reader.close();
+  } finally {
+    await writer.close();
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: a stopped and restarted server is resumed with no gap and no duplicate", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-e2e-" });
+  const options = { kvPath: `${dir}/chat.kv`, ratePerSecond: 1e6, rateBurst: 1e6 };
+  let server = await startServer(options);
+  const port = server.port;
+  const browser = await launch();
+  try {
+    const ana = await openAs(browser, server, "ana");
+    await send(ana.page, "before 1");
+    await send(ana.page, "before 2");
+    await ana.page.locator("#messages .msg-body", { hasText: "before 2" }).waitFor();
+    await ana.page.locator("#messages li.pending").waitFor({ state: "detached" });
+    await server.close();
+    await ana.page.getByRole("status").filter({ hasText: "Offline" }).waitFor();
+    server = await startServer(options, port);
+    // Others talk before the page is back.
+    const bob = await Client.connect(server.ws, { name: "bob" });
+    for (const text of ["while down 1", "while down 2"]) {
+      await bob.request({ command: "broadcast", message: text });
+    }
+    await ana.page.getByRole("status").filter({ hasText: "Connected" }).waitFor({
+      timeout: 20_000,
+    });
+    await ana.page.locator("#messages .msg-body", { hasText: "while down 2" }).waitFor();
+    await bob.request({ command: "broadcast", message: "after" });
+    await ana.page.locator("#messages .msg-body", { hasText: "after" }).waitFor();
+    assert.deepEqual(await texts(ana.page), [
+      "before 1",
+      "before 2",
+      "while down 1",
+      "while down 2",
+      "after",
+    ]);
+    await bob.close();
+    await ana.close();
+  } finally {
+    await browser.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("browser: markup in a message is shown as text and runs nothing", async () => {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const ana = await openAs(browser, server, "ana");
+    const ben = await openAs(browser, server, "<b>ben</b>");
+    const attack = `<img src=x onerror="window.__pwned = 1">`;
+    await send(ana.page, attack);
+    const body = ben.page.locator("#messages .msg-body", { hasText: "<img" });
+    await body.waitFor();
+    assert.equal(await body.textContent(), attack);
+    assert.equal(await ben.page.locator("#messages img").count(), 0);
+    assert.equal(await ben.page.evaluate(() => (globalThis as Json).__pwned), undefined);
+    assert.equal(await ana.page.locator("#members li", { hasText: "<b>ben</b>" }).count(), 1);
+    assert.equal(await ana.page.locator("#members b").count(), 0);
+    await ana.close();
+    await ben.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: a refused message shows why", async () => {
+  const server = await startServer({ maxMessageLength: 20, ratePerSecond: 0.01, rateBurst: 2 });
+  const browser = await launch();
+  try {
+    const ana = await openAs(browser, server, "ana");
+    await send(ana.page, "this message is far too long to be accepted");
+    await ana.page.locator("#messages .failure", { hasText: "too_large" }).waitFor();
+    await send(ana.page, "one");
+    await send(ana.page, "two");
+    await send(ana.page, "three");
+    await ana.page.locator("#messages .failure", { hasText: "rate_limited" }).waitFor();
+    await ana.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: at phone width there is no horizontal scroll; the main view screenshot", async () => {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const phone = await openAs(browser, server, "phone-user-with-a-long-name", 360);
+    await send(phone.page, "a-very-long-word-".repeat(20));
+    await phone.page.locator("#messages .msg-body").waitFor();
+    const overflow = await phone.page.locator("html").evaluate((root) =>
+      root.scrollWidth - root.clientWidth
+    );
+    assert.equal(overflow, 0);
+    await phone.close();
+
+    const ana = await openAs(browser, server, "ana");
+    const ben = await openAs(browser, server, "ben");
+    await ben.page.getByLabel("Join or create a room").fill("design");
+    await ben.page.getByRole("button", { name: "Join", exact: true }).click();
+    await ben.page.locator("#joined-rooms button[aria-current=true]", { hasText: "design" })
+      .waitFor();
+    await ben.page.locator("#joined-rooms button", { hasText: "lobby" }).click();
+    await send(ana.page, "Morning! Did the deploy go out?");
+    await send(ben.page, "Yes, 10 minutes ago. KV kept every message across the restart.");
+    await send(ana.page, "Lovely.\nI'll tell the others.");
+    await ana.page.locator("#messages .msg-body", { hasText: "KV kept" }).waitFor();
+    await ana.page.locator("#messages li.pending").waitFor({ state: "detached" });
+    await ana.page.waitForTimeout(5200); // one refresh of the room list with its counts
+    await ana.page.screenshot({
+      path: new URL("../../docs/screenshot.png", import.meta.url).pathname,
+    });
+    await ana.close();
+    await ben.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
