@@ -13,5 +13,11 @@ export function errorEvent(error: ChatError, re?: string): string {
 
 /** Serialises a direct answer, echoing `re` when the command carried an `id`. */
 export function answer(event: object, re?: string): string {
-  return JSON.stringify(re === undefined ? event : { ...event, re });
+  const text = JSON.stringify(event);
+  // On the hot path (every acknowledgement) append `re` to the serialised object rather than
+  // copying the event and serialising it again.
+  if (re === undefined) return text;
+  return text === "{}"
+    ? JSON.stringify({ re })
+    : `${text.slice(0, -1)},"re":${JSON.stringify(re)}}`;
 }

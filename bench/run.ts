@@ -1,0 +1,466 @@
+/**
+ * `deno task bench`: starts each server on loopback, runs the same workloads against it with
+ * native WebSocket clients, prints one table and writes it to docs/BENCHMARKS.md.
+ * `deno task bench --smoke`: seconds per server, asserting only that every server answered.
+ *
+ * Servers: ours with KV on a temp file (as `deno task start` runs it), ours with `:memory:`,
+ * ours across 2 isolates (`deno serve --parallel`), the floor (bench/floor_server.ts) and a peer
+ * (bench/node_ws_server.cjs, Node's `ws`). For ours the workload speaks the contract
+ * (`broadcast` commands, JSON events); for the floor and the peer, plain frames of the same size.
+ *
+ * @module
+ */
+
+const SMOKE = Deno.args.includes("--smoke");
+const ROOT = new URL("../", import.meta.url);
+const path = (relative: string) => decodeURIComponent(new URL(relative, ROOT).pathname);
+const PAYLOAD = 100; // characters of message text, about a chat line
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Kind = "ours" | "relay";
+
+interface Server {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+interface ServerSpec {
+  readonly name: string;
+  readonly kind: Kind;
+  start(port: number, dir: string): Deno.ChildProcess | Promise<Deno.ChildProcess>;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+const OURS_ENV = {
+  HOSTNAME: "127.0.0.1",
+  CHAT_LOG: "off",
+  CHAT_RATE_PER_SEC: "1000000000",
+  CHAT_RATE_BURST: "1000000000",
+  CHAT_MAX_BUFFERED: String(64 * 1024 * 1024),
+  CHAT_MAX_CONNECTIONS: "100000",
+  CHAT_BUS_NAMESPACE: `bench-${crypto.randomUUID()}`,
+};
+const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
+
+function spawn(cmd: string, args: string[], env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(cmd, { args, env, stdin: "null", stdout: "null", stderr: "inherit" })
+    .spawn();
+}
+
+/** Installs Node's `ws` into bench/.cache once; returns its path. */
+async function wsModule(): Promise<string> {
+  const dir = path("bench/.cache/node");
+  const module = `${dir}/node_modules/ws`;
+  try {
+    await Deno.stat(module);
+    return module;
+  } catch {
+    await Deno.mkdir(dir, { recursive: true });
+    const install = await new Deno.Command("npm", {
+      args: ["install", "--prefix", dir, "--no-save", "--no-audit", "--no-fund", "ws@8"],
+      stdout: "null",
+      stderr: "inherit",
+    }).output();
+    if (!install.success) throw new Error("npm install ws@8 failed");
+    return module;
+  }
+}
+
+const SPECS: ServerSpec[] = [
+  {
+    name: "ours (KV file)",
+    kind: "ours",
+    start: (port, dir) =>
+      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+        ...OURS_ENV,
+        PORT: String(port),
+        CHAT_KV_PATH: `${dir}/kv-file.kv`,
+      }),
+  },
+  {
+    name: "ours (KV :memory:)",
+    kind: "ours",
+    start: (port) =>
+      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+        ...OURS_ENV,
+        PORT: String(port),
+        CHAT_KV_PATH: ":memory:",
+      }),
+  },
+  {
+    name: "ours (2 isolates, KV file)",
+    kind: "ours",
+    start: (port, dir) =>
+      spawn(Deno.execPath(), [
+        "serve",
+        "--parallel",
+        ...PERMISSIONS,
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+        path("main.ts"),
+      ], { ...OURS_ENV, DENO_JOBS: "2", CHAT_KV_PATH: `${dir}/kv-parallel.kv` }),
+  },
+  {
+    name: "floor (Deno relay)",
+    kind: "relay",
+    start: (port) =>
+      spawn(Deno.execPath(), ["run", "--allow-net", "--allow-env", path("bench/floor_server.ts")], {
+        PORT: String(port),
+      }),
+  },
+  {
+    name: "peer (Node ws)",
+    kind: "relay",
+    start: async (port) =>
+      spawn("node", [path("bench/node_ws_server.cjs")], {
+        PORT: String(port),
+        WS_MODULE: await wsModule(),
+      }),
+  },
+];
+
+async function startServer(spec: ServerSpec, dir: string): Promise<Server> {
+  const port = freePort();
+  const child = await spec.start(port, dir);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      await res.body?.cancel();
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${spec.name} did not start`);
+      await sleep(100);
+    }
+  }
+  return {
+    name: spec.name,
+    kind: spec.kind,
+    port,
+    pid: child.pid,
+    stop: async () => {
+      try {
+        child.kill("SIGINT");
+      } catch { /* already gone */ }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 5000);
+      await child.status;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident memory of a process and its children, in bytes (Linux /proc). */
+async function rss(pid: number): Promise<number> {
+  let total = 0;
+  const visit = async (p: number) => {
+    try {
+      const status = await Deno.readTextFile(`/proc/${p}/status`);
+      total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+      const children = await Deno.readTextFile(`/proc/${p}/task/${p}/children`);
+      for (const child of children.trim().split(/\s+/).filter(Boolean)) await visit(Number(child));
+    } catch { /* gone */ }
+  };
+  await visit(pid);
+  return total;
+}
+
+// ---- clients ------------------------------------------------------------------------------------
+
+/** A load client: counts deliveries, records latencies of sampled ones, tracks its own echoes. */
+class LoadClient {
+  socket!: WebSocket;
+  deliveries = 0;
+  echoes = 0;
+  latencies: number[] | undefined;
+  constructor(readonly kind: Kind, readonly tag: string) {}
+
+  open(port: number, room: string, name: string): Promise<void> {
+    const url = this.kind === "ours"
+      ? `ws://127.0.0.1:${port}/ws?name=${name}&room=${room}`
+      : `ws://127.0.0.1:${port}/?room=${room}`;
+    this.socket = new WebSocket(url);
+    return new Promise((resolve, reject) => {
+      this.socket.onerror = () => reject(new Error(`connection failed: ${url}`));
+      this.socket.onclose = () => reject(new Error(`closed before ready: ${url}`));
+      this.socket.onmessage = (m) => {
+        if (this.kind === "ours" && !String(m.data).includes('"event":"joined"')) return;
+        this.listen();
+        resolve();
+      };
+      if (this.kind === "relay") this.socket.onopen = () => (this.listen(), resolve());
+    });
+  }
+
+  listen(): void {
+    this.socket.onerror = null;
+    this.socket.onclose = null;
+    this.socket.onmessage = (m) => {
+      const text = String(m.data);
+      // Payload: "t=<performance.now()>|<tag>|xxx..."; no JSON.parse, so that the client's
+      // cost is the same for every server.
+      const at = text.indexOf("t=");
+      if (at < 0) return;
+      this.deliveries++;
+      const bar = text.indexOf("|", at);
+      if (text.startsWith(this.tag, bar + 1)) this.echoes++;
+      if (this.latencies) this.latencies.push(performance.now() - Number(text.slice(at + 2, bar)));
+    };
+  }
+
+  send(): void {
+    const body = `t=${performance.now()}|${this.tag}|`;
+    const message = body + "x".repeat(Math.max(0, PAYLOAD - body.length));
+    this.socket.send(
+      this.kind === "ours" ? JSON.stringify({ command: "broadcast", message }) : message,
+    );
+  }
+
+  close(): void {
+    this.socket.onclose = null;
+    this.socket.close();
+  }
+}
+
+async function connectAll(
+  server: Server,
+  rooms: number,
+  perRoom: number,
+  prefix: string,
+): Promise<LoadClient[][]> {
+  const groups: LoadClient[][] = [];
+  for (let r = 0; r < rooms; r++) {
+    const group = Array.from(
+      { length: perRoom },
+      (_, i) => new LoadClient(server.kind, `${prefix}${r}.${i}`),
+    );
+    // Open in batches, as a storm of real users would arrive in waves.
+    for (let i = 0; i < group.length; i += 50) {
+      await Promise.all(
+        group.slice(i, i + 50).map((c, j) =>
+          c.open(server.port, `${prefix}${r}`, `${prefix}${r}-${i + j}`)
+        ),
+      );
+    }
+    groups.push(group);
+  }
+  return groups;
+}
+
+/** Senders keep `window` messages in flight each (closed loop): deliveries per second at saturation. */
+async function saturate(groups: LoadClient[][], sendersPerRoom: number, seconds: number) {
+  const all = groups.flat();
+  const senders = groups.flatMap((g) => g.slice(0, sendersPerRoom));
+  const window = 8;
+  let running = true;
+  const loops = senders.map(async (sender) => {
+    let sent = 0;
+    while (running) {
+      while (sent - sender.echoes < window) {
+        sender.send();
+        sent++;
+      }
+      await sleep(1);
+    }
+  });
+  await sleep(500); // warm up
+  const start = all.reduce((n, c) => n + c.deliveries, 0);
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const delivered = all.reduce((n, c) => n + c.deliveries, 0) - start;
+  const elapsed = (performance.now() - t0) / 1000;
+  running = false;
+  await Promise.all(loops);
+  await sleep(500); // drain
+  return delivered / elapsed;
+}
+
+/** A fixed offered load: each sender sends `rate` messages a second; latency of every delivery. */
+async function fixedLoad(group: LoadClient[], senders: number, rate: number, seconds: number) {
+  for (const c of group) c.latencies = [];
+  const timers = group.slice(0, senders).map((sender, i) => {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const starter = setTimeout(() => {
+      timer = setInterval(() => sender.send(), 1000 / rate);
+    }, (i * 1000) / rate / senders);
+    return () => (clearTimeout(starter), clearInterval(timer));
+  });
+  await sleep(seconds * 1000);
+  for (const stop of timers) stop();
+  await sleep(500);
+  const latencies = group.flatMap((c) => c.latencies ?? []).sort((a, b) => a - b);
+  for (const c of group) c.latencies = undefined;
+  const q = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  return { p50: q(0.5), p99: q(0.99), samples: latencies.length };
+}
+
+interface Row {
+  server: string;
+  fanoutPerSec: number;
+  p50: number;
+  p99: number;
+  roomsPerSec: number;
+  stormMs: number;
+  bytesPerConn: number;
+}
+
+async function measure(spec: ServerSpec, dir: string): Promise<Row> {
+  const seconds = SMOKE ? 1 : 4;
+  let server = await startServer(spec, dir);
+  try {
+    // Fan-out: one room, 200 clients (10 senders).
+    const fanout = await connectAll(server, 1, SMOKE ? 10 : 200, "f");
+    const fanoutPerSec = await saturate(fanout, SMOKE ? 1 : 10, seconds);
+    // ~40,000 deliveries a second: 200 messages a second to 200 members.
+    const latency = SMOKE
+      ? { p50: NaN, p99: NaN, samples: 0 }
+      : await fixedLoad(fanout[0], 10, 20, seconds);
+    for (const c of fanout.flat()) c.close();
+    await sleep(300);
+
+    // Many rooms: 100 rooms of 10 (one sender each).
+    const rooms = await connectAll(server, SMOKE ? 2 : 100, SMOKE ? 3 : 10, "r");
+    const roomsPerSec = await saturate(rooms, 1, seconds);
+    for (const c of rooms.flat()) c.close();
+    await server.stop();
+
+    // Connection storm on a fresh server: 1,000 connections, time until all are in.
+    server = await startServer(spec, dir);
+    await sleep(300);
+    const before = await rss(server.pid);
+    const t0 = performance.now();
+    const storm = await connectAll(server, 1, SMOKE ? 20 : 1000, "s");
+    const stormMs = performance.now() - t0;
+    await sleep(1000);
+    const after = await rss(server.pid);
+    for (const c of storm.flat()) c.close();
+    const count = storm.flat().length;
+    if (SMOKE && !(fanoutPerSec > 0 && roomsPerSec > 0)) {
+      throw new Error(`${spec.name} delivered nothing`);
+    }
+    return {
+      server: spec.name,
+      fanoutPerSec,
+      p50: latency.p50,
+      p99: latency.p99,
+      roomsPerSec,
+      stormMs,
+      bytesPerConn: Math.max(0, after - before) / count,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---- report -------------------------------------------------------------------------------------
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "–";
+
+function table(rows: Row[]): string {
+  const floor = rows.find((r) => r.server.startsWith("floor"));
+  const ratio = (value: number, of: number | undefined) =>
+    of && Number.isFinite(value) && of > 0 ? ` (${fmt(value / of, 2)}×)` : "";
+  const lines = [
+    "| server | fan-out deliveries/s (200 in 1 room) | p50 ms @ 40k/s | p99 ms @ 40k/s | many rooms deliveries/s (100×10) | storm: 1,000 joined in ms | memory per idle connection |",
+    "| --- | --: | --: | --: | --: | --: | --: |",
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.server} | ${fmt(r.fanoutPerSec)}${ratio(r.fanoutPerSec, floor?.fanoutPerSec)} | ${
+        fmt(r.p50, 1)
+      } | ${fmt(r.p99, 1)}${ratio(r.p99, floor?.p99)} | ${fmt(r.roomsPerSec)}${
+        ratio(r.roomsPerSec, floor?.roomsPerSec)
+      } | ${fmt(r.stormMs)} | ${fmt(r.bytesPerConn / 1024, 1)} KiB${
+        ratio(r.bytesPerConn, floor?.bytesPerConn)
+      } |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+async function machine(): Promise<string> {
+  const mem = Deno.systemMemoryInfo();
+  let node = "not found";
+  try {
+    const out = await new Deno.Command("node", { args: ["--version"] }).output();
+    node = new TextDecoder().decode(out.stdout).trim();
+  } catch { /* no node */ }
+  let cpu = "";
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "";
+  } catch { /* not linux */ }
+  return `${navigator.hardwareConcurrency} cores (${cpu || Deno.build.arch}), ${
+    (mem.total / 2 ** 30).toFixed(1)
+  } GiB memory, ${Deno.build.os}; Deno ${Deno.version.deno}, Node ${node}`;
+}
+
+async function main(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-bench-" });
+  const rows: Row[] = [];
+  const failures: string[] = [];
+  const started = performance.now();
+  try {
+    for (const spec of SPECS) {
+      console.error(`bench: ${spec.name}…`);
+      try {
+        rows.push(await measure(spec, dir));
+      } catch (error) {
+        failures.push(`${spec.name}: ${error instanceof Error ? error.message : error}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const output = table(rows);
+  console.log(output);
+  console.error(`bench: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  if (failures.length) {
+    console.error(`bench: failed:\n  ${failures.join("\n  ")}`);
+    Deno.exit(1);
+  }
+  if (SMOKE) {
+    console.log(`smoke: all ${rows.length} servers answered`);
+    return;
+  }
+  const report = [
+    "<!-- bench:start (written by `deno task bench`; edit outside the markers) -->",
+    `Command: \`deno task bench\` · Date: ${
+      new Date().toISOString().slice(0, 10)
+    } · Machine: ${await machine()}`,
+    "",
+    output,
+    "<!-- bench:end -->",
+  ].join("\n");
+  const file = path("docs/BENCHMARKS.md");
+  let text = "";
+  try {
+    text = await Deno.readTextFile(file);
+  } catch { /* first run */ }
+  const start = text.indexOf("<!-- bench:start");
+  const end = text.indexOf("<!-- bench:end -->");
+  text = start >= 0 && end > start
+    ? text.slice(0, start) + report + text.slice(end + "<!-- bench:end -->".length)
+    : `# Benchmarks\n\n${report}\n`;
+  await Deno.writeTextFile(file, text);
+  console.error(`bench: wrote ${file}`);
+}
+
+await main();
