@@ -12,6 +12,8 @@
  */
 
 const SMOKE = Deno.args.includes("--smoke");
+/** `--only <text>`: run only the servers whose name contains it (for profiling one). */
+const ONLY = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : undefined;
 const ROOT = new URL("../", import.meta.url);
 const path = (relative: string) => decodeURIComponent(new URL(relative, ROOT).pathname);
 const PAYLOAD = 100; // characters of message text, about a chat line
@@ -261,6 +263,18 @@ async function connectAll(
   return groups;
 }
 
+/** Opens `rooms × perRoom` connections all at once (a storm), resolving when all are in. */
+async function stormOf(server: Server, rooms: number, perRoom: number, prefix: string) {
+  const clients = Array.from(
+    { length: rooms * perRoom },
+    (_, i) => new LoadClient(server.kind, `${prefix}${i}`),
+  );
+  await Promise.all(
+    clients.map((c, i) => c.open(server.port, `${prefix}${i % rooms}`, `${prefix}-${i}`)),
+  );
+  return clients;
+}
+
 /** Senders keep `window` messages in flight each (closed loop): deliveries per second at saturation. */
 async function saturate(groups: LoadClient[][], sendersPerRoom: number, seconds: number) {
   const all = groups.flat();
@@ -316,6 +330,7 @@ interface Row {
   p99: number;
   roomsPerSec: number;
   stormMs: number;
+  oneRoomMs: number;
   bytesPerConn: number;
 }
 
@@ -339,17 +354,26 @@ async function measure(spec: ServerSpec, dir: string): Promise<Row> {
     for (const c of rooms.flat()) c.close();
     await server.stop();
 
-    // Connection storm on a fresh server: 1,000 connections, time until all are in.
+    // Connection storm on a fresh server: 1,000 connections spread over 100 rooms, time until
+    // all are in, and resident memory per connection once idle.
     server = await startServer(spec, dir);
     await sleep(300);
     const before = await rss(server.pid);
     const t0 = performance.now();
-    const storm = await connectAll(server, 1, SMOKE ? 20 : 1000, "s");
+    const storm = await stormOf(server, SMOKE ? 2 : 100, SMOKE ? 5 : 10, "s");
     const stormMs = performance.now() - t0;
     await sleep(1000);
     const after = await rss(server.pid);
-    for (const c of storm.flat()) c.close();
-    const count = storm.flat().length;
+    const count = storm.length;
+    for (const c of storm) c.close();
+    await server.stop();
+
+    // The same 1,000 into one room: every arrival is announced to everyone already there.
+    server = await startServer(spec, dir);
+    const t1 = performance.now();
+    const crowd = await stormOf(server, 1, SMOKE ? 10 : 1000, "c");
+    const oneRoomMs = performance.now() - t1;
+    for (const c of crowd) c.close();
     if (SMOKE && !(fanoutPerSec > 0 && roomsPerSec > 0)) {
       throw new Error(`${spec.name} delivered nothing`);
     }
@@ -360,6 +384,7 @@ async function measure(spec: ServerSpec, dir: string): Promise<Row> {
       p99: latency.p99,
       roomsPerSec,
       stormMs,
+      oneRoomMs,
       bytesPerConn: Math.max(0, after - before) / count,
     };
   } finally {
@@ -379,8 +404,8 @@ function table(rows: Row[]): string {
   const ratio = (value: number, of: number | undefined) =>
     of && Number.isFinite(value) && of > 0 ? ` (${fmt(value / of, 2)}×)` : "";
   const lines = [
-    "| server | fan-out deliveries/s (200 in 1 room) | p50 ms @ 40k/s | p99 ms @ 40k/s | many rooms deliveries/s (100×10) | storm: 1,000 joined in ms | memory per idle connection |",
-    "| --- | --: | --: | --: | --: | --: | --: |",
+    "| server | fan-out deliveries/s (200 in 1 room) | p50 ms @ 40k/s | p99 ms @ 40k/s | many rooms deliveries/s (100×10) | storm: 1,000 in 100 rooms, ms | memory per idle connection | 1,000 into one room, ms |",
+    "| --- | --: | --: | --: | --: | --: | --: | --: |",
   ];
   for (const r of rows) {
     lines.push(
@@ -390,7 +415,7 @@ function table(rows: Row[]): string {
         ratio(r.roomsPerSec, floor?.roomsPerSec)
       } | ${fmt(r.stormMs)} | ${fmt(r.bytesPerConn / 1024, 1)} KiB${
         ratio(r.bytesPerConn, floor?.bytesPerConn)
-      } |`,
+      } | ${fmt(r.oneRoomMs)} |`,
     );
   }
   return lines.join("\n");
@@ -418,7 +443,7 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   const started = performance.now();
   try {
-    for (const spec of SPECS) {
+    for (const spec of SPECS.filter((s) => !ONLY || s.name.includes(ONLY))) {
       console.error(`bench: ${spec.name}…`);
       try {
         rows.push(await measure(spec, dir));
@@ -440,6 +465,7 @@ async function main(): Promise<void> {
     console.log(`smoke: all ${rows.length} servers answered`);
     return;
   }
+  if (ONLY) return; // a partial run does not replace the table
   const report = [
     "<!-- bench:start (written by `deno task bench`; edit outside the markers) -->",
     `Command: \`deno task bench\` · Date: ${

@@ -152,11 +152,13 @@ export class BroadcastChannelBus implements Bus {
     const last = sub.seen.get(data.node);
     if (last !== undefined && (data.seq < last || (data.seq === last && mark))) return;
     sub.seen.set(data.node, data.seq);
-    for (const { handler } of sub.handlers) {
-      for (const item of data.items) handler(item);
-    }
+    // Report the gap before delivering the packet that revealed it: the subscriber then knows
+    // the last message it got before the loss.
     if (this.#lost(sub, data, last)) {
       for (const { onGap } of sub.handlers) onGap?.(data.node);
+    }
+    for (const { handler } of sub.handlers) {
+      for (const item of data.items) handler(item, data.node);
     }
   }
 

@@ -32,6 +32,7 @@ export class MemoryNetwork {
  */
 export class MemoryBus implements Bus {
   readonly #unsubscribers = new Set<() => void>();
+  readonly #id = crypto.randomUUID();
 
   /** A bus on `network` (a private one by default). */
   constructor(private readonly network: MemoryNetwork = new MemoryNetwork()) {}
@@ -41,7 +42,7 @@ export class MemoryBus implements Bus {
     for (const sub of this.network.topics.get(topic) ?? []) {
       if (sub.bus === this) continue;
       const copy = structuredClone(message);
-      this.network.deliver(() => sub.handler(copy));
+      this.network.deliver(() => sub.handler(copy, this.#id));
     }
   }
 

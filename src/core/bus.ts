@@ -1,8 +1,8 @@
 /** A message that crosses isolates; structured-cloneable plain data. */
 export type BusMessage = Record<string, unknown>;
 
-/** Handles a message published by another node. */
-export type BusHandler = (message: BusMessage) => void;
+/** Handles a message published by another node; `from` identifies that publisher on the bus. */
+export type BusHandler = (message: BusMessage, from: string) => void;
 
 /** Told that messages of a topic from `node` were lost in transit (the bus saw a gap). */
 export type GapHandler = (node: string) => void;

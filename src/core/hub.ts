@@ -97,9 +97,21 @@ export interface HubStats {
 
 const PRESENCE_TOPIC = "presence";
 const REPLAY_PAGE = 200;
-/** How far back a repair after a bus gap looks, and how many ids it remembers per room. */
+/** How far back a repair after a bus gap may look, and how many ids a room remembers. */
 const REPAIR_WINDOW_MS = 30_000;
-const RECENT_IDS = 4096;
+const RECENT_IDS = 16_384;
+
+/** What a node tracks of a room it listens to, to repair what the bus loses. */
+interface RoomFeed {
+  /** Ids delivered lately, so that a repair delivers nothing twice. */
+  readonly recent: RecentIds;
+  /** The newest id received from each publisher: a repair after its gap starts there. */
+  readonly lastFrom: Map<string, string>;
+  /** When this node started listening. */
+  readonly since: number;
+  /** Where the next repair starts (the oldest point of the gaps reported meanwhile). */
+  repairAfter?: string;
+}
 const roomTopic = (room: string) => `room:${room}`;
 
 function outbound(event: Record<string, unknown>, id?: string): Outbound {
@@ -122,7 +134,8 @@ export class Hub {
   readonly #locals = new Map<string, LocalMember>();
   readonly #localRooms = new Map<string, Set<LocalMember>>();
   readonly #roomSubscriptions = new Map<string, () => void>();
-  readonly #recent = new Map<string, RecentIds>();
+  readonly #feeds = new Map<string, RoomFeed>();
+  /** Rooms being repaired. */
   readonly #repairing = new Set<string>();
   readonly #roomsById = new Map<string, Room>();
   readonly #roomsByName = new Map<string, Room>();
@@ -416,7 +429,7 @@ export class Hub {
         // sees its own message in the same order as everyone else does.
         acknowledge?.(stored);
         const out = outbound({ ...stored }, stored.id);
-        this.#recent.get(room.id)?.add(stored.id);
+        this.#feeds.get(room.id)?.recent.add(stored.id);
         this.#fanout(room.id, out, member);
         this.#deps.bus.publish(roomTopic(room.id), { id: stored.id, text: out.text });
         return stored;
@@ -492,13 +505,17 @@ export class Hub {
     let locals = this.#localRooms.get(room.id);
     if (!locals) {
       this.#localRooms.set(room.id, locals = new Set());
-      this.#recent.set(room.id, new RecentIds(RECENT_IDS));
+      this.#feeds.set(room.id, {
+        recent: new RecentIds(RECENT_IDS),
+        lastFrom: new Map(),
+        since: this.#deps.clock(),
+      });
       this.#roomSubscriptions.set(
         room.id,
         this.#deps.bus.subscribe(
           roomTopic(room.id),
-          (m) => this.#onRoomMessage(room.id, m),
-          () => this.#repairRoom(room.id),
+          (m, from) => this.#onRoomMessage(room.id, m, from),
+          (from) => this.#repairRoom(room.id, from),
         ),
       );
     }
@@ -516,7 +533,7 @@ export class Hub {
       this.#localRooms.delete(room);
       this.#roomSubscriptions.get(room)?.();
       this.#roomSubscriptions.delete(room);
-      this.#recent.delete(room);
+      this.#feeds.delete(room);
     }
     this.#applyLocalChanges(this.presence.leave(member.id, room), member);
     this.#publishPresence({ t: "leave", id: member.id, room });
@@ -529,49 +546,67 @@ export class Hub {
     for (const member of locals) if (member !== skip) member.deliver(room, out);
   }
 
-  #onRoomMessage(room: string, message: BusMessage): void {
+  #onRoomMessage(room: string, message: BusMessage, from: string): void {
     const id = text(message.id);
     const body = text(message.text);
     if (id === undefined || body === undefined) return;
     this.#roomMessagesReceived++;
-    const recent = this.#recent.get(room);
-    if (recent?.has(id)) return; // already delivered by a repair
-    recent?.add(id);
+    const feed = this.#feeds.get(room);
+    if (feed) {
+      const last = feed.lastFrom.get(from);
+      if (last === undefined || id > last) feed.lastFrom.set(from, id);
+      if (feed.recent.has(id)) return; // already delivered by a repair
+      feed.recent.add(id);
+    }
     this.#fanout(room, { text: body, id });
   }
 
   /**
-   * The bus lost messages of a room (a lagging `BroadcastChannel` receiver drops them). Every
-   * message is committed before it is published, so the store has them: deliver the recent ones
-   * this node has not delivered yet. They arrive late, but they arrive.
+   * The bus lost messages of a room from publisher `from` (a lagging `BroadcastChannel` receiver
+   * drops them). Every message is committed before it is published, so the store has them:
+   * deliver, from the last id received from that publisher on, those this node has not
+   * delivered yet. They arrive late, but they arrive, once.
    */
-  async #repairRoom(room: string): Promise<void> {
-    if (this.#repairing.has(room)) return;
+  async #repairRoom(room: string, from: string): Promise<void> {
+    const feed = this.#feeds.get(room);
+    if (!feed) return;
+    // Decided now, before the packet that revealed the gap is delivered and moves `lastFrom`.
+    const floor = Math.max(feed.since, this.#deps.clock() - REPAIR_WINDOW_MS) - 1000;
+    const start = feed.lastFrom.get(from) ?? idFloor(floor);
+    if (feed.repairAfter === undefined || start < feed.repairAfter) feed.repairAfter = start;
+    if (this.#repairing.has(room)) return; // the running repair picks it up
     this.#repairing.add(room);
     try {
-      let after = idFloor(this.#deps.clock() - REPAIR_WINDOW_MS);
-      let repaired = 0;
-      for (let pages = 0; pages < RECENT_IDS / REPLAY_PAGE; pages++) {
-        const page = await this.#deps.store.readMessages(room, { after, limit: REPLAY_PAGE });
-        const recent = this.#recent.get(room);
-        if (!recent) break;
-        for (const message of page.messages) {
-          if (recent.has(message.id)) continue;
-          recent.add(message.id);
-          repaired++;
-          this.#fanout(room, outbound({ ...message }, message.id));
-        }
-        if (!page.more || page.messages.length === 0) break;
-        after = page.messages[page.messages.length - 1].id;
+      while (feed.repairAfter !== undefined && this.#feeds.get(room) === feed) {
+        const after = feed.repairAfter;
+        feed.repairAfter = undefined;
+        await this.#repairFrom(room, feed, after);
       }
-      this.#gapRepairs++;
-      this.#messagesRepaired += repaired;
-      this.#deps.log?.("bus_gap_repaired", { room, repaired });
     } catch (error) {
       this.#deps.log?.("bus_gap_repair_failed", { room, error: String(error) });
     } finally {
       this.#repairing.delete(room);
     }
+  }
+
+  async #repairFrom(room: string, feed: RoomFeed, from: string): Promise<void> {
+    let after = from;
+    let repaired = 0;
+    for (let pages = 0; pages < RECENT_IDS / REPLAY_PAGE; pages++) {
+      const page = await this.#deps.store.readMessages(room, { after, limit: REPLAY_PAGE });
+      if (this.#feeds.get(room) !== feed) return;
+      for (const message of page.messages) {
+        if (feed.recent.has(message.id)) continue;
+        feed.recent.add(message.id);
+        repaired++;
+        this.#fanout(room, outbound({ ...message }, message.id));
+      }
+      if (!page.more || page.messages.length === 0) break;
+      after = page.messages[page.messages.length - 1].id;
+    }
+    this.#gapRepairs++;
+    this.#messagesRepaired += repaired;
+    this.#deps.log?.("bus_gap_repaired", { room, repaired });
   }
 
   // ---- internals: presence -------------------------------------------------------------------
