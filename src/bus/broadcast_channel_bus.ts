@@ -26,7 +26,8 @@ interface Outgoing {
   items: BusMessage[];
   flushing: boolean;
   lastFlush: number;
-  markTimer?: ReturnType<typeof setTimeout>;
+  /** When the last number is due to be announced again (0: announced for good). */
+  nextMark: number;
 }
 
 /** Idle time after a burst before the last sequence number is first announced again. */
@@ -60,6 +61,9 @@ export class BroadcastChannelBus implements Bus {
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #publishers = new Map<string, BroadcastChannel>();
   readonly #outgoing = new Map<string, Outgoing>();
+  /** Topics with a re-announcement due; one timer serves them all. */
+  readonly #marking = new Map<string, Outgoing>();
+  #markTimer?: ReturnType<typeof setTimeout>;
   #closed = false;
 
   /** A bus whose channel names start with `namespace` (so several chats can share a process). */
@@ -81,7 +85,10 @@ export class BroadcastChannelBus implements Bus {
     if (this.#closed) return;
     let out = this.#outgoing.get(topic);
     if (!out) {
-      this.#outgoing.set(topic, out = { seq: 0, items: [], flushing: false, lastFlush: 0 });
+      this.#outgoing.set(
+        topic,
+        out = { seq: 0, items: [], flushing: false, lastFlush: 0, nextMark: 0 },
+      );
     }
     out.items.push(message);
     if (out.flushing) return;
@@ -97,21 +104,27 @@ export class BroadcastChannelBus implements Bus {
     this.#post(topic, { node: this.#node, seq: out.seq, prevAt: out.lastFlush, items: out.items });
     out.items = [];
     out.lastFlush = now;
-    clearTimeout(out.markTimer);
-    out.markTimer = setTimeout(() => this.#mark(topic, out), FIRST_MARK_MS);
+    out.nextMark = now + FIRST_MARK_MS;
+    this.#marking.set(topic, out);
+    this.#markTimer ??= setTimeout(() => this.#mark(), FIRST_MARK_MS);
   }
 
   /**
-   * Re-announces the last number after a burst, then every second for a while: if the burst's
-   * last packets were dropped (the receiver was busy), the receivers see the gap then, rather
-   * than at the next message, which may never come.
+   * Re-announces each topic's last number after a burst, then every second for a while: if the
+   * burst's last packets were dropped (the receiver was busy), the receivers see the gap then,
+   * rather than at the next message, which may never come. One timer serves every topic.
    */
-  #mark(topic: string, out: Outgoing): void {
+  #mark(): void {
+    this.#markTimer = undefined;
     if (this.#closed) return;
-    this.#post(topic, { node: this.#node, seq: out.seq, prevAt: out.lastFlush, items: [] });
-    if (Date.now() - out.lastFlush < MARK_FOR_MS) {
-      out.markTimer = setTimeout(() => this.#mark(topic, out), MARK_EVERY_MS);
+    const now = Date.now();
+    for (const [topic, out] of this.#marking) {
+      if (now < out.nextMark) continue;
+      this.#post(topic, { node: this.#node, seq: out.seq, prevAt: out.lastFlush, items: [] });
+      out.nextMark = now + MARK_EVERY_MS;
+      if (now - out.lastFlush >= MARK_FOR_MS) this.#marking.delete(topic);
     }
+    if (this.#marking.size > 0) this.#markTimer = setTimeout(() => this.#mark(), FIRST_MARK_MS);
   }
 
   #post(topic: string, packet: Packet): void {
@@ -175,7 +188,8 @@ export class BroadcastChannelBus implements Bus {
   /** Closes every channel and cancels pending announcements. */
   close(): void {
     this.#closed = true;
-    for (const out of this.#outgoing.values()) clearTimeout(out.markTimer);
+    clearTimeout(this.#markTimer);
+    this.#marking.clear();
     for (const { channel } of this.#subscriptions.values()) channel.close();
     for (const channel of this.#publishers.values()) channel.close();
     this.#subscriptions.clear();

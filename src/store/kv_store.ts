@@ -50,8 +50,8 @@ function storeFailed(error: unknown): ChatError {
 /**
  * Rooms and history in Deno KV: a local SQLite file, `:memory:`, or the managed store on Deploy.
  * Appends are grouped into atomic commits (one in flight at a time), so that many senders share
- * each write and each sender's messages commit in order. Retention counts messages per room with
- * an atomic sum and trims from the oldest key every few writes, never scanning a whole room.
+ * each write and each sender's messages commit in order. Retention keeps a per-room count (an
+ * atomic sum, updated every few writes) and trims from the oldest key, never scanning a room.
  */
 export class KvStore implements Store {
   readonly #kv: Deno.Kv;
@@ -82,7 +82,8 @@ export class KvStore implements Store {
     path: string | undefined,
     options: { retention: Retention; clock?: Clock },
   ): Promise<KvStore> {
-    const kv = await Deno.openKv(path);
+    // Isolates starting together on one file can find it locked while another sets it up.
+    const kv = await retryBusy(() => Deno.openKv(path));
     return new KvStore(kv, { ...options, ownsKv: true });
   }
 
@@ -163,27 +164,35 @@ export class KvStore implements Store {
   }
 
   async #commitBatch(batch: Pending[]): Promise<void> {
-    const perRoom = new Map<string, number>();
     const op = this.#kv.atomic();
-    for (const { message } of batch) {
-      op.set([MESSAGE, message.room, message.id], message);
-      perRoom.set(message.room, (perRoom.get(message.room) ?? 0) + 1);
-    }
-    for (const [room, n] of perRoom) op.sum([COUNT, room], BigInt(n));
+    for (const { message } of batch) op.set([MESSAGE, message.room, message.id], message);
     const result = await op.commit();
     if (!result.ok) throw new Error("the atomic commit was refused");
-    for (const [room, n] of perRoom) this.#noteWrites(room, n);
+    for (const { message } of batch) this.#noteWrite(message.room);
   }
 
-  /** Every `trimEvery` writes to a room, trims it (in the background, one trim at a time). */
-  #noteWrites(room: string, n: number): void {
-    const count = (this.#sinceTrim.get(room) ?? 0) + n;
+  /**
+   * Counts writes per room in memory; every `trimEvery` of them, adds them to the room's stored
+   * count and trims (in the background, one at a time). Keeping the count out of the message
+   * commit spares a read-modify-write per room per batch on the hot path; the price is a count
+   * that may lag by less than `trimEvery` writes per isolate (more after a crash), so a room may
+   * briefly hold that many messages beyond the cap.
+   */
+  #noteWrite(room: string): void {
+    const count = (this.#sinceTrim.get(room) ?? 0) + 1;
     if (count < this.#trimEvery) {
       this.#sinceTrim.set(room, count);
       return;
     }
-    this.#sinceTrim.set(room, 0);
-    this.#trims = this.#trims.then(() => retryBusy(() => this.trim(room))).catch(() => {});
+    this.#sinceTrim.delete(room);
+    this.#trims = this.#trims
+      .then(() => retryBusy(() => this.#addToCount(room, count)))
+      .then(() => retryBusy(() => this.trim(room)))
+      .catch(() => {});
+  }
+
+  async #addToCount(room: string, n: number): Promise<void> {
+    await this.#kv.atomic().sum([COUNT, room], BigInt(n)).commit();
   }
 
   /** Drops what retention no longer allows in a room: the oldest beyond the cap, then expired. */
@@ -249,6 +258,11 @@ export class KvStore implements Store {
     this.#closed = true;
     await this.#draining;
     await this.#trims;
+    // Counts not yet added (fewer than trimEvery per room) are kept for the next start.
+    for (const [room, n] of this.#sinceTrim) {
+      await retryBusy(() => this.#addToCount(room, n)).catch(() => {});
+    }
+    this.#sinceTrim.clear();
     if (this.#ownsKv) this.#kv.close();
   }
 
