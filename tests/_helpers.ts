@@ -273,15 +273,24 @@ export class Isolate {
   }
 }
 
+/** A free port on 127.0.0.1 (for a server started as its own process). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
 /**
- * Sends a raw HTTP upgrade request (with extra headers) and returns the status and body: the way
- * to see why an upgrade was refused, which a WebSocket client cannot show.
+ * Opens a raw TCP connection and sends a WebSocket upgrade request for `path`, then reads
+ * nothing: a peer that vanishes or stops reading, or (with {@link rawUpgrade}) a way to see why
+ * an upgrade was refused.
  */
-export async function rawUpgrade(
+export async function rawSocket(
   port: number,
   path: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
+): Promise<Deno.TcpConn> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const lines = [
     `GET ${path} HTTP/1.1`,
@@ -295,6 +304,16 @@ export async function rawUpgrade(
     "",
   ];
   await conn.write(new TextEncoder().encode(lines.join("\r\n")));
+  return conn;
+}
+
+/** Sends a raw upgrade request and returns the status and body of the answer. */
+export async function rawUpgrade(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const conn = await rawSocket(port, path, headers);
   let text = "";
   const buf = new Uint8Array(4096);
   while (!text.includes("\r\n\r\n") || !/\}\s*$/.test(text)) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { issueToken } from "../src/transport/tokens.ts";
-import { Client, closeAll, rawUpgrade, startServer } from "./_helpers.ts";
+import { Client, closeAll, rawSocket, rawUpgrade, startServer } from "./_helpers.ts";
 
 const SECRET = "test-secret-that-is-long-enough";
 
@@ -136,19 +136,8 @@ Deno.test("a peer that vanishes without closing is dropped after the idle timeou
   const server = await startServer({ idleTimeoutSeconds: 1 });
   const watcher = await Client.connect(server.ws, { name: "watcher" });
   // A raw TCP client that upgrades, then never reads or answers pings again.
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const conn = await rawSocket(server.port, "/ws?name=ghost");
   try {
-    const request = [
-      "GET /ws?name=ghost HTTP/1.1",
-      `Host: 127.0.0.1:${server.port}`,
-      "Upgrade: websocket",
-      "Connection: Upgrade",
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-      "Sec-WebSocket-Version: 13",
-      "",
-      "",
-    ].join("\r\n");
-    await conn.write(new TextEncoder().encode(request));
     await watcher.next((e) => e.event === "join" && e.member === "ghost");
     const started = Date.now();
     const leave = await watcher.next((e) => e.event === "leave" && e.member === "ghost", 10_000);

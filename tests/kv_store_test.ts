@@ -7,17 +7,11 @@ import {
   closeAll,
   eventually,
   FakeClock,
+  freePort,
   type Json,
   seededIds,
   startServer,
 } from "./_helpers.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /** Runs `deno task start` (main.ts listen) as its own process on a KV file. */
 async function startProcess(kvPath: string, port: number) {

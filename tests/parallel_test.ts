@@ -1,12 +1,5 @@
 import assert from "node:assert/strict";
-import { Client, closeAll, eventually } from "./_helpers.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+import { Client, closeAll, eventually, freePort } from "./_helpers.ts";
 
 /** GET /health on a fresh TCP connection; returns the answering isolate's node id. */
 async function healthNode(port: number): Promise<string> {

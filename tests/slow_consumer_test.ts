@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Client, closeAll, type Json, startServer } from "./_helpers.ts";
+import { Client, closeAll, type Json, rawSocket, startServer } from "./_helpers.ts";
 
 Deno.test("a client that stops reading is closed with 1013; memory stays bounded; others keep up", async () => {
   const closes: Json[] = [];
@@ -12,21 +12,11 @@ Deno.test("a client that stops reading is closed with 1013; memory stays bounded
       if (event === "ws_closing") closes.push(fields ?? {});
     },
   });
-  // A raw TCP client: it upgrades into the lobby, then never reads a byte.
-  const stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   const sender = await Client.connect(server.ws, { name: "sender" });
   const fast = await Client.connect(server.ws, { name: "fast" });
+  // A raw TCP client: it upgrades into the lobby, then never reads a byte.
+  const stalled = await rawSocket(server.port, "/ws?name=stalled");
   try {
-    await stalled.write(new TextEncoder().encode([
-      "GET /ws?name=stalled HTTP/1.1",
-      `Host: 127.0.0.1:${server.port}`,
-      "Upgrade: websocket",
-      "Connection: Upgrade",
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-      "Sec-WebSocket-Version: 13",
-      "",
-      "",
-    ].join("\r\n")));
     await sender.next((e) => e.event === "join" && e.member === "stalled");
     const rssBefore = Deno.memoryUsage().rss;
     const body = "x".repeat(3900);
