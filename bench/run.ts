@@ -14,6 +14,10 @@
 const SMOKE = Deno.args.includes("--smoke");
 /** `--only <text>`: run only the servers whose name contains it (for profiling one). */
 const ONLY = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : undefined;
+/** `--window <n>`: messages each sender keeps in flight at saturation. */
+const WINDOW = Number(
+  Deno.args.includes("--window") ? Deno.args[Deno.args.indexOf("--window") + 1] : 8,
+);
 const ROOT = new URL("../", import.meta.url);
 const path = (relative: string) => decodeURIComponent(new URL(relative, ROOT).pathname);
 const PAYLOAD = 100; // characters of message text, about a chat line
@@ -301,7 +305,7 @@ async function stormOf(server: Server, rooms: number, perRoom: number, prefix: s
 async function saturate(groups: LoadClient[][], sendersPerRoom: number, seconds: number) {
   const all = groups.flat();
   const senders = groups.flatMap((g) => g.slice(0, sendersPerRoom));
-  const window = 8;
+  const window = WINDOW;
   let running = true;
   const loops = senders.map(async (sender) => {
     let sent = 0;
