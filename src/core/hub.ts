@@ -97,6 +97,9 @@ export interface HubStats {
 
 const PRESENCE_TOPIC = "presence";
 const REPLAY_PAGE = 200;
+/** A history page: 50 messages unless asked, never more than 200 (the contract's limits). */
+const PAGE_DEFAULT = 50;
+const PAGE_MAX = 200;
 /** How far back a repair after a bus gap may look, and how many ids a room remembers. */
 const REPAIR_WINDOW_MS = 30_000;
 const RECENT_IDS = 16_384;
@@ -315,7 +318,7 @@ export class Hub {
     query: { before?: string; after?: string; limit?: number },
   ): Promise<MessagePage & { room: Room }> {
     const room = await this.resolveRoom(ref);
-    const limit = pageLimit(query.limit, 50, 200);
+    const limit = pageLimit(query.limit, PAGE_DEFAULT, PAGE_MAX);
     const page = await this.#deps.store.readMessages(room.id, { ...query, limit });
     return { ...page, room };
   }
@@ -455,7 +458,7 @@ export class Hub {
     const room = ref === undefined ? this.#onlyRoom(member) : await this.#anyRoom(member, ref);
     const page = await this.#deps.store.readMessages(room.id, {
       before,
-      limit: pageLimit(limit, 50, 200),
+      limit: pageLimit(limit, PAGE_DEFAULT, PAGE_MAX),
     });
     return { event: "history", room: room.id, messages: page.messages, more: page.more };
   }
