@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { KvStore } from "../src/store/kv_store.ts";
 import { Client, closeAll, eventually, freePort } from "./_helpers.ts";
 
 /** GET /health on a fresh TCP connection; returns the answering isolate's node id. */
@@ -18,7 +19,7 @@ async function healthNode(port: number): Promise<string> {
   return /x-chat-node: (\S+)/i.exec(text)?.[1] ?? "";
 }
 
-Deno.test("deno serve --parallel serves one chat across its isolates", async () => {
+Deno.test("deno serve --parallel serves one chat across its isolates and shuts down cleanly", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-parallel-" });
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
@@ -74,9 +75,25 @@ Deno.test("deno serve --parallel serves one chat across its isolates", async () 
     }
     const rooms = await (await fetch(`http://127.0.0.1:${port}/rooms`)).json();
     assert.equal(rooms.find((r: { name: string }) => r.name === "one").members, 8);
+    const acked = await clients[1].request({ command: "broadcast", message: "last words" });
+
+    // SIGTERM: every isolate closes its sockets with 1001 and the process exits 0.
+    child.kill("SIGTERM");
+    const closes = await Promise.all(clients.map((c) => c.closed));
+    assert.deepEqual(closes.map((c) => c.code), clients.map(() => 1001));
+    assert.equal((await child.status).code, 0);
+    // And the acknowledged message is in the store for the next start.
+    const store = await KvStore.open(`${dir}/chat.kv`, {
+      retention: { maxMessages: 100, maxAgeMs: 0 },
+    });
+    const page = await store.readMessages(String(acked.room), { limit: 1 });
+    await store.close();
+    assert.deepEqual(page.messages.map((m) => m.id), [acked.id]);
   } finally {
     await closeAll(clients);
-    child.kill("SIGTERM");
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
     await child.status;
     await child.stderr.cancel();
     await Deno.remove(dir, { recursive: true });
