@@ -21,6 +21,7 @@ import { Connection } from "./connection.js";
 const NAME_KEY = "chat.name";
 const ROOMS_KEY = "chat.rooms";
 const GROUP_MS = 5 * 60_000;
+const LOST = "connection lost";
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -57,6 +58,8 @@ const state = {
   pending: new Map(),
   /** @type {Map<string, string>} request id -> room to activate when joined */
   joining: new Map(),
+  /** @type {Set<string>} every member id this page has had (one per connection) */
+  formerIds: new Set(),
 };
 
 /** Room names the user is in, remembered for the next visit. */
@@ -106,7 +109,7 @@ const connection = new Connection(socketUrl, {
       for (const name of savedRooms().slice(1)) joinRoom(name, false);
     }
     for (const [id, { room, key }] of state.pending) {
-      markFailed(room, key, "connection lost");
+      markFailed(room, key, LOST);
       state.pending.delete(id);
     }
   },
@@ -141,6 +144,7 @@ function handle(event) {
   switch (event.event) {
     case "me":
       state.me = { name: String(event.member), id: String(event.id) };
+      state.formerIds.add(state.me.id);
       localStorage.setItem(NAME_KEY, state.me.name);
       ui.whoami.textContent = `You are ${state.me.name}`;
       break;
@@ -212,6 +216,7 @@ function receive(message, re) {
     room.lines = room.lines.filter((l) => l.key !== pending.key);
   }
   if (room.ids.has(message.id)) return; // a replay of something already shown
+  if (!pending) dropLostCopy(room, message);
   room.ids.add(message.id);
   room.lines.push({ kind: "message", message, key: message.id });
   if (!room.newest || message.id > room.newest) room.newest = message.id;
@@ -221,6 +226,19 @@ function receive(message, re) {
     ui.announcer.textContent = `${message.member}: ${message.message}`;
   }
   render(room.id === state.active);
+}
+
+/**
+ * A message sent just before a dropped connection was marked failed, but the server may have
+ * stored it: when the replay brings our own message with the same text, the failed copy goes.
+ * @param {RoomState} room @param {Message} message
+ */
+function dropLostCopy(room, message) {
+  if (!state.formerIds.has(message.memberId)) return;
+  const lost = room.lines.find((l) =>
+    l.kind === "message" && l.failed === LOST && l.message.message === message.message
+  );
+  if (lost) room.lines = room.lines.filter((l) => l !== lost);
 }
 
 /** @param {Record<string, unknown>} event */
