@@ -11,6 +11,8 @@
  * @module
  */
 
+import { freePort, healthNode } from "./loopback.ts";
+
 const SMOKE = Deno.args.includes("--smoke");
 /** `--only <text>`: run only the servers whose name contains it (for profiling one). */
 const ONLY = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : undefined;
@@ -49,14 +51,9 @@ interface Server {
 interface ServerSpec {
   readonly name: string;
   readonly kind: Kind;
+  /** Isolates serving behind one port; the bench waits until each has answered. */
+  readonly isolates?: number;
   start(port: number, dir: string): Deno.ChildProcess | Promise<Deno.ChildProcess>;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 const OURS_ENV = {
@@ -118,6 +115,7 @@ const SPECS: ServerSpec[] = [
   {
     name: "ours (2 isolates, KV file)",
     kind: "ours",
+    isolates: 2,
     start: (port, dir) =>
       spawn(Deno.execPath(), [
         "serve",
@@ -162,6 +160,12 @@ async function startServer(spec: ServerSpec, dir: string): Promise<Server> {
       if (Date.now() > deadline) throw new Error(`${spec.name} did not start`);
       await sleep(100);
     }
+  }
+  // Behind `deno serve --parallel` the first isolate may answer before the others have started.
+  const nodes = new Set<string>();
+  while (nodes.size < (spec.isolates ?? 1)) {
+    if (Date.now() > deadline) throw new Error(`${spec.name}: not every isolate started`);
+    nodes.add(await healthNode(port));
   }
   return {
     name: spec.name,

@@ -1,6 +1,8 @@
 import { monotonicFactory } from "ulid";
 import { type Chat, type ChatOptions, createChat } from "../src/mod.ts";
 
+export { freePort, healthNode } from "../bench/loopback.ts";
+
 /** A JSON event as a client sees it. */
 export type Json = Record<string, unknown>;
 
@@ -271,14 +273,6 @@ export class Isolate {
     this.#killed = true;
     this.#worker.terminate();
   }
-}
-
-/** A free port on 127.0.0.1 (for a server started as its own process). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /**

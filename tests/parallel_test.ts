@@ -1,23 +1,6 @@
 import assert from "node:assert/strict";
 import { KvStore } from "../src/store/kv_store.ts";
-import { Client, closeAll, eventually, freePort } from "./_helpers.ts";
-
-/** GET /health on a fresh TCP connection; returns the answering isolate's node id. */
-async function healthNode(port: number): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  await conn.write(
-    new TextEncoder().encode(
-      `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
-    ),
-  );
-  let text = "";
-  const buf = new Uint8Array(4096);
-  for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
-    text += new TextDecoder().decode(buf.subarray(0, n));
-  }
-  conn.close();
-  return /x-chat-node: (\S+)/i.exec(text)?.[1] ?? "";
-}
+import { Client, closeAll, eventually, freePort, healthNode } from "./_helpers.ts";
 
 Deno.test("deno serve --parallel serves one chat across its isolates and shuts down cleanly", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-parallel-" });
@@ -48,10 +31,16 @@ Deno.test("deno serve --parallel serves one chat across its isolates and shuts d
       "the parallel server to listen",
       20_000,
     );
+    // Both isolates answer once both have started (the second may still be opening KV).
     const nodes = new Set<string>();
-    for (let i = 0; i < 40 && nodes.size < 2; i++) {
-      nodes.add(await healthNode(port));
-    }
+    await eventually(
+      async () => {
+        nodes.add(await healthNode(port));
+        return nodes.size === 2;
+      },
+      "requests to reach both isolates",
+      20_000,
+    );
     assert.equal(nodes.size, 2, "requests reach both isolates");
 
     for (let i = 0; i < 8; i++) {

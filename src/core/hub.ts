@@ -117,7 +117,7 @@ interface RoomFeed {
 }
 const roomTopic = (room: string) => `room:${room}`;
 
-function outbound(event: Record<string, unknown>, id?: string): Outbound {
+function outbound(event: object, id?: string): Outbound {
   return { text: JSON.stringify(event), id };
 }
 
@@ -353,7 +353,7 @@ export class Hub {
     try {
       const { missed, recovered } = await this.#missedSince(room.id, since);
       const flush = () => {
-        for (const m of missed) member.replay(room.id, outbound({ ...m }, m.id));
+        for (const m of missed) member.replay(room.id, outbound(m, m.id));
         member.openGate(room.id);
       };
       return { joined: { ...joined, recovered }, flush };
@@ -403,13 +403,14 @@ export class Hub {
    * the stored message (the sender's acknowledgement) only after the store has committed it;
    * nobody receives a message that history will not have. Messages of one sender are stored and
    * delivered in the order this method is called; `acknowledge` is called at the moment of the
-   * fan-out, so the sender's copy keeps its place among the others' messages.
+   * fan-out, so the sender's copy keeps its place among the others' messages. It gets the event
+   * already serialised for the fan-out, so that the message is serialised once.
    */
   broadcast(
     member: LocalMember,
     message: string,
     ref?: string,
-    acknowledge?: (stored: ChatMessage) => void,
+    acknowledge?: (stored: ChatMessage, text: string) => void,
   ): Promise<ChatMessage> {
     try {
       const room = ref === undefined ? this.#onlyRoom(member) : this.#memberRoom(member, ref);
@@ -428,10 +429,10 @@ export class Hub {
         ts: this.#deps.clock(),
       };
       return this.#deps.store.appendMessage(stored).then(() => {
+        const out = outbound(stored, stored.id);
         // The acknowledgement goes out in the same step as the fan-out, so that the sender
         // sees its own message in the same order as everyone else does.
-        acknowledge?.(stored);
-        const out = outbound({ ...stored }, stored.id);
+        acknowledge?.(stored, out.text);
         this.#feeds.get(room.id)?.recent.add(stored.id);
         this.#fanout(room.id, out, member);
         this.#deps.bus.publish(roomTopic(room.id), { id: stored.id, text: out.text });
@@ -602,7 +603,7 @@ export class Hub {
         if (feed.recent.has(message.id)) continue;
         feed.recent.add(message.id);
         repaired++;
-        this.#fanout(room, outbound({ ...message }, message.id));
+        this.#fanout(room, outbound(message, message.id));
       }
       if (!page.more || page.messages.length === 0) break;
       after = page.messages[page.messages.length - 1].id;

@@ -3,7 +3,7 @@ import type { Hub } from "../core/hub.ts";
 import type { LocalMember } from "../core/local_member.ts";
 import type { Connection, Logger } from "../core/types.ts";
 import { type Command, parseFrame } from "../wire/commands.ts";
-import { answer, errorEvent } from "../wire/events.ts";
+import { answer, errorEvent, withRe } from "../wire/events.ts";
 
 /** What a session needs besides its socket and the hub. */
 export interface SessionOptions {
@@ -179,7 +179,7 @@ export class WsSession {
           member,
           command.message,
           command.room,
-          (stored) => this.send(answer(stored, re)),
+          (_stored, text) => this.send(withRe(text, re)),
         ).catch((error) => this.#refuse(error, re));
         return;
       case "list":

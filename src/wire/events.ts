@@ -13,9 +13,14 @@ export function errorEvent(error: ChatError, re?: string): string {
 
 /** Serialises a direct answer, echoing `re` when the command carried an `id`. */
 export function answer(event: object, re?: string): string {
-  const text = JSON.stringify(event);
-  // On the hot path (every acknowledgement) append `re` to the serialised object rather than
-  // copying the event and serialising it again.
+  return withRe(JSON.stringify(event), re);
+}
+
+/**
+ * Adds `re` to an event already serialised as a JSON object. On the hot path (every
+ * acknowledgement) this appends to the fan-out's text instead of serialising the event again.
+ */
+export function withRe(text: string, re?: string): string {
   if (re === undefined) return text;
   return text === "{}"
     ? JSON.stringify({ re })
