@@ -75,7 +75,7 @@ Deno.test("browser: two pages chat both ways and see each other's presence", asy
   }
 });
 
-Deno.test("browser: rooms with unread counts, and history loads when scrolling up", async () => {
+Deno.test("browser: rooms with unread counts, leaving a room, and history loads when scrolling up", async () => {
   const server = await startServer({ ratePerSecond: 1e6, rateBurst: 1e6 });
   const writer = await Client.connect(server.ws, { name: "writer", room: "archive" });
   const browser = await launch();
@@ -101,6 +101,13 @@ Deno.test("browser: rooms with unread counts, and history loads when scrolling u
     await writer.request({ command: "broadcast", message: "while away" });
     await reader.page.locator("#joined-rooms button", { hasText: "archive" })
       .locator(".badge", { hasText: "1" }).waitFor();
+    // Opening the room clears its count; leaving takes it off the list and out of its members.
+    await reader.page.locator("#joined-rooms button", { hasText: "archive" }).click();
+    await reader.page.locator("#joined-rooms .badge").waitFor({ state: "detached" });
+    await reader.page.getByRole("button", { name: "Leave room" }).click();
+    await reader.page.locator("#joined-rooms button", { hasText: "archive" })
+      .waitFor({ state: "detached" });
+    await writer.next((e) => e.event === "leave" && e.member === "reader");
     await reader.close();
   } finally {
     await writer.close();
