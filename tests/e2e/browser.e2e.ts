@@ -90,9 +90,10 @@ Deno.test("browser: rooms with unread counts, leaving a room, and history loads 
       .waitFor();
     await reader.page.locator("#messages .msg-body", { hasText: "old 119" }).waitFor();
     assert.equal((await texts(reader.page)).length, 50, "one page of history at first");
-    for (let tries = 0; tries < 10 && (await texts(reader.page)).length < 120; tries++) {
+    // Each scroll to the top loads one more page above: 50, 100, then the last 20.
+    for (const expected of [100, 120]) {
       await reader.page.locator("#messages").evaluate((el) => el.scrollTop = 0);
-      await reader.page.waitForTimeout(100);
+      await reader.page.locator("#messages .msg-body").nth(expected - 1).waitFor();
     }
     const all = await texts(reader.page);
     assert.deepEqual(all, Array.from({ length: 120 }, (_, i) => `old ${i}`));
@@ -224,7 +225,10 @@ Deno.test("browser: at phone width there is no horizontal scroll; the main view 
     await send(ana.page, "Lovely.\nI'll tell the others.");
     await ana.page.locator("#messages .msg-body", { hasText: "KV kept" }).waitFor();
     await ana.page.locator("#messages li.pending").waitFor({ state: "detached" });
-    await ana.page.waitForTimeout(5200); // one refresh of the room list with its counts
+    // The room list (refreshed every 5 s) shows both rooms with their counts.
+    await ana.page.locator("#all-rooms button", { hasText: "design" }).waitFor({ timeout: 10_000 });
+    await ana.page.locator("#all-rooms button", { hasText: "lobby" })
+      .locator(".count", { hasText: "2 online" }).waitFor({ timeout: 10_000 });
     await ana.page.screenshot({
       path: new URL("../../docs/screenshot.png", import.meta.url).pathname,
     });
