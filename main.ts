@@ -6,10 +6,20 @@
  *
  * @module
  */
-import { createChat, loadSettings } from "./src/mod.ts";
+import { createChat, loadSettings, type Settings, SettingsError } from "./src/mod.ts";
 import { exitGracefullyOnSignal, serveUntilSignal } from "./src/cli/serve.ts";
 
-const chat = await createChat(loadSettings());
+function settingsOrExit(): Settings {
+  try {
+    return loadSettings();
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    console.error(`chat: ${error.message}`);
+    Deno.exit(1);
+  }
+}
+
+const chat = await createChat(settingsOrExit());
 
 // `deno run main.ts listen` serves by itself; otherwise the default export is for `deno serve`.
 // (Leaving `fetch` out when listening keeps `deno run` from suggesting `deno serve`.)

@@ -4,7 +4,10 @@ export interface Settings {
   readonly port: number;
   /** `HOSTNAME`: the interface it binds. */
   readonly hostname: string;
-  /** `CHAT_KV_PATH`: the Deno KV file; `:memory:` keeps nothing. */
+  /**
+   * `CHAT_KV_PATH`: the Deno KV file; `:memory:` keeps nothing; `default` is Deno's own default
+   * database (the managed KV on Deno Deploy, where it is chosen when the variable is unset).
+   */
   readonly kvPath: string;
   /** `CHAT_MAX_MESSAGE`: longest message in characters. */
   readonly maxMessageLength: number;
@@ -122,7 +125,8 @@ export function loadSettings(env: Env = Deno.env): Settings {
   return {
     port: integer(env, "PORT", d.port, 0),
     hostname: env.get("HOSTNAME")?.trim() || d.hostname,
-    kvPath: env.get("CHAT_KV_PATH")?.trim() || d.kvPath,
+    kvPath: env.get("CHAT_KV_PATH")?.trim() ||
+      (env.get("DENO_DEPLOYMENT_ID") ? "default" : d.kvPath),
     maxMessageLength: integer(env, "CHAT_MAX_MESSAGE", d.maxMessageLength, 1),
     maxFrameBytes: integer(env, "CHAT_MAX_FRAME", d.maxFrameBytes, 256),
     ratePerSecond: number(env, "CHAT_RATE_PER_SEC", d.ratePerSecond),

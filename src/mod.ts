@@ -77,6 +77,7 @@ export interface Chat {
 
 async function openStore(settings: Settings, clock: Clock): Promise<Store> {
   const retention = { maxMessages: settings.retainMessages, maxAgeMs: settings.retainMs };
+  if (settings.kvPath === "default") return await KvStore.open(undefined, { retention, clock });
   if (settings.kvPath !== ":memory:") {
     const dir = settings.kvPath.replace(/[\\/][^\\/]*$/, "");
     if (dir !== settings.kvPath && dir !== "") await Deno.mkdir(dir, { recursive: true });

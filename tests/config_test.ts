@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { DEFAULT_SETTINGS, loadSettings, SettingsError } from "../src/config.ts";
+
+const env = (vars: Record<string, string>) => ({ get: (name: string) => vars[name] });
+
+Deno.test("with no variables, every setting has its documented default", () => {
+  assert.deepEqual(loadSettings(env({})), DEFAULT_SETTINGS);
+  assert.equal(DEFAULT_SETTINGS.port, 8000);
+  assert.equal(DEFAULT_SETTINGS.hostname, "0.0.0.0");
+  assert.equal(DEFAULT_SETTINGS.maxMessageLength, 4000);
+  assert.equal(DEFAULT_SETTINGS.maxFrameBytes, 65536);
+});
+
+Deno.test("variables override the defaults", () => {
+  const settings = loadSettings(env({
+    PORT: "9000",
+    HOSTNAME: "127.0.0.1",
+    CHAT_KV_PATH: ":memory:",
+    CHAT_RATE_PER_SEC: "2.5",
+    CHAT_ALLOWED_ORIGINS: "https://a.example, https://b.example",
+    CHAT_BUS: "memory",
+    CHAT_LOG: "off",
+  }));
+  assert.equal(settings.port, 9000);
+  assert.equal(settings.hostname, "127.0.0.1");
+  assert.equal(settings.kvPath, ":memory:");
+  assert.equal(settings.ratePerSecond, 2.5);
+  assert.deepEqual(settings.allowedOrigins, ["https://a.example", "https://b.example"]);
+  assert.equal(settings.busKind, "memory");
+  assert.equal(settings.log, "off");
+});
+
+Deno.test("on Deno Deploy the managed KV is the default store", () => {
+  assert.equal(loadSettings(env({ DENO_DEPLOYMENT_ID: "abc" })).kvPath, "default");
+  assert.equal(
+    loadSettings(env({ DENO_DEPLOYMENT_ID: "abc", CHAT_KV_PATH: ":memory:" })).kvPath,
+    ":memory:",
+  );
+});
+
+Deno.test("a bad value is refused with a message naming the variable and the value", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ CHAT_MAX_MESSAGE: "abc" }, /CHAT_MAX_MESSAGE must be an integer of at least 1, got 'abc'/],
+    [{ PORT: "-1" }, /PORT must be a non-negative integer, got '-1'/],
+    [{ CHAT_RATE_PER_SEC: "0" }, /CHAT_RATE_PER_SEC must be a positive number, got '0'/],
+    [{ CHAT_BUS: "redis" }, /CHAT_BUS must be one of broadcast-channel, memory, got 'redis'/],
+    [
+      { CHAT_HEARTBEAT_MS: "1000", CHAT_PRESENCE_TIMEOUT_MS: "1500" },
+      /CHAT_PRESENCE_TIMEOUT_MS \(1500\) must exceed twice CHAT_HEARTBEAT_MS \(1000\)/,
+    ],
+  ];
+  for (const [vars, message] of cases) {
+    assert.throws(() => loadSettings(env(vars)), (error: unknown) => {
+      assert.ok(error instanceof SettingsError);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
