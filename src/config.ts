@@ -81,7 +81,8 @@ export class SettingsError extends Error {
   }
 }
 
-type Env = { get(name: string): string | undefined };
+/** Where settings are read from: `Deno.env`, or any object with the same `get`. */
+export type Env = { get(name: string): string | undefined };
 
 function integer(env: Env, name: string, fallback: number, min: number): number {
   const raw = env.get(name);

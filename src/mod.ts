@@ -35,10 +35,35 @@ export { loadSettings, SettingsError } from "./config.ts";
 export type { Settings } from "./config.ts";
 export { ChatError } from "./core/errors.ts";
 export type { ErrorCode } from "./core/errors.ts";
-export type { Bus, BusHandler, BusMessage } from "./core/bus.ts";
+export type { Env } from "./config.ts";
+export type { Bus, BusHandler, BusMessage, GapHandler } from "./core/bus.ts";
 export type { Store } from "./core/store.ts";
-export type { ChatMessage, Clock, IdSource, Logger, Room } from "./core/types.ts";
+export type {
+  ChatMessage,
+  Clock,
+  Connection,
+  IdSource,
+  Logger,
+  MessagePage,
+  MessageQuery,
+  Outbound,
+  Room,
+} from "./core/types.ts";
 export { Hub } from "./core/hub.ts";
+export type {
+  HubDeps,
+  HubSettings,
+  HubStats,
+  JoinedEvent,
+  JoinResult,
+  MeEvent,
+  RoomDetails,
+  RoomSummary,
+} from "./core/hub.ts";
+export type { LocalMember } from "./core/local_member.ts";
+export type { RateLimiter } from "./core/rate_limiter.ts";
+export type { Retention } from "./store/retention.ts";
+
 export { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
 export { MemoryBus, MemoryNetwork } from "./bus/memory_bus.ts";
 export { KvStore } from "./store/kv_store.ts";

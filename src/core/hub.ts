@@ -35,13 +35,19 @@ export interface HubSettings {
 
 /** What the hub is built from; every moving part is passed in. */
 export interface HubDeps {
+  /** Rooms and history. */
   readonly store: Store;
+  /** How this node talks to the other isolates. */
   readonly bus: Bus;
+  /** Time. */
   readonly clock: Clock;
+  /** Ids for members, rooms and messages. */
   readonly ids: IdSource;
   /** This node's id, unique among isolates. */
   readonly nodeId: string;
+  /** Limits and timings. */
   readonly settings: HubSettings;
+  /** Structured log lines (renames, lost nodes, repairs). */
   readonly log?: Logger;
   /** Randomness for generated guest names. */
   readonly random?: () => number;
@@ -49,27 +55,37 @@ export interface HubDeps {
 
 /** A room with its member count, as `GET /rooms` lists it. */
 export interface RoomSummary {
+  /** The room's id. */
   readonly id: string;
+  /** The room's name. */
   readonly name: string;
+  /** Members connected to it on every node. */
   readonly members: number;
 }
 
 /** A room with its member names, as `GET /rooms/:id` shows it. */
 export interface RoomDetails extends Room {
+  /** Names of the members connected to it on every node. */
   readonly members: string[];
 }
 
 /** The `joined` answer. */
 export interface JoinedEvent {
+  /** The event's name. */
   readonly event: "joined";
+  /** The room's id. */
   readonly room: string;
+  /** The room's name. */
   readonly name: string;
+  /** Names of its members on every node. */
   readonly members: string[];
+  /** With `since`: whether everything missed was still kept. */
   readonly recovered?: boolean;
 }
 
 /** What `join` gives back: the `joined` event, and what to call once it is sent. */
 export interface JoinResult {
+  /** The answer to send first. */
   readonly joined: JoinedEvent;
   /** Sends the replayed messages and then the live ones held meanwhile. */
   readonly flush: () => void;
@@ -77,21 +93,33 @@ export interface JoinResult {
 
 /** The `me` answer. */
 export interface MeEvent {
+  /** The event's name. */
   readonly event: "me";
+  /** The member's assigned display name. */
   readonly member: string;
+  /** The member's id. */
   readonly id: string;
+  /** Ids of the rooms the member is in. */
   readonly rooms: string[];
 }
 
 /** Counters that tests and operators read. */
 export interface HubStats {
+  /** This node's id. */
   readonly nodeId: string;
+  /** Members connected here. */
   readonly localMembers: number;
+  /** Rooms whose bus topic this node listens to. */
   readonly subscribedRooms: string[];
+  /** Room messages received from other nodes. */
   readonly roomMessagesReceived: number;
+  /** Other nodes heard from. */
   readonly knownNodes: string[];
+  /** Repairs of rooms after the bus lost messages. */
   readonly gapRepairs: number;
+  /** Full presence resyncs after the bus lost presence updates. */
   readonly presenceResyncs: number;
+  /** Messages delivered by repairs. */
   readonly messagesRepaired: number;
 }
 
@@ -132,6 +160,7 @@ function text(value: unknown): string | undefined {
  * topic, which also carries heartbeats so that a silent node's members are dropped in time.
  */
 export class Hub {
+  /** Who is connected where, on every node, as this node knows it. */
   readonly presence = new Presence();
   readonly #deps: HubDeps;
   readonly #locals = new Map<string, LocalMember>();
