@@ -239,11 +239,6 @@ export class Hub {
     };
   }
 
-  /** How many members are connected to this node. */
-  get localCount(): number {
-    return this.#locals.size;
-  }
-
   // ---- members -------------------------------------------------------------------------------
 
   /**
@@ -345,11 +340,10 @@ export class Hub {
   async readMessages(
     ref: string,
     query: { before?: string; after?: string; limit?: number },
-  ): Promise<MessagePage & { room: Room }> {
+  ): Promise<MessagePage> {
     const room = await this.resolveRoom(ref);
     const limit = pageLimit(query.limit, PAGE_DEFAULT, PAGE_MAX);
-    const page = await this.#deps.store.readMessages(room.id, { ...query, limit });
-    return { ...page, room };
+    return await this.#deps.store.readMessages(room.id, { ...query, limit });
   }
 
   // ---- commands ------------------------------------------------------------------------------
