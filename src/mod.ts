@@ -23,9 +23,10 @@ import { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
 import { MemoryBus } from "./bus/memory_bus.ts";
 import { DEFAULT_SETTINGS, type Settings } from "./config.ts";
 import type { Bus } from "./core/bus.ts";
-import { Hub } from "./core/hub.ts";
+import { Hub, type HubStats as ChatStats } from "./core/hub.ts";
 import type { Store } from "./core/store.ts";
 import type { Clock, IdSource, Logger } from "./core/types.ts";
+import { GOING_AWAY } from "./wire/close_codes.ts";
 import { jsonLogger, silentLogger } from "./log.ts";
 import { KvStore } from "./store/kv_store.ts";
 import { MemoryStore } from "./store/memory_store.ts";
@@ -44,24 +45,18 @@ export type {
   Connection,
   IdSource,
   Logger,
+  MeEvent,
+  MembershipEvent,
+  MessageDraft,
   MessagePage,
   MessageQuery,
   Outbound,
+  PushEvent,
+  RenamedEvent,
   Room,
 } from "./core/types.ts";
-export { Hub } from "./core/hub.ts";
-export type {
-  HubDeps,
-  HubSettings,
-  HubStats,
-  JoinedEvent,
-  JoinResult,
-  MeEvent,
-  RoomDetails,
-  RoomSummary,
-} from "./core/hub.ts";
-export type { LocalMember } from "./core/local_member.ts";
-export type { RateLimiter } from "./core/rate_limiter.ts";
+export type { HubStats as ChatStats, RoomDetails, RoomSummary } from "./core/hub.ts";
+export type { LogPosition } from "./core/log_order.ts";
 export type { Retention } from "./store/retention.ts";
 
 export { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
@@ -83,12 +78,14 @@ export interface ChatOptions extends Partial<Settings> {
   readonly logger?: Logger;
 }
 
-/** A running chat: its Hono app, its hub, its settings, and how to stop it. */
+/** A running chat: its Hono app, its settings, its counters, and how to stop it. */
 export interface Chat {
   /** The Hono app to serve or to mount (`app.route("/chat", chat.app)`). */
   readonly app: Hono;
-  /** The transport-free core. */
-  readonly hub: Hub;
+  /** This isolate's node id (the `x-chat-node` header of `/health`). */
+  readonly nodeId: string;
+  /** Counters of this isolate: members, rooms listened to, repairs, nodes heard from. */
+  stats(): ChatStats;
   /** The settings in force. */
   readonly settings: Settings;
   /** The app's fetch handler, for `Deno.serve` or `deno serve`. */
@@ -100,14 +97,16 @@ export interface Chat {
   close(): Promise<void>;
 }
 
-async function openStore(settings: Settings, clock: Clock): Promise<Store> {
+async function openStore(settings: Settings, clock: Clock, log: Logger): Promise<Store> {
   const retention = { maxMessages: settings.retainMessages, maxAgeMs: settings.retainMs };
-  if (settings.kvPath === "default") return await KvStore.open(undefined, { retention, clock });
+  if (settings.kvPath === "default") {
+    return await KvStore.open(undefined, { retention, clock, log });
+  }
   if (settings.kvPath !== ":memory:") {
     const dir = settings.kvPath.replace(/[\\/][^\\/]*$/, "");
     if (dir !== settings.kvPath && dir !== "") await Deno.mkdir(dir, { recursive: true });
   }
-  return await KvStore.open(settings.kvPath, { retention, clock });
+  return await KvStore.open(settings.kvPath, { retention, clock, log });
 }
 
 /**
@@ -120,12 +119,13 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   const settings: Settings = { ...DEFAULT_SETTINGS, ...overrides };
   const ids = options.ids ?? monotonicFactory();
   const log = logger ?? (settings.log === "json" ? jsonLogger() : silentLogger);
-  const store = givenStore ?? await openStore(settings, clock);
+  const store = givenStore ?? await openStore(settings, clock, log);
+  const nodeId = ids();
   const bus = givenBus ??
     (settings.busKind === "memory"
-      ? new MemoryBus()
-      : new BroadcastChannelBus(settings.busNamespace));
-  const hub = new Hub({ store, bus, clock, ids, nodeId: ids(), settings, log });
+      ? new MemoryBus(undefined, nodeId)
+      : new BroadcastChannelBus(settings.busNamespace, nodeId));
+  const hub = new Hub({ store, bus, clock, ids, nodeId, settings, log });
   hub.start();
   const sessions = new Sessions();
   const staticRoot = new URL("../static/", import.meta.url);
@@ -134,12 +134,19 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   const close = () =>
     closing ??= (async () => {
       sessions.draining = true;
-      for (const session of sessions.open) session.close(1001, "server shutting down");
+      for (const session of sessions.open) session.close(GOING_AWAY, "server shutting down");
       hub.close();
       await store.close();
       bus.close();
     })();
-  return { app, hub, settings, fetch: (request) => app.fetch(request), close };
+  return {
+    app,
+    nodeId,
+    stats: () => hub.stats(),
+    settings,
+    fetch: (request) => app.fetch(request),
+    close,
+  };
 }
 
 /** Builds a chat on the in-memory store and bus: nothing persists, nothing crosses isolates. */

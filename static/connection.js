@@ -1,8 +1,7 @@
 // @ts-check
 /// <reference lib="dom" />
 
-/** Close codes after which reconnecting is pointless (see the protocol's close codes). */
-const FINAL_CLOSE_CODES = new Set([1000, 1008, 1009]);
+import { FINAL_CLOSE_CODES } from "./close_codes.js";
 
 /**
  * A WebSocket to the chat that reconnects with exponential backoff and jitter after a dropped

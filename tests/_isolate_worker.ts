@@ -11,9 +11,9 @@ self.onmessage = async (event: MessageEvent) => {
   if (message.type === "start") {
     chat = await createChat({ log: "off", ...message.options });
     server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, chat.fetch);
-    self.postMessage({ type: "ready", port: server.addr.port, nodeId: chat.hub.nodeId });
+    self.postMessage({ type: "ready", port: server.addr.port, nodeId: chat.nodeId });
   } else if (message.type === "stats") {
-    self.postMessage({ type: "stats", stats: chat?.hub.stats() });
+    self.postMessage({ type: "stats", stats: chat?.stats() });
   } else if (message.type === "block") {
     // Keep this isolate busy, as a long task or a GC pause would, so that it lags behind.
     const until = performance.now() + Number((message as { ms?: number }).ms);

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { MemoryBus, MemoryNetwork } from "../src/bus/memory_bus.ts";
 import { ChatError } from "../src/core/errors.ts";
 import { Hub, type HubSettings } from "../src/core/hub.ts";
+import type { LocalMember } from "../src/core/local_member.ts";
+import type { Outbound } from "../src/core/types.ts";
+import { encode } from "../src/wire/events.ts";
 import { validateMessageText } from "../src/core/message.ts";
 import { guestName, uniqueName, validateDisplayName, validateRoomName } from "../src/core/names.ts";
 import { RateLimiter } from "../src/core/rate_limiter.ts";
@@ -41,12 +44,13 @@ function makeHub(
   const clock = options.clock ?? new FakeClock();
   const ids = seededIds(clock, options.seed);
   const store = options.store ?? new MemoryStore({ maxMessages: 100, maxAgeMs: 0 }, clock.read);
+  const nodeId = ids();
   const hub = new Hub({
     store,
-    bus: new MemoryBus(options.network),
+    bus: new MemoryBus(options.network, nodeId),
     clock: clock.read,
     ids,
-    nodeId: ids(),
+    nodeId,
     settings: SETTINGS,
   });
   hub.start({ timers: false });
@@ -55,13 +59,20 @@ function makeHub(
 
 class Sink {
   readonly events: Record<string, unknown>[] = [];
-  readonly send = (text: string) => this.events.push(JSON.parse(text));
+  readonly send = (out: Outbound) => this.events.push(JSON.parse(encode(out)));
   of(kind: string) {
     return this.events.filter((e) => e.event === kind);
   }
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
+
+/** Joins as the transport does: the answer, then the held events. */
+async function join(hub: Hub, member: LocalMember, ref: string) {
+  const joined = await hub.join(member, ref);
+  joined.flush();
+  return joined;
+}
 
 Deno.test("display names are 1-32 characters after trimming, without control characters", () => {
   assert.equal(validateDisplayName("  ana  "), "ana");
@@ -124,26 +135,26 @@ Deno.test("join and leave update the member list and tell the others", async () 
   const b = new Sink();
   const alice = hub.connect(a, "alice");
   const bob = hub.connect(b, "bob");
-  const { joined } = await hub.join(alice, "den");
+  const joined = await join(hub, alice, "den");
   assert.deepEqual(joined.members, ["alice"]);
-  const second = await hub.join(bob, "den");
-  assert.deepEqual(second.joined.members, ["alice", "bob"]);
+  const second = await join(hub, bob, "den");
+  assert.deepEqual(second.members, ["alice", "bob"]);
   assert.deepEqual(a.of("join").map((e) => e.member), ["bob"]);
   assert.deepEqual(b.of("join"), []);
   await hub.leave(bob, "den");
   assert.deepEqual(a.of("leave").map((e) => e.member), ["bob"]);
   assert.equal(await rejection(hub.leave(bob, "den")), "not_in_room");
   hub.disconnect(alice);
-  assert.equal(hub.presence.countOf(joined.room), 0);
+  assert.equal(hub.presence.countOf(joined.room.id), 0);
   hub.close();
 });
 
 Deno.test("a connection may be in a bounded number of rooms", async () => {
   const { hub } = makeHub();
   const alice = hub.connect(new Sink(), "alice");
-  for (const room of ["a", "b", "c"]) await hub.join(alice, room);
+  for (const room of ["a", "b", "c"]) await join(hub, alice, room);
   assert.equal(await rejection(hub.join(alice, "d")), "too_many_rooms");
-  await hub.join(alice, "a"); // joining a room again is not a new room
+  await join(hub, alice, "a"); // joining a room again is not a new room
   hub.close();
 });
 
@@ -153,8 +164,8 @@ Deno.test("broadcast validates, rate-limits, stores, then delivers to the others
   const b = new Sink();
   const alice = hub.connect(a, "alice");
   const bob = hub.connect(b, "bob");
-  const room = (await hub.join(alice, "den")).joined.room;
-  await hub.join(bob, "den");
+  const room = (await join(hub, alice, "den")).room.id;
+  await join(hub, bob, "den");
   const stored = await hub.broadcast(alice, "hello");
   assert.equal(stored.ts, clock.now);
   assert.deepEqual(b.of("broadcast"), [{ ...stored }]);
@@ -176,8 +187,8 @@ Deno.test("a failing store refuses the message and delivers nothing", async () =
   const b = new Sink();
   const alice = hub.connect(new Sink(), "alice");
   const bob = hub.connect(b, "bob");
-  await hub.join(alice, "den");
-  await hub.join(bob, "den");
+  await join(hub, alice, "den");
+  await join(hub, bob, "den");
   await store.close();
   assert.equal(await rejection(hub.broadcast(alice, "lost")), "store_failed");
   assert.deepEqual(b.of("broadcast"), []);
@@ -192,10 +203,10 @@ Deno.test("nodes on one bus share presence, and a silent node's members are drop
   const two = makeHub({ network, clock, store, seed: 2 });
   const a = new Sink();
   const alice = one.hub.connect(a, "alice");
-  await one.hub.join(alice, "den");
+  await join(one.hub, alice, "den");
   await flush();
   const bob = two.hub.connect(new Sink(), "bob");
-  const { joined } = await two.hub.join(bob, "den");
+  const joined = await join(two.hub, bob, "den");
   assert.deepEqual(joined.members, ["alice", "bob"]);
   await flush();
   assert.deepEqual(a.of("join").map((e) => e.member), ["bob"]);
@@ -208,7 +219,7 @@ Deno.test("nodes on one bus share presence, and a silent node's members are drop
   clock.advance(1001);
   one.hub.tick();
   assert.deepEqual(a.of("leave").map((e) => e.member), ["bob"]);
-  assert.equal(one.hub.presence.countOf(joined.room), 1);
+  assert.equal(one.hub.presence.countOf(joined.room.id), 1);
   one.hub.close();
   two.hub.close();
 });
@@ -246,7 +257,7 @@ Deno.test("a member renamed while in a room is announced to the room with rename
   const two = makeHub({ network, clock, store, seed: 4 });
   await one.hub.createRoom("den");
   const watcher = new Sink();
-  await one.hub.join(one.hub.connect(watcher, "watcher"), "den");
+  await join(one.hub, one.hub.connect(watcher, "watcher"), "den");
   await flush();
   // The two nodes cannot hear each other while both admit "kim" and put her in the room.
   network.pause();
@@ -254,8 +265,8 @@ Deno.test("a member renamed while in a room is announced to the room with rename
   const s2 = new Sink();
   const first = one.hub.connect(s1, "kim");
   const second = two.hub.connect(s2, "kim");
-  await one.hub.join(first, "den");
-  await two.hub.join(second, "den");
+  await join(one.hub, first, "den");
+  await join(two.hub, second, "den");
   network.resume();
   await flush();
   const loser = first.id < second.id ? second : first;

@@ -57,7 +57,7 @@ function isPacket(data: unknown): data is Packet {
  *   number after a burst that never arrived, calls the subscriber's gap handler.
  */
 export class BroadcastChannelBus implements Bus {
-  readonly #node = crypto.randomUUID();
+  readonly #node: string;
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #publishers = new Map<string, BroadcastChannel>();
   readonly #outgoing = new Map<string, Outgoing>();
@@ -66,8 +66,13 @@ export class BroadcastChannelBus implements Bus {
   #markTimer?: ReturnType<typeof setTimeout>;
   #closed = false;
 
-  /** A bus whose channel names start with `namespace` (so several chats can share a process). */
-  constructor(private readonly namespace = "chat") {}
+  /**
+   * A bus whose channel names start with `namespace` (so several chats can share a process),
+   * publishing as `nodeId` (the hub's node id, so that both name this isolate alike).
+   */
+  constructor(private readonly namespace = "chat", nodeId: string = crypto.randomUUID()) {
+    this.#node = nodeId;
+  }
 
   #channelFor(topic: string): BroadcastChannel {
     const subscribed = this.#subscriptions.get(topic)?.channel;

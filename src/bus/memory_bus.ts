@@ -32,10 +32,15 @@ export class MemoryNetwork {
  */
 export class MemoryBus implements Bus {
   readonly #unsubscribers = new Set<() => void>();
-  readonly #id = crypto.randomUUID();
+  readonly #id: string;
 
-  /** A bus on `network` (a private one by default). */
-  constructor(private readonly network: MemoryNetwork = new MemoryNetwork()) {}
+  /** A bus on `network` (a private one by default), publishing as `nodeId`. */
+  constructor(
+    private readonly network: MemoryNetwork = new MemoryNetwork(),
+    nodeId: string = crypto.randomUUID(),
+  ) {
+    this.#id = nodeId;
+  }
 
   /** Delivers a copy to every other bus's subscribers of `topic`, in a microtask. */
   publish(topic: string, message: BusMessage): void {

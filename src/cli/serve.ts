@@ -17,7 +17,7 @@ export function exitGracefullyOnSignal(chat: Chat, stop?: () => Promise<void>): 
   const onSignal = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logLine("shutdown", { signal, node: chat.hub.nodeId });
+    logLine("shutdown", { signal, node: chat.nodeId });
     const deadline = setTimeout(() => Deno.exit(1), shutdownMs);
     await chat.close();
     const grace = Math.min(500, shutdownMs / 4);

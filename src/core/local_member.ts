@@ -1,14 +1,20 @@
 import { RateLimiter } from "./rate_limiter.ts";
 import type { Clock, Connection, Outbound, Room } from "./types.ts";
 
-/** Live events held back while a room's history is replayed to this member. */
-interface ReplayGate {
+/** Events of a room held back while the member's `joined` and replay go out first. */
+interface JoinGate {
   readonly held: Outbound[];
-  readonly replayed: Set<string>;
+  /** The highest `seq` the replay sent: held stored events at or below it are duplicates. */
+  replayedSeq: number;
+}
+
+/** The `seq` of an outbound event that is a stored event. */
+function seqOf(out: Outbound): number | undefined {
+  return out.event.event === "broadcast" ? out.event.seq : undefined;
 }
 
 /**
- * A member connected to this node: its socket, its rooms, its rate limiter and its replay gates.
+ * A member connected to this node: its socket, its rooms, its rate limiter and its join gates.
  * The hub owns it; the transport only sees the {@link Connection}.
  */
 export class LocalMember {
@@ -16,7 +22,7 @@ export class LocalMember {
   readonly rooms = new Map<string, Room>();
   /** The member's broadcast budget. */
   readonly limiter: RateLimiter;
-  readonly #gates = new Map<string, ReplayGate>();
+  readonly #gates = new Map<string, JoinGate>();
 
   /** A member with its id, its current name, the name it asked for and its connection. */
   constructor(
@@ -31,31 +37,34 @@ export class LocalMember {
     this.limiter = new RateLimiter(rate.perSecond, rate.burst, rate.clock);
   }
 
-  /** Sends an event of `room`, or holds it while that room's history is being replayed. */
+  /** Sends an event of `room`, or holds it while that room's join is being answered. */
   deliver(room: string, out: Outbound): void {
     const gate = this.#gates.get(room);
     if (gate) gate.held.push(out);
-    else this.connection.send(out.text);
+    else this.connection.send(out);
   }
 
-  /** Starts holding live events of `room` until {@link openGate}. */
+  /** Starts holding events of `room` until {@link openGate}. */
   closeGate(room: string): void {
-    this.#gates.set(room, { held: [], replayed: new Set() });
+    this.#gates.set(room, { held: [], replayedSeq: 0 });
   }
 
-  /** Sends a replayed message directly, remembering its id so that its live copy is dropped. */
+  /** Sends a replayed stored event directly; its live copy, if held, is dropped. */
   replay(room: string, out: Outbound): void {
-    if (out.id) this.#gates.get(room)?.replayed.add(out.id);
-    this.connection.send(out.text);
+    const gate = this.#gates.get(room);
+    const seq = seqOf(out);
+    if (gate && seq !== undefined && seq > gate.replayedSeq) gate.replayedSeq = seq;
+    this.connection.send(out);
   }
 
-  /** Sends what was held during the replay, minus what the replay already sent. */
+  /** Sends what was held, minus the stored events the replay already sent. */
   openGate(room: string): void {
     const gate = this.#gates.get(room);
     if (!gate) return;
     this.#gates.delete(room);
     for (const out of gate.held) {
-      if (out.id === undefined || !gate.replayed.has(out.id)) this.connection.send(out.text);
+      const seq = seqOf(out);
+      if (seq === undefined || seq > gate.replayedSeq) this.connection.send(out);
     }
   }
 }

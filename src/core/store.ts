@@ -1,8 +1,22 @@
-import type { ChatMessage, MessagePage, MessageQuery, Room } from "./types.ts";
+import type { LogPosition } from "./log_order.ts";
+import type { ChatMessage, MessageDraft, MessagePage, MessageQuery, Room } from "./types.ts";
 
 /**
- * Where rooms and history live. Implementations: `store/memory_store.ts` (tests, throwaway) and
- * `store/kv_store.ts` (Deno KV). Failures reject with a `ChatError` (`store_failed`, `room_exists`).
+ * Where rooms and history live. Implementations: `store/memory_store.ts` (one isolate, for tests
+ * and throwaway runs) and `store/kv_store.ts` (Deno KV, shared by every handle on one database).
+ * `tests/store_contract.ts` states these promises as tests; every implementation passes it.
+ *
+ * **Order.** Each room is one log. An append is given, in one atomic step with respect to every
+ * handle on the same data, `seq` = the room's previous `seq` + 1 and an id above every earlier id
+ * of the room (`nextLogId`), so id order and `seq` order are the same order, on every handle.
+ * Appends made through one handle commit in call order. Nothing is visible to a reader before it
+ * is durable, and an append that rejects stored nothing.
+ *
+ * **Retention.** A room keeps its newest `maxMessages` events (those with `seq` > head − max) that
+ * are not older than `maxAgeMs` (by `ts`). Reads never return what the rule drops, even if the
+ * store deletes it later; {@link Store.trimmedThrough} names the newest event the rule dropped.
+ *
+ * Failures reject with a `ChatError`: `store_failed`, or `room_exists` on a taken room name.
  */
 export interface Store {
   /** Creates a room; rejects with `room_exists` (details.id = existing id) if the name is taken. */
@@ -13,9 +27,11 @@ export interface Store {
   findRoomByName(name: string): Promise<Room | undefined>;
   /** Every room, oldest first. */
   listRooms(): Promise<Room[]>;
-  /** Resolves once the message is durable; rejects with `store_failed` otherwise. */
-  appendMessage(message: ChatMessage): Promise<void>;
-  /** A page of a room's history, oldest first. */
+  /** Appends to the room's log; resolves with the stored message (its `seq`, id and `ts` set). */
+  appendMessage(draft: MessageDraft): Promise<ChatMessage>;
+  /** The room's newest `seq` and id (`seq` 0 for an empty room). */
+  head(room: string): Promise<LogPosition>;
+  /** A page of a room's history, oldest first (id bounds are exclusive). */
   readMessages(room: string, query: MessageQuery): Promise<MessagePage>;
   /** The id of the newest message that retention dropped from the room, if any. */
   trimmedThrough(room: string): Promise<string | undefined>;

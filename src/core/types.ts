@@ -14,8 +14,8 @@ export interface Room {
   readonly createdAt: number;
 }
 
-/** A chat message as stored and as sent in `broadcast` events. */
-export interface ChatMessage {
+/** A chat message as sent for storing: the store gives it its `seq` (and settles its id and `ts`). */
+export interface MessageDraft {
   /** Always `broadcast`: a stored message is sent as this event. */
   readonly event: "broadcast";
   /** The room's id. */
@@ -30,6 +30,16 @@ export interface ChatMessage {
   readonly message: string;
   /** When it was sent, in ms since the epoch. */
   readonly ts: number;
+}
+
+/**
+ * A chat message as stored and as sent in `broadcast` events: a draft with its place in the room's
+ * log. `seq` is 1 for the room's first stored event and grows by exactly 1 per stored event, the
+ * same on every node; `id` grows with it (see `nextLogId`), and `ts` is the time the id carries.
+ */
+export interface ChatMessage extends MessageDraft {
+  /** The event's position in the room's log. */
+  readonly seq: number;
 }
 
 /** A page of messages, oldest first; `more` tells whether messages lie beyond it. */
@@ -53,16 +63,60 @@ export interface MessageQuery {
 /** One structured log line: an event name and its fields. */
 export type Logger = (event: string, fields?: Record<string, unknown>) => void;
 
-/** Where the hub sends a member's events: the transport's socket, seen as text frames. */
-export interface Connection {
-  /** Sends one serialised event. */
-  send(text: string): void;
+/** A member entered or left a room. */
+export interface MembershipEvent {
+  /** Which of the two. */
+  readonly event: "join" | "leave";
+  /** The room's id. */
+  readonly room: string;
+  /** The member's display name. */
+  readonly member: string;
+  /** The member's id. */
+  readonly memberId: string;
 }
 
-/** An event ready to send: serialised once, sent as the same string to every recipient. */
+/** A member of a room was renamed (two nodes handed out one name at once). */
+export interface RenamedEvent {
+  /** The event's name. */
+  readonly event: "renamed";
+  /** The room's id. */
+  readonly room: string;
+  /** The member's id. */
+  readonly memberId: string;
+  /** The old name. */
+  readonly from: string;
+  /** The new name. */
+  readonly to: string;
+}
+
+/** Who a member is: sent on connect, on `me`, and again after a rename. */
+export interface MeEvent {
+  /** The event's name. */
+  readonly event: "me";
+  /** The member's assigned display name. */
+  readonly member: string;
+  /** The member's id. */
+  readonly id: string;
+  /** Ids of the rooms the member is in. */
+  readonly rooms: string[];
+}
+
+/** What the core pushes to members unasked; the transport serialises it (see `wire/events.ts`). */
+export type PushEvent = ChatMessage | MembershipEvent | RenamedEvent | MeEvent;
+
+/**
+ * An event on its way to members. The core builds it once per event, not per recipient; the wire
+ * serialises it once, on first send, into `text`.
+ */
 export interface Outbound {
-  /** The serialised event. */
-  readonly text: string;
-  /** The message id, for `broadcast` events (used to drop replay duplicates). */
-  readonly id?: string;
+  /** The event. */
+  readonly event: PushEvent;
+  /** Its serialised form, filled in by the first send. */
+  text?: string;
+}
+
+/** Where the hub sends a member's events: the transport's socket. */
+export interface Connection {
+  /** Sends one event. */
+  send(out: Outbound): void;
 }

@@ -1,28 +1,48 @@
 import { ChatError } from "../core/errors.ts";
-import { idFloor } from "../core/message.ts";
+import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
 import { nameKey } from "../core/names.ts";
 import type { Store } from "../core/store.ts";
-import type { ChatMessage, Clock, MessagePage, MessageQuery, Room } from "../core/types.ts";
-import { type Retention, retentionCutoff } from "./retention.ts";
+import type {
+  ChatMessage,
+  Clock,
+  Logger,
+  MessageDraft,
+  MessagePage,
+  MessageQuery,
+  Room,
+} from "../core/types.ts";
+import { keeps, type Retention } from "./retention.ts";
 
-// Key layout. Message keys sort by room then ULID, so history pages and replay are range reads.
+// Key layout. Message keys sort by room then id, and ids grow with `seq`, so history pages,
+// replay and repair are range reads in log order. (The layout of 0.1, without `seq`, used the
+// prefixes "messages" and "message_counts"; it is not read.)
 const ROOM = "rooms"; // [ROOM, id] -> Room
 const ROOM_NAME = "room_names"; // [ROOM_NAME, lower-case name] -> id
-const MESSAGE = "messages"; // [MESSAGE, room, id] -> ChatMessage
-const COUNT = "message_counts"; // [COUNT, room] -> Deno.KvU64
-const TRIMMED = "trimmed_through"; // [TRIMMED, room] -> newest id retention dropped
+const HEAD = "log_heads"; // [HEAD, room] -> LogPosition, written with every append
+const MESSAGE = "log"; // [MESSAGE, room, id] -> ChatMessage
+const TRIMMED = "log_trimmed"; // [TRIMMED, room] -> newest id retention deleted
 
-// Deno KV allows 1000 mutations and 800 KiB per atomic operation; stay well inside both.
+// Deno KV allows 100 checks, 1000 mutations and 800 KiB per atomic operation; stay inside all.
 const MAX_BATCH_MESSAGES = 400;
+const MAX_BATCH_ROOMS = 40;
 const MAX_BATCH_BYTES = 512 * 1024;
 const DELETE_CHUNK = 500;
-const U64 = 1n << 64n;
+/** Getting many keys at once is limited to 10 per call. */
+const GET_MANY = 10;
+/** Commits refused because another handle moved a head meanwhile are retried this often. */
+const MAX_CONFLICTS = 64;
 
 interface Pending {
-  readonly message: ChatMessage;
+  readonly draft: MessageDraft;
   readonly size: number;
-  readonly resolve: () => void;
+  readonly resolve: (stored: ChatMessage) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** A head as last read or written by this handle, with the versionstamp to check it against. */
+interface CachedHead {
+  readonly position: LogPosition;
+  readonly versionstamp: string | null;
 }
 
 /** SQLite lets one writer in at a time; isolates sharing a file see this and should retry. */
@@ -50,15 +70,20 @@ function storeFailed(error: unknown): ChatError {
 /**
  * Rooms and history in Deno KV: a local SQLite file, `:memory:`, or the managed store on Deploy.
  * Appends are grouped into atomic commits (one in flight at a time), so that many senders share
- * each write and each sender's messages commit in order. Retention keeps a per-room count (an
- * atomic sum, updated every few writes) and trims from the oldest key, never scanning a room.
+ * each write and each sender's messages commit in order. Each commit checks the heads of the rooms
+ * it writes (the versionstamps this handle last saw) and moves them: two handles on one database
+ * never give out the same `seq`, and a handle that lost the race reads the heads and tries again.
+ * Retention deletes from the oldest key, in the background, every few writes; reads apply the rule
+ * at once, so what they return never depends on when that ran.
  */
 export class KvStore implements Store {
   readonly #kv: Deno.Kv;
   readonly #retention: Retention;
   readonly #clock: Clock;
+  readonly #log?: Logger;
   readonly #ownsKv: boolean;
   readonly #queue: Pending[] = [];
+  readonly #heads = new Map<string, CachedHead>();
   readonly #sinceTrim = new Map<string, number>();
   readonly #trimEvery: number;
   #draining?: Promise<void>;
@@ -68,11 +93,12 @@ export class KvStore implements Store {
   /** Wraps an open KV handle; with `ownsKv`, {@link close} closes it too. */
   constructor(
     kv: Deno.Kv,
-    options: { retention: Retention; clock?: Clock; ownsKv?: boolean },
+    options: { retention: Retention; clock?: Clock; ownsKv?: boolean; log?: Logger },
   ) {
     this.#kv = kv;
     this.#retention = options.retention;
     this.#clock = options.clock ?? Date.now;
+    this.#log = options.log;
     this.#ownsKv = options.ownsKv ?? false;
     this.#trimEvery = Math.max(1, Math.min(100, Math.floor(options.retention.maxMessages / 10)));
   }
@@ -80,7 +106,7 @@ export class KvStore implements Store {
   /** Opens the KV database at `path` (`:memory:` for none; undefined for Deno's default). */
   static async open(
     path: string | undefined,
-    options: { retention: Retention; clock?: Clock },
+    options: { retention: Retention; clock?: Clock; log?: Logger },
   ): Promise<KvStore> {
     // Isolates starting together on one file can find it locked while another sets it up.
     const kv = await retryBusy(() => Deno.openKv(path));
@@ -125,12 +151,12 @@ export class KvStore implements Store {
     });
   }
 
-  /** Resolves once the message is committed (in a batch with others queued meanwhile). */
-  appendMessage(message: ChatMessage): Promise<void> {
+  /** Resolves with the stored message once committed (in a batch with others queued meanwhile). */
+  appendMessage(draft: MessageDraft): Promise<ChatMessage> {
     if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
     return new Promise((resolve, reject) => {
-      const size = message.message.length * 3 + 256;
-      this.#queue.push({ message, size, resolve, reject });
+      const size = draft.message.length * 3 + 256;
+      this.#queue.push({ draft, size, resolve, reject });
       this.#draining ??= this.#drain();
     });
   }
@@ -140,8 +166,8 @@ export class KvStore implements Store {
       while (this.#queue.length > 0) {
         const batch = this.#takeBatch();
         try {
-          await retryBusy(() => this.#commitBatch(batch));
-          for (const pending of batch) pending.resolve();
+          const stored = await this.#commitBatch(batch);
+          batch.forEach((pending, i) => pending.resolve(stored[i]));
         } catch (error) {
           for (const pending of batch) pending.reject(storeFailed(error));
         }
@@ -155,85 +181,128 @@ export class KvStore implements Store {
   #takeBatch(): Pending[] {
     let bytes = 0;
     let count = 0;
+    const rooms = new Set<string>();
     while (count < this.#queue.length && count < MAX_BATCH_MESSAGES) {
-      bytes += this.#queue[count].size;
+      const { draft, size } = this.#queue[count];
+      bytes += size;
       if (count > 0 && bytes > MAX_BATCH_BYTES) break;
+      if (!rooms.has(draft.room) && rooms.size >= MAX_BATCH_ROOMS) break;
+      rooms.add(draft.room);
       count++;
     }
     return this.#queue.splice(0, count);
   }
 
-  async #commitBatch(batch: Pending[]): Promise<void> {
-    const op = this.#kv.atomic();
-    for (const { message } of batch) op.set([MESSAGE, message.room, message.id], message);
-    const result = await op.commit();
-    if (!result.ok) throw new Error("the atomic commit was refused");
-    for (const { message } of batch) this.#noteWrite(message.room);
+  /**
+   * Commits a batch at the heads this handle knows, checking that no other handle moved them;
+   * when one did, reads the heads again and retries. Returns the stored messages, in batch order.
+   */
+  async #commitBatch(batch: Pending[]): Promise<ChatMessage[]> {
+    const rooms = [...new Set(batch.map((p) => p.draft.room))];
+    for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
+      const unknown = rooms.filter((room) => !this.#heads.has(room));
+      if (unknown.length > 0) await retryBusy(() => this.#readHeads(unknown));
+      const heads = new Map(rooms.map((room) => [room, this.#heads.get(room)!]));
+      const op = this.#kv.atomic();
+      const positions = new Map<string, LogPosition>();
+      for (const [room, head] of heads) {
+        op.check({ key: [HEAD, room], versionstamp: head.versionstamp });
+        positions.set(room, head.position);
+      }
+      const stored = batch.map(({ draft }) => {
+        const at = positions.get(draft.room)!;
+        const id = nextLogId(at.id, draft.id);
+        const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: at.seq + 1 };
+        positions.set(draft.room, { seq: message.seq, id });
+        op.set([MESSAGE, draft.room, id], message);
+        return message;
+      });
+      for (const [room, position] of positions) op.set([HEAD, room], position);
+      const result = await retryBusy(() => op.commit());
+      if (result.ok) {
+        for (const [room, position] of positions) {
+          this.#heads.set(room, { position, versionstamp: result.versionstamp });
+          this.#noteWrites(room, stored.filter((m) => m.room === room).length);
+        }
+        return stored;
+      }
+      // Another handle appended to one of these rooms: learn the heads again.
+      for (const room of rooms) this.#heads.delete(room);
+    }
+    throw new Error(`the rooms' heads kept moving (${MAX_CONFLICTS} attempts)`);
+  }
+
+  async #readHeads(rooms: string[]): Promise<void> {
+    for (let i = 0; i < rooms.length; i += GET_MANY) {
+      const chunk = rooms.slice(i, i + GET_MANY);
+      const entries = await this.#kv.getMany<LogPosition[]>(chunk.map((room) => [HEAD, room]));
+      entries.forEach((entry, j) => {
+        this.#heads.set(chunk[j], {
+          position: entry.value ?? EMPTY_LOG,
+          versionstamp: entry.versionstamp,
+        });
+      });
+    }
+  }
+
+  /** The room's newest `seq` and id, as committed by any handle. */
+  async head(room: string): Promise<LogPosition> {
+    const entry = await this.#guard(() => this.#kv.get<LogPosition>([HEAD, room]));
+    return entry.value ?? EMPTY_LOG;
   }
 
   /**
-   * Counts writes per room in memory; every `trimEvery` of them, adds them to the room's stored
-   * count and trims (in the background, one at a time). Keeping the count out of the message
-   * commit spares a read-modify-write per room per batch on the hot path; the price is a count
-   * that may lag by less than `trimEvery` writes per isolate (more after a crash), so a room may
-   * briefly hold that many messages beyond the cap.
+   * Counts writes per room; every `trimEvery` of them, trims the room in the background (one trim
+   * at a time), so that deleting old keys never sits on an append's path.
    */
-  #noteWrite(room: string): void {
-    const count = (this.#sinceTrim.get(room) ?? 0) + 1;
+  #noteWrites(room: string, n: number): void {
+    const count = (this.#sinceTrim.get(room) ?? 0) + n;
     if (count < this.#trimEvery) {
       this.#sinceTrim.set(room, count);
       return;
     }
     this.#sinceTrim.delete(room);
     this.#trims = this.#trims
-      .then(() => retryBusy(() => this.#addToCount(room, count)))
       .then(() => retryBusy(() => this.trim(room)))
-      .catch(() => {});
+      .catch((error) => this.#log?.("kv_trim_failed", { room, error: String(error) }));
   }
 
-  async #addToCount(room: string, n: number): Promise<void> {
-    await this.#kv.atomic().sum([COUNT, room], BigInt(n)).commit();
-  }
-
-  /** Drops what retention no longer allows in a room: the oldest beyond the cap, then expired. */
+  /** Deletes what retention no longer keeps in a room, oldest first. */
   async trim(room: string): Promise<void> {
-    const count = (await this.#kv.get<Deno.KvU64>([COUNT, room])).value?.value ?? 0n;
-    const excess = Number(count) - this.#retention.maxMessages;
-    if (excess > 0) {
-      await this.#deleteOldest(room, { prefix: [MESSAGE, room] }, excess);
-    }
-    const cutoff = retentionCutoff(this.#retention, this.#clock());
-    if (cutoff > 0) {
-      const end = [MESSAGE, room, idFloor(cutoff)];
-      await this.#deleteOldest(room, { prefix: [MESSAGE, room], end }, Infinity);
-    }
-  }
-
-  async #deleteOldest(room: string, selector: Deno.KvListSelector, limit: number) {
-    for (let left = limit; left > 0;) {
-      const chunk = Math.min(DELETE_CHUNK, left);
-      const keys: Deno.KvKey[] = [];
-      for await (const entry of this.#kv.list(selector, { limit: chunk })) keys.push(entry.key);
-      if (keys.length === 0) return;
+    const kept = keeps(this.#retention, await this.head(room), this.#clock());
+    for (;;) {
+      const doomed: ChatMessage[] = [];
+      const list = this.#kv.list<ChatMessage>({ prefix: [MESSAGE, room] }, {
+        limit: DELETE_CHUNK,
+      });
+      for await (const entry of list) {
+        if (kept(entry.value)) break;
+        doomed.push(entry.value);
+      }
+      if (doomed.length === 0) return;
       const op = this.#kv.atomic();
-      for (const key of keys) op.delete(key);
-      op.sum([COUNT, room], (U64 - BigInt(keys.length)) % U64);
-      op.set([TRIMMED, room], String(keys[keys.length - 1][2]));
+      for (const message of doomed) op.delete([MESSAGE, room, message.id]);
+      op.set([TRIMMED, room], doomed[doomed.length - 1].id);
       await op.commit();
-      left -= keys.length;
-      if (keys.length < chunk) return;
+      if (doomed.length < DELETE_CHUNK) return;
     }
   }
 
-  /** A page of history, oldest first, as one range read. */
+  /** A page of history, oldest first, as one range read; retention is applied as it reads. */
   readMessages(room: string, query: MessageQuery): Promise<MessagePage> {
     return this.#guard(async () => {
+      const kept = await this.#keeps(room);
       const prefix = [MESSAGE, room];
       const messages: ChatMessage[] = [];
       if (query.after !== undefined) {
         const selector = { prefix, start: [MESSAGE, room, query.after] };
-        for await (const e of this.#kv.list<ChatMessage>(selector, { limit: query.limit + 2 })) {
-          if (e.value.id > query.after) messages.push(e.value);
+        // What retention drops is a prefix of the room: skip it, then take a page and one more.
+        for await (
+          const e of this.#kv.list<ChatMessage>(selector, { batchSize: query.limit + 2 })
+        ) {
+          if (e.value.id <= query.after || !kept(e.value)) continue;
+          messages.push(e.value);
+          if (messages.length > query.limit) break;
         }
         return { messages: messages.slice(0, query.limit), more: messages.length > query.limit };
       }
@@ -241,16 +310,30 @@ export class KvStore implements Store {
         ? { prefix }
         : { prefix, end: [MESSAGE, room, query.before] };
       const options = { limit: query.limit + 1, reverse: true };
-      for await (const e of this.#kv.list<ChatMessage>(selector, options)) messages.push(e.value);
+      for await (const e of this.#kv.list<ChatMessage>(selector, options)) {
+        if (!kept(e.value)) break; // everything older is dropped too
+        messages.push(e.value);
+      }
       const more = messages.length > query.limit;
       return { messages: messages.slice(0, query.limit).reverse(), more };
     });
   }
 
-  /** The newest id retention dropped from the room. */
-  async trimmedThrough(room: string): Promise<string | undefined> {
-    const entry = await this.#guard(() => this.#kv.get<string>([TRIMMED, room]));
-    return entry.value ?? undefined;
+  async #keeps(room: string): Promise<(message: ChatMessage) => boolean> {
+    return keeps(this.#retention, await this.head(room), this.#clock());
+  }
+
+  /** The newest id retention dropped from the room, deleted yet or not. */
+  trimmedThrough(room: string): Promise<string | undefined> {
+    return this.#guard(async () => {
+      const kept = await this.#keeps(room);
+      let newest: string | undefined;
+      for await (const e of this.#kv.list<ChatMessage>({ prefix: [MESSAGE, room] })) {
+        if (kept(e.value)) break;
+        newest = e.value.id;
+      }
+      return newest ?? (await this.#kv.get<string>([TRIMMED, room])).value ?? undefined;
+    });
   }
 
   /** Commits what is queued, waits for trims, then closes the handle if this store opened it. */
@@ -258,11 +341,6 @@ export class KvStore implements Store {
     this.#closed = true;
     await this.#draining;
     await this.#trims;
-    // Counts not yet added (fewer than trimEvery per room) are kept for the next start.
-    for (const [room, n] of this.#sinceTrim) {
-      await retryBusy(() => this.#addToCount(room, n)).catch(() => {});
-    }
-    this.#sinceTrim.clear();
     if (this.#ownsKv) this.#kv.close();
   }
 

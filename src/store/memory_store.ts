@@ -1,8 +1,16 @@
 import { ChatError } from "../core/errors.ts";
+import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
 import { nameKey } from "../core/names.ts";
 import type { Store } from "../core/store.ts";
-import type { ChatMessage, Clock, MessagePage, MessageQuery, Room } from "../core/types.ts";
-import { type Retention, retentionCutoff } from "./retention.ts";
+import type {
+  ChatMessage,
+  Clock,
+  MessageDraft,
+  MessagePage,
+  MessageQuery,
+  Room,
+} from "../core/types.ts";
+import { keeps, type Retention } from "./retention.ts";
 
 /** The first index whose id is greater than `id` (or `>=` with `inclusive`). */
 function boundary(list: ChatMessage[], id: string, inclusive: boolean): number {
@@ -17,22 +25,42 @@ function boundary(list: ChatMessage[], id: string, inclusive: boolean): number {
   return lo;
 }
 
+/** One room's log in memory. */
+interface Log {
+  head: LogPosition;
+  /** Kept messages, in `seq` (and id) order. */
+  readonly messages: ChatMessage[];
+  trimmed?: string;
+}
+
+/** What handles made by {@link MemoryStore.handle} share. */
+interface Data {
+  readonly rooms: Map<string, Room>;
+  readonly names: Map<string, string>;
+  readonly logs: Map<string, Log>;
+}
+
 /**
  * Rooms and history in this isolate's memory: nothing survives a restart and other isolates do not
  * see it. For tests and throwaway runs; the server's default is the Deno KV store.
  */
 export class MemoryStore implements Store {
-  readonly #rooms = new Map<string, Room>();
-  readonly #names = new Map<string, string>();
-  readonly #messages = new Map<string, ChatMessage[]>();
-  readonly #trimmed = new Map<string, string>();
+  readonly #data: Data;
   #closed = false;
 
   /** A store keeping at most `retention.maxMessages` per room, and none older than `maxAgeMs`. */
   constructor(
     private readonly retention: Retention,
     private readonly clock: Clock = Date.now,
-  ) {}
+    data?: Data,
+  ) {
+    this.#data = data ?? { rooms: new Map(), names: new Map(), logs: new Map() };
+  }
+
+  /** Another handle on the same rooms and logs (as a second process on one database would be). */
+  handle(): MemoryStore {
+    return new MemoryStore(this.retention, this.clock, this.#data);
+  }
 
   #open(): void {
     if (this.#closed) throw new ChatError("store_failed", "the store is closed");
@@ -41,61 +69,75 @@ export class MemoryStore implements Store {
   /** Creates a room unless its name is taken. */
   createRoom(room: Room): Promise<Room> {
     this.#open();
-    const existing = this.#names.get(nameKey(room.name));
+    const existing = this.#data.names.get(nameKey(room.name));
     if (existing) {
       return Promise.reject(
         new ChatError("room_exists", `a room named '${room.name}' exists`, { id: existing }),
       );
     }
-    this.#rooms.set(room.id, room);
-    this.#names.set(nameKey(room.name), room.id);
+    this.#data.rooms.set(room.id, room);
+    this.#data.names.set(nameKey(room.name), room.id);
     return Promise.resolve(room);
   }
 
   /** The room with this id. */
   getRoom(id: string): Promise<Room | undefined> {
-    return Promise.resolve(this.#rooms.get(id));
+    return Promise.resolve(this.#data.rooms.get(id));
   }
 
   /** The room with this name (case-insensitive). */
   findRoomByName(name: string): Promise<Room | undefined> {
-    const id = this.#names.get(nameKey(name));
-    return Promise.resolve(id === undefined ? undefined : this.#rooms.get(id));
+    const id = this.#data.names.get(nameKey(name));
+    return Promise.resolve(id === undefined ? undefined : this.#data.rooms.get(id));
   }
 
   /** Every room, oldest first. */
   listRooms(): Promise<Room[]> {
-    return Promise.resolve([...this.#rooms.values()].sort((a, b) => a.id < b.id ? -1 : 1));
+    return Promise.resolve([...this.#data.rooms.values()].sort((a, b) => a.id < b.id ? -1 : 1));
   }
 
-  /** Keeps the message, then drops what retention no longer allows. */
-  appendMessage(message: ChatMessage): Promise<void> {
+  #log(room: string): Log {
+    let log = this.#data.logs.get(room);
+    if (!log) this.#data.logs.set(room, log = { head: EMPTY_LOG, messages: [] });
+    return log;
+  }
+
+  /** Appends at the room's head, then drops what retention no longer allows. */
+  appendMessage(draft: MessageDraft): Promise<ChatMessage> {
     try {
       this.#open();
     } catch (error) {
       return Promise.reject(error);
     }
-    let list = this.#messages.get(message.room);
-    if (!list) this.#messages.set(message.room, list = []);
-    const at = boundary(list, message.id, false);
-    list.splice(at, 0, message);
-    this.#trim(message.room, list);
-    return Promise.resolve();
+    const log = this.#log(draft.room);
+    const id = nextLogId(log.head.id, draft.id);
+    const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: log.head.seq + 1 };
+    log.messages.push(message);
+    log.head = { seq: message.seq, id };
+    this.#trim(log);
+    return Promise.resolve(message);
   }
 
-  #trim(room: string, list: ChatMessage[]): void {
-    let drop = Math.max(0, list.length - this.retention.maxMessages);
-    const cutoff = retentionCutoff(this.retention, this.clock());
-    while (drop < list.length && list[drop].ts < cutoff) drop++;
+  #trim(log: Log): void {
+    const kept = keeps(this.retention, log.head, this.clock());
+    let drop = 0;
+    while (drop < log.messages.length && !kept(log.messages[drop])) drop++;
     if (drop === 0) return;
-    this.#trimmed.set(room, list[drop - 1].id);
-    list.splice(0, drop);
+    log.trimmed = log.messages[drop - 1].id;
+    log.messages.splice(0, drop);
+  }
+
+  /** The room's newest `seq` and id. */
+  head(room: string): Promise<LogPosition> {
+    return Promise.resolve(this.#data.logs.get(room)?.head ?? EMPTY_LOG);
   }
 
   /** A page of history, oldest first. */
   readMessages(room: string, query: MessageQuery): Promise<MessagePage> {
-    const list = this.#messages.get(room) ?? [];
-    this.#trim(room, list);
+    const log = this.#data.logs.get(room);
+    if (!log) return Promise.resolve({ messages: [], more: false });
+    this.#trim(log);
+    const list = log.messages;
     if (query.after !== undefined) {
       const start = boundary(list, query.after, false);
       const messages = list.slice(start, start + query.limit);
@@ -108,10 +150,12 @@ export class MemoryStore implements Store {
 
   /** The newest id retention dropped from the room. */
   trimmedThrough(room: string): Promise<string | undefined> {
-    return Promise.resolve(this.#trimmed.get(room));
+    const log = this.#data.logs.get(room);
+    if (log) this.#trim(log);
+    return Promise.resolve(log?.trimmed);
   }
 
-  /** Refuses further writes (as a failed store would). */
+  /** Refuses further writes through this handle (as a failed store would). */
   close(): Promise<void> {
     this.#closed = true;
     return Promise.resolve();

@@ -1,3 +1,6 @@
+import type { LogPosition } from "../core/log_order.ts";
+import type { ChatMessage } from "../core/types.ts";
+
 /** How much history a room keeps. */
 export interface Retention {
   /** Messages kept per room; older ones are dropped. */
@@ -9,4 +12,18 @@ export interface Retention {
 /** The `ts` below which messages are expired at `now` (`-Infinity` without an age limit). */
 export function retentionCutoff(retention: Retention, now: number): number {
   return retention.maxAgeMs > 0 ? now - retention.maxAgeMs : -Infinity;
+}
+
+/**
+ * The one retention rule of every store, as a test on a message: it is kept while it is among the
+ * room's newest `maxMessages` (by `seq`) and not older than `maxAgeMs` (by `ts`).
+ */
+export function keeps(
+  retention: Retention,
+  head: LogPosition,
+  now: number,
+): (message: ChatMessage) => boolean {
+  const lowestSeq = head.seq - retention.maxMessages;
+  const cutoff = retentionCutoff(retention, now);
+  return (message) => message.seq > lowestSeq && message.ts >= cutoff;
 }

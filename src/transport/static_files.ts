@@ -25,15 +25,29 @@ export const CONTENT_SECURITY_POLICY = [
 
 const SAFE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
+/**
+ * The file's bytes, or `undefined` when there is no such file. Any other failure (permissions, a
+ * remote root that cannot be reached) is thrown: the app logs it and answers 500, not 404.
+ */
 async function readAsset(root: URL, name: string): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const url = new URL(name, root);
-  try {
-    if (url.protocol === "file:") return await Deno.readFile(url);
-    const response = await fetch(url);
-    return response.ok ? new Uint8Array(await response.arrayBuffer()) : undefined;
-  } catch {
+  if (url.protocol === "file:") {
+    try {
+      return await Deno.readFile(url);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.IsADirectory) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+  const response = await fetch(url);
+  if (response.status === 404) {
+    await response.body?.cancel();
     return undefined;
   }
+  if (!response.ok) throw new Error(`${url.href} answered ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 /** Serves the web client from `static/` at `/` and `/<file>`, with a Content-Security-Policy. */

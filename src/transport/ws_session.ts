@@ -1,9 +1,19 @@
 import { ChatError, toChatError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
 import type { LocalMember } from "../core/local_member.ts";
-import type { Connection, Logger } from "../core/types.ts";
+import type { Connection, Logger, Outbound } from "../core/types.ts";
+import { INTERNAL_ERROR, POLICY, TOO_LARGE, TRY_AGAIN_LATER } from "../wire/close_codes.ts";
 import { type Command, parseFrame } from "../wire/commands.ts";
-import { answer, errorEvent, withRe } from "../wire/events.ts";
+import {
+  answer,
+  encode,
+  errorEvent,
+  historyEvent,
+  joinedEvent,
+  leftEvent,
+  listEvent,
+  withRe,
+} from "../wire/events.ts";
 
 /** What a session needs besides its socket and the hub. */
 export interface SessionOptions {
@@ -48,7 +58,7 @@ export class WsSession {
     private readonly hub: Hub,
     private readonly options: SessionOptions,
   ) {
-    this.#connection = { send: (text) => this.send(text) };
+    this.#connection = { send: (out: Outbound) => this.send(encode(out)) };
     socket.onopen = () => this.#enqueue(() => this.#open());
     socket.onmessage = (event) => this.#onFrame(event.data);
     socket.onclose = (event) => this.#enqueue(() => this.#closed(event.code, event.reason));
@@ -65,7 +75,7 @@ export class WsSession {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     this.socket.send(text);
     if (this.socket.bufferedAmount > this.options.maxBufferedBytes) {
-      this.close(1013, "too slow: the unsent backlog passed its bound");
+      this.close(TRY_AGAIN_LATER, "too slow: the unsent backlog passed its bound");
     }
   }
 
@@ -90,7 +100,7 @@ export class WsSession {
   #enqueue(work: () => Promise<void> | void): void {
     this.#queue = this.#queue.then(work).catch((error) => {
       this.options.log("ws_internal_error", { ...this.#fields(), error: String(error) });
-      this.close(1011, "internal error");
+      this.close(INTERNAL_ERROR, "internal error");
     });
   }
 
@@ -100,7 +110,7 @@ export class WsSession {
     if (this.options.expiresAt !== undefined) {
       // Timers are capped at 2^31-1 ms; a token valid for longer is re-checked then.
       const delay = Math.min(2 ** 31 - 1, Math.max(0, this.options.expiresAt - Date.now()));
-      this.#expiry = setTimeout(() => this.close(1008, "token expired"), delay);
+      this.#expiry = setTimeout(() => this.close(POLICY, "token expired"), delay);
     }
     this.options.log("ws_open", this.#fields());
     this.send(answer(this.hub.me(member)));
@@ -121,7 +131,7 @@ export class WsSession {
 
   #onFrame(data: string | ArrayBuffer | Blob): void {
     if (frameBytes(data, this.options.maxFrameBytes) > this.options.maxFrameBytes) {
-      this.close(1009, `frame over ${this.options.maxFrameBytes} bytes`);
+      this.close(TOO_LARGE, `frame over ${this.options.maxFrameBytes} bytes`);
       return;
     }
     if (typeof data !== "string") {
@@ -158,9 +168,9 @@ export class WsSession {
   }
 
   async #join(room: string, since: string | undefined, re?: string): Promise<void> {
-    const { joined, flush } = await this.hub.join(this.#member!, room, since);
-    this.send(answer(joined, re));
-    flush();
+    const joined = await this.hub.join(this.#member!, room, since);
+    this.send(answer(joinedEvent(joined), re));
+    joined.flush();
   }
 
   async #dispatch(member: LocalMember, command: Command): Promise<void> {
@@ -171,7 +181,7 @@ export class WsSession {
       case "join":
         return await this.#join(command.room, command.since, re);
       case "leave":
-        return this.send(answer(await this.hub.leave(member, command.room), re));
+        return this.send(answer(leftEvent(await this.hub.leave(member, command.room)), re));
       case "broadcast":
         // Not awaited: the next frame may be parsed while this one commits. The store commits in
         // call order, so acknowledgements and deliveries keep the sender's order.
@@ -179,15 +189,15 @@ export class WsSession {
           member,
           command.message,
           command.room,
-          (_stored, text) => this.send(withRe(text, re)),
+          (out) => this.send(withRe(encode(out), re)),
         ).catch((error) => this.#refuse(error, re));
         return;
       case "list":
-        return this.send(answer(await this.hub.list(member, command.room), re));
-      case "history":
-        return this.send(
-          answer(await this.hub.history(member, command.room, command.before, command.limit), re),
-        );
+        return this.send(answer(listEvent(await this.hub.list(member, command.room)), re));
+      case "history": {
+        const page = await this.hub.history(member, command.room, command.before, command.limit);
+        return this.send(answer(historyEvent(page), re));
+      }
       default: {
         const unreachable: never = command;
         throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);

@@ -1,4 +1,14 @@
 import type { ChatError } from "../core/errors.ts";
+import type { HistoryPage, JoinResult, MemberList } from "../core/hub.ts";
+import type { Outbound } from "../core/types.ts";
+
+/**
+ * The text of an outbound event, serialised on first use and then reused for every recipient
+ * (hot path: one `JSON.stringify` per event, not per socket).
+ */
+export function encode(out: Outbound): string {
+  return out.text ??= JSON.stringify(out.event);
+}
 
 /** The `error` event for a refused command, echoing `re` when the command carried an `id`. */
 export function errorEvent(error: ChatError, re?: string): string {
@@ -9,6 +19,34 @@ export function errorEvent(error: ChatError, re?: string): string {
     message: error.message,
     ...(re === undefined ? {} : { re }),
   });
+}
+
+/** The `joined` answer: the room, its members, its current `seq`, and `recovered` after `since`. */
+export function joinedEvent(result: JoinResult): object {
+  const { room, members, seq, recovered } = result;
+  return {
+    event: "joined",
+    room: room.id,
+    name: room.name,
+    members,
+    seq,
+    ...(recovered === undefined ? {} : { recovered }),
+  };
+}
+
+/** The `left` answer. */
+export function leftEvent(left: { room: string }): object {
+  return { event: "left", room: left.room };
+}
+
+/** The `list` answer. */
+export function listEvent(list: MemberList): object {
+  return { event: "list", room: list.room, members: list.members };
+}
+
+/** The `history` answer. */
+export function historyEvent(page: HistoryPage): object {
+  return { event: "history", room: page.room, messages: page.messages, more: page.more };
 }
 
 /** Serialises a direct answer, echoing `re` when the command carried an `id`. */

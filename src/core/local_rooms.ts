@@ -1,0 +1,61 @@
+import type { LocalMember } from "./local_member.ts";
+import type { FeedEntry } from "./room_feed.ts";
+import type { Outbound } from "./types.ts";
+
+/**
+ * This node's members and the rooms they are in: who gets an event of a room. Fan-out reaches
+ * only local members; other nodes hear of events through the bus and fan out themselves.
+ */
+export class LocalRooms {
+  /** This node's members, by id. */
+  readonly members = new Map<string, LocalMember>();
+  readonly #rooms = new Map<string, Set<LocalMember>>();
+
+  /** Whether any member of this node is in the room. */
+  has(room: string): boolean {
+    return this.#rooms.has(room);
+  }
+
+  /** Puts a member in a room; returns whether it is the room's first member on this node. */
+  enter(member: LocalMember, room: string): boolean {
+    let locals = this.#rooms.get(room);
+    const first = !locals;
+    if (!locals) this.#rooms.set(room, locals = new Set());
+    locals.add(member);
+    return first;
+  }
+
+  /** Takes a member out of a room; returns whether the room has no member left on this node. */
+  exit(member: LocalMember, room: string): boolean {
+    const locals = this.#rooms.get(room);
+    if (!locals) return false;
+    locals.delete(member);
+    if (locals.size > 0) return false;
+    this.#rooms.delete(room);
+    return true;
+  }
+
+  /** Sends an event to this node's members of a room, except `skip`. */
+  fanout(room: string, out: Outbound, skip?: LocalMember): void {
+    const locals = this.#rooms.get(room);
+    if (!locals) return;
+    for (const member of locals) if (member !== skip) member.deliver(room, out);
+  }
+
+  /** Delivers a stored event: the author gets its acknowledgement in its place, others the event. */
+  deliver(room: string, entry: FeedEntry): void {
+    const locals = this.#rooms.get(room);
+    const ack = entry.ack;
+    let acknowledged = false;
+    if (locals) {
+      for (const member of locals) {
+        if (ack && member.id === ack.memberId) {
+          acknowledged = true;
+          ack.send(entry.out);
+        } else member.deliver(room, entry.out);
+      }
+    }
+    // An author that left the room meanwhile still gets its answer.
+    if (ack && !acknowledged) ack.send(entry.out);
+  }
+}

@@ -1,0 +1,63 @@
+import { ChatError } from "./errors.ts";
+import { isUlid } from "./message.ts";
+import { nameKey, validateRoomName } from "./names.ts";
+import type { Store } from "./store.ts";
+import type { Clock, IdSource, Room } from "./types.ts";
+
+/**
+ * Rooms by id and by name: found in a local cache, else in the store, created on demand. Rooms
+ * never change once created, so the cache needs no invalidation.
+ */
+export class RoomDirectory {
+  readonly #byId = new Map<string, Room>();
+  readonly #byName = new Map<string, Room>();
+
+  /** A directory over the store, making ids and timestamps with the given sources. */
+  constructor(
+    private readonly store: Store,
+    private readonly ids: IdSource,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Creates a room; rejects with `room_exists` (details.id) when the name is taken. */
+  async create(rawName: string): Promise<Room> {
+    const name = validateRoomName(rawName);
+    const room = await this.store.createRoom({ id: this.ids(), name, createdAt: this.clock() });
+    return this.#remember(room);
+  }
+
+  /** Finds a room by id or name; with `create`, a missing name is created. */
+  async resolve(ref: string, create = false): Promise<Room> {
+    const trimmed = ref.trim();
+    if (trimmed === "") throw new ChatError("invalid_field", "room must not be empty");
+    const upper = trimmed.toUpperCase();
+    if (isUlid(upper)) {
+      const byId = this.#byId.get(upper) ?? await this.store.getRoom(upper);
+      if (byId) return this.#remember(byId);
+    }
+    const byName = this.#byName.get(nameKey(trimmed)) ??
+      await this.store.findRoomByName(trimmed);
+    if (byName) return this.#remember(byName);
+    if (!create) throw new ChatError("no_such_room", `no room '${trimmed}'`);
+    try {
+      return await this.create(trimmed);
+    } catch (error) {
+      // Another member (perhaps on another node) created it a moment ago.
+      if (error instanceof ChatError && error.code === "room_exists") {
+        return this.resolve(String(error.details.id));
+      }
+      throw error;
+    }
+  }
+
+  /** Every room, oldest first. */
+  list(): Promise<Room[]> {
+    return this.store.listRooms();
+  }
+
+  #remember(room: Room): Room {
+    this.#byId.set(room.id, room);
+    this.#byName.set(nameKey(room.name), room);
+    return room;
+  }
+}

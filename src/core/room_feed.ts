@@ -1,0 +1,190 @@
+import { type LogPosition } from "./log_order.ts";
+import { idFloor } from "./message.ts";
+import type { Store } from "./store.ts";
+import type { ChatMessage, Logger, Outbound } from "./types.ts";
+
+/** The sender's acknowledgement of a message, sent in the message's place in the log. */
+export interface Acknowledgement {
+  /** The author (a member of this node): it gets the acknowledgement instead of the event. */
+  readonly memberId: string;
+  /** Sends the acknowledgement. */
+  readonly send: (out: Outbound) => void;
+}
+
+/** A stored event on its way to this node's members of a room. */
+export interface FeedEntry {
+  /** The stored message. */
+  readonly message: ChatMessage;
+  /** The event, serialised at most once for every recipient. */
+  readonly out: Outbound;
+  /** Present when this node stored it for one of its members. */
+  readonly ack?: Acknowledgement;
+}
+
+/** What a feed is built from. */
+export interface RoomFeedDeps {
+  /** The room. */
+  readonly room: string;
+  /** Where the room's log is read from: the head at start, and what the bus did not bring. */
+  readonly store: Pick<Store, "head" | "readMessages">;
+  /** Hands an entry to this node's members of the room; called in `seq` order, once per `seq`. */
+  readonly deliver: (entry: FeedEntry) => void;
+  /**
+   * Whether the message's author is a member of this node with appends still in flight: its
+   * acknowledgement is on its way, and the entry read from the store waits for it.
+   */
+  readonly awaitsAck: (message: ChatMessage) => boolean;
+  /** How long an event that arrived ahead of a missing one waits before the store is asked. */
+  readonly graceMs: number;
+  /** Structured log lines (repairs, skips). */
+  readonly log?: Logger;
+}
+
+/** Counters of a feed. */
+export interface FeedStats {
+  /** Times the store was read to fill a gap. */
+  repairs: number;
+  /** Events delivered from those reads. */
+  repaired: number;
+}
+
+const REPAIR_PAGE = 200;
+const FROM_START = idFloor(0);
+
+/**
+ * One room's stored events, in `seq` order, for this node's members. Events arrive from two
+ * sides (this node's own commits, and the bus from other nodes) in any order, and the bus may
+ * lose some; the feed delivers each `seq` once, in order, holding those that come early. A gap
+ * that the bus does not fill within `graceMs` (or that the bus reports) is read from the store,
+ * which has every event before one that was published, since events are committed first.
+ */
+export class RoomFeed {
+  /** Resolves once the room's head is known; rejects if the store cannot say. */
+  readonly ready: Promise<void>;
+  /** Counters. */
+  readonly stats: FeedStats = { repairs: 0, repaired: 0 };
+  readonly #deps: RoomFeedDeps;
+  readonly #ahead = new Map<number, FeedEntry>();
+  #position?: LogPosition;
+  #timer?: ReturnType<typeof setTimeout>;
+  #repairing = false;
+  #repairAgain = false;
+  #closed = false;
+
+  /** Starts a feed: reads the room's head, from which it delivers. */
+  constructor(deps: RoomFeedDeps) {
+    this.#deps = deps;
+    this.ready = this.#start();
+    this.ready.catch(() => {});
+  }
+
+  /** The last event delivered (the head when the feed started, before any). */
+  get position(): LogPosition {
+    return this.#position ?? { seq: 0 };
+  }
+
+  async #start(): Promise<void> {
+    const head = await this.#deps.store.head(this.#deps.room);
+    if (this.#closed) return;
+    this.#position = head;
+    for (const seq of this.#ahead.keys()) if (seq <= head.seq) this.#ahead.delete(seq);
+    this.#drain();
+  }
+
+  /** Takes an event from this node's commit or from the bus. */
+  offer(entry: FeedEntry): void {
+    if (this.#closed) return;
+    const seq = entry.message.seq;
+    if (this.#position && seq <= this.#position.seq) return; // delivered already
+    const held = this.#ahead.get(seq);
+    if (!held || (!held.ack && entry.ack)) this.#ahead.set(seq, entry);
+    this.#drain();
+  }
+
+  /** Delivers what is next in order; schedules a repair if something is missing. */
+  drain(): void {
+    this.#drain();
+  }
+
+  #drain(): void {
+    const position = this.#position;
+    if (!position || this.#closed) return;
+    let at = position;
+    for (;;) {
+      const next = this.#ahead.get(at.seq + 1);
+      if (!next || (!next.ack && this.#deps.awaitsAck(next.message))) break;
+      this.#ahead.delete(at.seq + 1);
+      at = { seq: next.message.seq, id: next.message.id };
+      this.#position = at;
+      this.#deps.deliver(next);
+    }
+    if (this.#ahead.size > 0) this.#schedule(this.#deps.graceMs);
+  }
+
+  /** The bus lost something: read the store now. */
+  gap(): void {
+    this.#schedule(0);
+  }
+
+  #schedule(delay: number): void {
+    if (this.#closed) return;
+    if (this.#repairing) {
+      this.#repairAgain = true;
+      return;
+    }
+    if (this.#timer !== undefined) {
+      if (delay > 0) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#repair().catch((error) =>
+        this.#deps.log?.("feed_repair_failed", { room: this.#deps.room, error: String(error) })
+      );
+    }, delay);
+  }
+
+  async #repair(): Promise<void> {
+    if (this.#closed || !this.#position) return;
+    this.#repairing = true;
+    this.#repairAgain = false;
+    const before = this.#position.seq;
+    try {
+      for (;;) {
+        const after: string = this.#position.id ?? FROM_START;
+        const page = await this.#deps.store.readMessages(this.#deps.room, {
+          after,
+          limit: REPAIR_PAGE,
+        });
+        if (this.#closed) return;
+        const first = page.messages[0];
+        if (first && first.seq > this.#position.seq + 1 && this.#position.id === after) {
+          // Retention dropped what this node missed: there is nothing to deliver in between.
+          this.#deps.log?.("feed_skipped", {
+            room: this.#deps.room,
+            from: this.#position.seq + 1,
+            to: first.seq - 1,
+          });
+          this.#position = { seq: first.seq - 1, id: after };
+        }
+        const reached = this.#position.seq;
+        for (const message of page.messages) {
+          if (message.seq > reached) this.offer({ message, out: { event: message } });
+        }
+        if (!page.more || this.#position.seq === reached) break;
+      }
+    } finally {
+      this.#repairing = false;
+      this.stats.repairs++;
+      this.stats.repaired += this.#position.seq - before;
+    }
+    if (this.#repairAgain || this.#ahead.size > 0) this.#schedule(this.#deps.graceMs);
+  }
+
+  /** Stops delivering and cancels any repair. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#ahead.clear();
+  }
+}

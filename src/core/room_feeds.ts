@@ -1,0 +1,127 @@
+import type { Bus } from "./bus.ts";
+import { parseRoomMessage, type RoomNodeMessage } from "./node_messages.ts";
+import { type FeedEntry, RoomFeed } from "./room_feed.ts";
+import type { Store } from "./store.ts";
+import type { ChatMessage, Logger } from "./types.ts";
+
+/** What the feeds are built from. */
+export interface RoomFeedsDeps {
+  readonly bus: Bus;
+  readonly store: Store;
+  /** Delivers an entry of a room to this node's members. */
+  readonly deliver: (room: string, entry: FeedEntry) => void;
+  /** See {@link RoomFeedDeps.awaitsAck}. */
+  readonly awaitsAck: (message: ChatMessage) => boolean;
+  /** How long an early event waits for a missing one before the store is read. */
+  readonly graceMs: number;
+  readonly log?: Logger;
+}
+
+/** Counters of the feeds. */
+export interface FeedsStats {
+  /** Rooms whose bus topic this node listens to. */
+  readonly subscribedRooms: string[];
+  /** Stored events received from other nodes. */
+  readonly roomMessagesReceived: number;
+  /** Bus messages on room topics that did not parse (dropped). */
+  readonly roomMessagesDropped: number;
+  /** Reads of the store that filled gaps. */
+  readonly gapRepairs: number;
+  /** Events delivered by those reads. */
+  readonly messagesRepaired: number;
+}
+
+const roomTopic = (room: string) => `room:${room}`;
+
+/**
+ * The rooms this node listens to: one {@link RoomFeed} and one bus topic per room that has a
+ * member here, opened with the first and closed with the last, so a node does no work for rooms
+ * it has nobody in. Events this node stores are published on the room's topic.
+ */
+export class RoomFeeds {
+  readonly #deps: RoomFeedsDeps;
+  readonly #feeds = new Map<string, { feed: RoomFeed; unsubscribe: () => void }>();
+  #received = 0;
+  #dropped = 0;
+  #repairs = 0;
+  #repaired = 0;
+
+  /** Feeds over the given bus and store. */
+  constructor(deps: RoomFeedsDeps) {
+    this.#deps = deps;
+  }
+
+  /** The room's feed, opening it (and its topic) if this node had none. */
+  open(room: string): RoomFeed {
+    const open = this.#feeds.get(room);
+    if (open) return open.feed;
+    const { bus, store, graceMs, log, awaitsAck } = this.#deps;
+    const feed = new RoomFeed({
+      room,
+      store,
+      graceMs,
+      log,
+      awaitsAck,
+      deliver: (entry) => this.#deps.deliver(room, entry),
+    });
+    const unsubscribe = bus.subscribe(
+      roomTopic(room),
+      (raw) => {
+        const parsed = parseRoomMessage(raw);
+        if (!parsed || parsed.message.room !== room) {
+          this.#dropped++;
+          return;
+        }
+        this.#received++;
+        feed.offer({ message: parsed.message, out: { event: parsed.message } });
+      },
+      () => feed.gap(),
+    );
+    this.#feeds.set(room, { feed, unsubscribe });
+    return feed;
+  }
+
+  /** The room's feed, if open. */
+  get(room: string): RoomFeed | undefined {
+    return this.#feeds.get(room)?.feed;
+  }
+
+  /** Closes the room's feed and its topic. */
+  close(room: string): void {
+    const open = this.#feeds.get(room);
+    if (!open) return;
+    this.#feeds.delete(room);
+    open.unsubscribe();
+    open.feed.close();
+    this.#repairs += open.feed.stats.repairs;
+    this.#repaired += open.feed.stats.repaired;
+  }
+
+  /** Tells other nodes of an event this node stored. */
+  publish(message: ChatMessage): void {
+    const out: RoomNodeMessage = { t: "stored", message };
+    this.#deps.bus.publish(roomTopic(message.room), out);
+  }
+
+  /** Closes every feed. */
+  closeAll(): void {
+    for (const room of [...this.#feeds.keys()]) this.close(room);
+  }
+
+  /** Counters. */
+  stats(): FeedsStats {
+    let repairs = this.#repairs;
+    let repaired = this.#repaired;
+    for (const { feed } of this.#feeds.values()) {
+      repairs += feed.stats.repairs;
+      repaired += feed.stats.repaired;
+    }
+    return {
+      subscribedRooms: [...this.#feeds.keys()],
+      roomMessagesReceived: this.#received,
+      roomMessagesDropped: this.#dropped,
+      gapRepairs: repairs,
+      messagesRepaired: repaired,
+    };
+  }
+}
