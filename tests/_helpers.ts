@@ -275,6 +275,46 @@ export class Isolate {
   }
 }
 
+/** Isolates (Web Workers) serving one chat: one bus namespace, one KV file. */
+export interface Cluster {
+  readonly isolates: Isolate[];
+  readonly kvPath: string;
+  readonly options: Record<string, unknown>;
+  add(): Promise<Isolate>;
+  close(): Promise<void>;
+}
+
+/** Starts `n` workers sharing one BroadcastChannel namespace and one KV file. */
+export async function cluster(n: number, extra: Record<string, unknown> = {}): Promise<Cluster> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-isolates-" });
+  const kvPath = `${dir}/chat.kv`;
+  const options = {
+    kvPath,
+    busNamespace: uniqueNamespace(),
+    heartbeatMs: 200,
+    presenceTimeoutMs: 1500,
+    ratePerSecond: 10_000,
+    rateBurst: 10_000,
+    ...extra,
+  };
+  const isolates: Isolate[] = [];
+  for (let i = 0; i < n; i++) isolates.push(await Isolate.start(options));
+  return {
+    isolates,
+    kvPath,
+    options,
+    add: async () => {
+      const isolate = await Isolate.start(options);
+      isolates.push(isolate);
+      return isolate;
+    },
+    close: async () => {
+      await Promise.all(isolates.map((i) => i.stop().catch(() => {})));
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
 /**
  * Opens a raw TCP connection and sends a WebSocket upgrade request for `path`, then reads
  * nothing: a peer that vanishes or stops reading, or (with {@link rawUpgrade}) a way to see why

@@ -1,44 +1,5 @@
 import assert from "node:assert/strict";
-import { Client, closeAll, Isolate, type Json, uniqueNamespace } from "./_helpers.ts";
-
-interface Cluster {
-  readonly isolates: Isolate[];
-  readonly kvPath: string;
-  readonly options: Record<string, unknown>;
-  add(): Promise<Isolate>;
-  close(): Promise<void>;
-}
-
-/** Starts `n` workers sharing one BroadcastChannel namespace and one KV file. */
-async function cluster(n: number, extra: Record<string, unknown> = {}): Promise<Cluster> {
-  const dir = await Deno.makeTempDir({ prefix: "chat-isolates-" });
-  const kvPath = `${dir}/chat.kv`;
-  const options = {
-    kvPath,
-    busNamespace: uniqueNamespace(),
-    heartbeatMs: 200,
-    presenceTimeoutMs: 1500,
-    ratePerSecond: 10_000,
-    rateBurst: 10_000,
-    ...extra,
-  };
-  const isolates: Isolate[] = [];
-  for (let i = 0; i < n; i++) isolates.push(await Isolate.start(options));
-  return {
-    isolates,
-    kvPath,
-    options,
-    add: async () => {
-      const isolate = await Isolate.start(options);
-      isolates.push(isolate);
-      return isolate;
-    },
-    close: async () => {
-      await Promise.all(isolates.map((i) => i.stop().catch(() => {})));
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+import { Client, closeAll, cluster, type Json } from "./_helpers.ts";
 
 Deno.test("members on different isolates see one chat: broadcasts both ways, list, join, leave", async () => {
   const { isolates: [a, b], close } = await cluster(2);

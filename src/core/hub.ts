@@ -318,13 +318,17 @@ export class Hub {
     }
     member.closeGate(room.id);
     try {
-      await this.#enterRoom(member, room);
-      const seq = this.#seqOf(room.id);
+      const seq = await this.#enterRoom(member, room);
       const members = this.#memberNames(room.id);
       if (since === undefined) return { room, members, seq, flush: () => member.openGate(room.id) };
       const { missed, recovered } = await this.#missedSince(room.id, since);
       const flush = () => {
-        for (const message of missed) member.replay(room.id, { event: message });
+        // The store may be ahead of this node's feed: replay only what the feed has delivered
+        // (the rest is held at the gate, or comes next from the feed), so nothing comes twice.
+        const upTo = this.#seqOf(room.id);
+        for (const message of missed) {
+          if (message.seq <= upTo) member.replay(room.id, { event: message });
+        }
         member.openGate(room.id);
       };
       return { room, members, seq, recovered, flush };
@@ -491,18 +495,25 @@ export class Hub {
     return this.#memberRoom(member, ref) ?? await this.resolveRoom(ref);
   }
 
-  /** Puts the member in the room here and everywhere; resolves once the room's feed is ready. */
-  async #enterRoom(member: LocalMember, room: Room): Promise<void> {
+  /**
+   * Puts the member in the room here and everywhere. Resolves, once the room's feed is ready, with
+   * the `seq` after which the member receives the room's events.
+   */
+  async #enterRoom(member: LocalMember, room: Room): Promise<number> {
     member.rooms.set(room.id, room);
-    if (this.#locals.enter(member, room.id)) this.#feeds.open(room.id);
+    this.#locals.enter(member, room.id);
+    const feed = this.#feeds.open(room.id);
+    // From now on the feed hands this member everything after its position (held at the gate).
+    const after = feed.started ? feed.position.seq : undefined;
     this.#announceChanges(this.presence.join(member.id, room.id), member);
     this.#sync.announce({ t: "join", id: member.id, room: room.id });
     try {
-      await this.#feeds.get(room.id)?.ready;
+      await feed.ready;
     } catch (error) {
       if (member.rooms.has(room.id)) this.#leaveRoom(member, room.id);
       throw error;
     }
+    return after ?? feed.startSeq;
   }
 
   #leaveRoom(member: LocalMember, room: string): void {

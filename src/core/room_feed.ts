@@ -66,6 +66,7 @@ export class RoomFeed {
   readonly #deps: RoomFeedDeps;
   readonly #ahead = new Map<number, FeedEntry>();
   #position?: LogPosition;
+  #startSeq = 0;
   #timer?: ReturnType<typeof setTimeout>;
   #repairing = false;
   #repairAgain = false;
@@ -83,10 +84,21 @@ export class RoomFeed {
     return this.#position ?? { seq: 0 };
   }
 
+  /** Whether the head is known (before that, nothing is delivered). */
+  get started(): boolean {
+    return this.#position !== undefined;
+  }
+
+  /** The room's `seq` when the feed started: it delivers what comes after. */
+  get startSeq(): number {
+    return this.#startSeq;
+  }
+
   async #start(): Promise<void> {
     const head = await this.#deps.store.head(this.#deps.room);
     if (this.#closed) return;
     this.#position = head;
+    this.#startSeq = head.seq;
     for (const seq of this.#ahead.keys()) if (seq <= head.seq) this.#ahead.delete(seq);
     this.#drain();
   }

@@ -89,6 +89,7 @@ export class KvStore implements Store {
   #draining?: Promise<void>;
   #trims: Promise<void> = Promise.resolve();
   #closed = false;
+  #closing?: Promise<void>;
 
   /** Wraps an open KV handle; with `ownsKv`, {@link close} closes it too. */
   constructor(
@@ -336,12 +337,14 @@ export class KvStore implements Store {
     });
   }
 
-  /** Commits what is queued, waits for trims, then closes the handle if this store opened it. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#draining;
-    await this.#trims;
-    if (this.#ownsKv) this.#kv.close();
+  /** Commits what is queued, waits for trims, then closes the handle if this store opened it (once). */
+  close(): Promise<void> {
+    return this.#closing ??= (async () => {
+      this.#closed = true;
+      await this.#draining;
+      await this.#trims;
+      if (this.#ownsKv) this.#kv.close();
+    })();
   }
 
   async #guard<T>(work: () => Promise<T>): Promise<T> {

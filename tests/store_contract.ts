@@ -1,0 +1,280 @@
+// The promises of `Store` (src/core/store.ts) as one suite of cases, run against every
+// implementation by store_contract_test.ts. A new engine passes it unchanged.
+import assert from "node:assert/strict";
+import { ChatError } from "../src/core/errors.ts";
+import { logTime } from "../src/core/log_order.ts";
+import type { Store } from "../src/core/store.ts";
+import type { MessageDraft } from "../src/core/types.ts";
+import type { Retention } from "../src/store/retention.ts";
+import { FakeClock, seededIds } from "./_helpers.ts";
+
+/** A store under test: how to open it, and another handle on the same data where there is one. */
+export interface StoreSubject {
+  readonly store: Store;
+  /** A second handle on the same data (another isolate or process), if the engine has such. */
+  readonly another?: () => Promise<Store>;
+  /** Closes everything and removes what the subject made. */
+  cleanup(): Promise<void>;
+}
+
+/** Opens a fresh, empty store with this retention and clock. */
+export type StoreFactory = (retention: Retention, clock: FakeClock) => Promise<StoreSubject>;
+
+const ROOM = "01J0000000000000000000ROOM";
+const LOTS: Retention = { maxMessages: 10_000, maxAgeMs: 0 };
+
+function drafts(clock: FakeClock, seed = 7) {
+  const ids = seededIds(clock, seed);
+  return (text: string, room = ROOM): MessageDraft => ({
+    event: "broadcast",
+    room,
+    id: ids(),
+    member: "m",
+    memberId: "01J00000000000000000MEMBER",
+    message: text,
+    ts: clock.now,
+  });
+}
+
+async function code(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return error instanceof ChatError ? error.code : `not a ChatError: ${error}`;
+  }
+  return undefined;
+}
+
+/**
+ * Registers every case of the contract for one implementation. The cases about a second handle
+ * are registered only for engines whose factory offers `another` (`handles: true`).
+ */
+export function storeContract(
+  name: string,
+  open: StoreFactory,
+  options: { handles: boolean },
+): void {
+  const test = (what: string, fn: (clock: FakeClock) => Promise<void>) =>
+    Deno.test(`${name}: ${what}`, () => fn(new FakeClock()));
+  const withHandles = options.handles ? test : () => {};
+
+  const withStore = async (
+    retention: Retention,
+    clock: FakeClock,
+    body: (subject: StoreSubject) => Promise<void>,
+  ) => {
+    const subject = await open(retention, clock);
+    try {
+      await body(subject);
+    } finally {
+      await subject.cleanup();
+    }
+  };
+
+  test("rooms: created once per name (case-insensitively), found by id and name, listed oldest first", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const ids = seededIds(clock, 3);
+      const one = await store.createRoom({ id: ids(), name: "Garden", createdAt: 1 });
+      clock.advance(1);
+      const two = await store.createRoom({ id: ids(), name: "kitchen", createdAt: 2 });
+      assert.equal(
+        await code(store.createRoom({ id: ids(), name: "GARDEN", createdAt: 3 })),
+        "room_exists",
+      );
+      const refused = await store.createRoom({ id: ids(), name: "garden", createdAt: 3 }).catch((
+        e,
+      ) => e);
+      assert.equal(refused.details.id, one.id);
+      assert.deepEqual(await store.getRoom(one.id), one);
+      assert.deepEqual(await store.findRoomByName("gARDEN"), one);
+      assert.equal(await store.findRoomByName("nowhere"), undefined);
+      assert.deepEqual((await store.listRooms()).map((r) => r.id), [one.id, two.id]);
+    }));
+
+  test("an empty room is at seq 0 with no messages", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      assert.deepEqual(await store.head(ROOM), { seq: 0 });
+      assert.deepEqual(await store.readMessages(ROOM, { limit: 10 }), {
+        messages: [],
+        more: false,
+      });
+      assert.equal(await store.trimmedThrough(ROOM), undefined);
+    }));
+
+  test("appends get seq 1, 2, 3, ... and ids that grow with it; ts is the id's time", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const draft = drafts(clock);
+      const stored = [];
+      for (let i = 0; i < 5; i++) {
+        stored.push(await store.appendMessage(draft(`m${i}`)));
+        clock.advance(3);
+      }
+      assert.deepEqual(stored.map((m) => m.seq), [1, 2, 3, 4, 5]);
+      assert.deepEqual(stored.map((m) => m.id), stored.map((m) => m.id).sort());
+      for (const m of stored) assert.equal(m.ts, logTime(m.id));
+      assert.deepEqual(await store.head(ROOM), { seq: 5, id: stored[4].id });
+      const page = await store.readMessages(ROOM, { limit: 10 });
+      assert.deepEqual(page.messages, stored);
+    }));
+
+  test("a draft whose id is below the room's last id is stored after it, not before", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const late = drafts(clock, 1)("made first, stored second");
+      clock.advance(50);
+      const first = await store.appendMessage(drafts(clock, 2)("made second, stored first"));
+      const second = await store.appendMessage(late);
+      assert.equal(second.seq, 2);
+      assert.ok(second.id > first.id, "the id was moved past the last one");
+      assert.equal(second.ts, first.ts, "and carries that id's time");
+      const page = await store.readMessages(ROOM, { limit: 10 });
+      assert.deepEqual(page.messages.map((m) => m.message), [
+        "made second, stored first",
+        "made first, stored second",
+      ]);
+    }));
+
+  test("rooms are separate logs", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const draft = drafts(clock);
+      const other = "01J000000000000000000OTHER";
+      await store.appendMessage(draft("a1"));
+      await store.appendMessage(draft("b1", other));
+      await store.appendMessage(draft("a2"));
+      assert.equal((await store.head(ROOM)).seq, 2);
+      assert.equal((await store.head(other)).seq, 1);
+      const page = await store.readMessages(other, { limit: 10 });
+      assert.deepEqual(page.messages.map((m) => [m.message, m.seq]), [["b1", 1]]);
+    }));
+
+  test("pages: the newest, before an id, after an id, with more in the direction read", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const draft = drafts(clock);
+      const all = [];
+      for (let i = 0; i < 10; i++) all.push(await store.appendMessage(draft(String(i))));
+      const text = (p: { messages: { message: string }[]; more: boolean }) => [
+        p.messages.map((m) => m.message).join(""),
+        p.more,
+      ];
+      assert.deepEqual(text(await store.readMessages(ROOM, { limit: 3 })), ["789", true]);
+      assert.deepEqual(text(await store.readMessages(ROOM, { limit: 10 })), ["0123456789", false]);
+      assert.deepEqual(
+        text(await store.readMessages(ROOM, { limit: 3, before: all[7].id })),
+        ["456", true],
+      );
+      assert.deepEqual(
+        text(await store.readMessages(ROOM, { limit: 5, before: all[3].id })),
+        ["012", false],
+      );
+      assert.deepEqual(
+        text(await store.readMessages(ROOM, { limit: 3, after: all[2].id })),
+        ["345", true],
+      );
+      assert.deepEqual(
+        text(await store.readMessages(ROOM, { limit: 3, after: all[6].id })),
+        ["789", false],
+      );
+      assert.deepEqual(
+        text(await store.readMessages(ROOM, { limit: 3, after: all[9].id })),
+        ["", false],
+      );
+      // Cursors that name no message bound the log at their place.
+      assert.deepEqual(
+        text(await store.readMessages(ROOM, { limit: 2, before: "7ZZZZZZZZZZZZZZZZZZZZZZZZZ" })),
+        ["89", true],
+      );
+      assert.deepEqual(
+        text(await store.readMessages(ROOM, { limit: 2, after: "00000000000000000000000000" })),
+        ["01", true],
+      );
+    }));
+
+  test("retention by count keeps the newest max by seq, at once, and names the newest dropped", (clock) =>
+    withStore({ maxMessages: 5, maxAgeMs: 0 }, clock, async ({ store }) => {
+      const draft = drafts(clock);
+      const all = [];
+      for (let i = 0; i < 12; i++) all.push(await store.appendMessage(draft(String(i))));
+      const page = await store.readMessages(ROOM, { limit: 100 });
+      assert.deepEqual(page.messages.map((m) => m.seq), [8, 9, 10, 11, 12]);
+      assert.equal(page.more, false);
+      const older = await store.readMessages(ROOM, { limit: 100, before: all[9].id });
+      assert.deepEqual(older.messages.map((m) => m.seq), [8, 9]);
+      assert.equal(older.more, false);
+      const after = await store.readMessages(ROOM, { limit: 2, after: all[0].id });
+      assert.deepEqual(after.messages.map((m) => m.seq), [8, 9]);
+      assert.equal(await store.trimmedThrough(ROOM), all[6].id);
+      assert.equal((await store.head(ROOM)).seq, 12, "the head keeps counting");
+    }));
+
+  test("retention by age drops what is older than max age, and names the newest dropped", (clock) =>
+    withStore({ maxMessages: 1000, maxAgeMs: 60_000 }, clock, async ({ store }) => {
+      const draft = drafts(clock);
+      const old = [];
+      for (let i = 0; i < 4; i++) {
+        old.push(await store.appendMessage(draft(`old ${i}`)));
+        clock.advance(1000);
+      }
+      clock.advance(60_000);
+      const fresh = await store.appendMessage(draft("fresh"));
+      const page = await store.readMessages(ROOM, { limit: 100 });
+      assert.deepEqual(page.messages.map((m) => m.message), ["fresh"]);
+      assert.equal(page.more, false);
+      assert.equal(await store.trimmedThrough(ROOM), old[3].id);
+      assert.equal(fresh.seq, 5);
+    }));
+
+  test("appends through one handle commit in call order", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const draft = drafts(clock);
+      const stored = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => store.appendMessage(draft(String(i)))),
+      );
+      assert.deepEqual(stored.map((m) => m.message), stored.map((_, i) => String(i)));
+      assert.deepEqual(stored.map((m) => m.seq), stored.map((_, i) => i + 1));
+    }));
+
+  withHandles(
+    "concurrent appends to one room from two handles never share a seq, and ids follow seq",
+    (clock) =>
+      withStore(LOTS, clock, async ({ store, another }) => {
+        const second = await another!();
+        try {
+          const fromOne = drafts(clock, 11);
+          const fromTwo = drafts(clock, 12);
+          const results = await Promise.all([
+            ...Array.from({ length: 150 }, (_, i) => store.appendMessage(fromOne(`a${i}`))),
+            ...Array.from({ length: 150 }, (_, i) => second.appendMessage(fromTwo(`b${i}`))),
+          ]);
+          const seqs = results.map((m) => m.seq).sort((x, y) => x - y);
+          assert.deepEqual(seqs, results.map((_, i) => i + 1), "every seq once, none skipped");
+          const page = await second.readMessages(ROOM, { limit: 200, after: "0".repeat(26) });
+          const rest = await store.readMessages(ROOM, {
+            limit: 200,
+            after: page.messages.at(-1)!.id,
+          });
+          const log = [...page.messages, ...rest.messages];
+          assert.deepEqual(
+            log.map((m) => m.seq),
+            log.map((_, i) => i + 1),
+            "id order is seq order",
+          );
+          assert.equal((await store.head(ROOM)).seq, 300);
+          assert.equal((await second.head(ROOM)).seq, 300);
+        } finally {
+          await second.close();
+        }
+      }),
+  );
+
+  test("after close, an append is refused with store_failed and nothing is stored", (clock) =>
+    withStore(LOTS, clock, async ({ store, another }) => {
+      await store.appendMessage(drafts(clock)("kept"));
+      await store.close();
+      assert.equal(await code(store.appendMessage(drafts(clock, 9)("lost"))), "store_failed");
+      if (another) {
+        const reader = await another();
+        const page = await reader.readMessages(ROOM, { limit: 10 });
+        assert.deepEqual(page.messages.map((m) => m.message), ["kept"]);
+        await reader.close();
+      }
+    }));
+}
