@@ -5,16 +5,17 @@ import { Connection } from "./connection.js";
 /**
  * The web client: plain DOM, every user string rendered with textContent (never as HTML).
  * State is per room: messages by id (so that replays never show twice), the newest id seen (the
- * `since` cursor for resuming), the oldest loaded (the `before` cursor for scrolling up), members
- * and unread counts.
+ * `since` cursor for resuming), the oldest loaded (the `before` cursor for scrolling up), the last
+ * `seq` seen (a jump of more than 1 means something was missed: the room reloads its history),
+ * members and unread counts.
  */
 
-/** @typedef {{ id: string, member: string, memberId: string, message: string, ts: number, room: string }} Message */
+/** @typedef {{ id: string, seq: number, member: string, memberId: string, message: string, ts: number, room: string }} Message */
 /** @typedef {{ kind: "message", message: Message, pending?: boolean, failed?: string, key: string } | { kind: "notice", text: string, key: string }} Line */
 /**
  * @typedef {{
  *   id: string, name: string, lines: Line[], ids: Set<string>, newest?: string, oldest?: string,
- *   more: boolean, loading: boolean, members: string[], unread: number
+ *   more: boolean, loading: boolean, members: string[], unread: number, seq?: number
  * }} RoomState
  */
 
@@ -152,15 +153,12 @@ function handle(event) {
       const room = roomState(String(event.room), String(event.name));
       room.members = /** @type {string[]} */ (event.members);
       if (event.recovered === false) {
-        addNotice(room, "Some messages expired while you were away; reloading history.");
-        room.lines = [];
-        room.ids.clear();
-        room.oldest = undefined;
-        room.more = true;
-        loadOlder(room);
+        reload(room, "Some messages expired while you were away; reloading history.");
       } else if (!room.newest) {
         loadOlder(room);
       }
+      // A fresh join continues after the room's seq; a resume continues after our own.
+      if (event.recovered === undefined || room.seq === undefined) room.seq = Number(event.seq);
       const wanted = typeof event.re === "string" && state.joining.get(event.re);
       if (wanted || !state.active) activate(room.id);
       if (typeof event.re === "string") state.joining.delete(event.re);
@@ -216,6 +214,13 @@ function receive(message, re) {
     room.lines = room.lines.filter((l) => l.key !== pending.key);
   }
   if (room.ids.has(message.id)) return; // a replay of something already shown
+  if (room.seq !== undefined && message.seq > room.seq + 1) {
+    room.seq = message.seq;
+    reload(room, "Some messages did not arrive; reloading history.");
+    render();
+    return;
+  }
+  if (room.seq === undefined || message.seq > room.seq) room.seq = message.seq;
   if (!pending) dropLostCopy(room, message);
   room.ids.add(message.id);
   room.lines.push({ kind: "message", message, key: message.id });
@@ -241,6 +246,21 @@ function dropLostCopy(room, message) {
   if (lost) room.lines = room.lines.filter((l) => l !== lost);
 }
 
+/**
+ * Forgets the room's lines and loads its history again: the server's history is complete even
+ * when the live stream was not.
+ * @param {RoomState} room @param {string} notice
+ */
+function reload(room, notice) {
+  room.lines = [];
+  room.ids.clear();
+  room.oldest = undefined;
+  room.more = true;
+  room.loading = false;
+  addNotice(room, notice);
+  loadOlder(room);
+}
+
 /** @param {Record<string, unknown>} event */
 function receiveHistory(event) {
   const room = state.rooms.get(String(event.room));
@@ -248,7 +268,10 @@ function receiveHistory(event) {
   room.loading = false;
   room.more = Boolean(event.more);
   const older = /** @type {Message[]} */ (event.messages).filter((m) => !room.ids.has(m.id));
-  for (const m of older) room.ids.add(m.id);
+  for (const m of older) {
+    room.ids.add(m.id);
+    if (room.seq === undefined || m.seq > room.seq) room.seq = m.seq;
+  }
   if (older.length) {
     room.oldest = older[0].id;
     if (!room.newest || older[older.length - 1].id > room.newest) {
@@ -334,6 +357,7 @@ function send() {
     pending: true,
     message: {
       id: key,
+      seq: 0,
       member: state.me.name,
       memberId: state.me.id,
       message: text,

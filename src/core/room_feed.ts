@@ -170,14 +170,14 @@ export class RoomFeed {
         });
         if (this.#closed) return;
         const first = page.messages[0];
-        if (first && first.seq > this.#position.seq + 1 && this.#position.id === after) {
+        if (first && first.seq > this.#position.seq + 1) {
           // Retention dropped what this node missed: there is nothing to deliver in between.
           this.#deps.log?.("feed_skipped", {
             room: this.#deps.room,
             from: this.#position.seq + 1,
             to: first.seq - 1,
           });
-          this.#position = { seq: first.seq - 1, id: after };
+          this.#position = { seq: first.seq - 1, id: this.#position.id };
         }
         const reached = this.#position.seq;
         for (const message of page.messages) {
