@@ -27,9 +27,13 @@ export interface Settings {
   readonly heartbeatMs: number;
   /** `CHAT_PRESENCE_TIMEOUT_MS`: silence after which an isolate's members are dropped. */
   readonly presenceTimeoutMs: number;
-  /** `CHAT_BUS`: `broadcast-channel` (isolates of one process) or `memory` (this isolate only). */
-  readonly busKind: "broadcast-channel" | "memory";
-  /** `CHAT_BUS_NAMESPACE`: prefix of the BroadcastChannel names. */
+  /**
+   * `CHAT_BUS`: `broadcast-channel` (the isolates of one process), `kv` (Deno KV watches: every
+   * isolate or instance sharing the KV database; the default on Deno Deploy) or `memory` (this
+   * isolate only).
+   */
+  readonly busKind: "broadcast-channel" | "kv" | "memory";
+  /** `CHAT_BUS_NAMESPACE`: prefix of the BroadcastChannel names and of the KV bus's keys. */
   readonly busNamespace: string;
   /** `CHAT_IDLE_TIMEOUT_S`: seconds without a pong before a socket is closed. */
   readonly idleTimeoutSeconds: number;
@@ -142,7 +146,12 @@ export function loadSettings(env: Env = Deno.env): Settings {
     retainMs: integer(env, "CHAT_RETAIN_MS", d.retainMs, 0),
     heartbeatMs,
     presenceTimeoutMs,
-    busKind: oneOf(env, "CHAT_BUS", d.busKind, ["broadcast-channel", "memory"] as const),
+    busKind: oneOf(
+      env,
+      "CHAT_BUS",
+      env.get("DENO_DEPLOYMENT_ID") ? "kv" : d.busKind,
+      ["broadcast-channel", "kv", "memory"] as const,
+    ),
     busNamespace: env.get("CHAT_BUS_NAMESPACE")?.trim() || d.busNamespace,
     idleTimeoutSeconds: integer(env, "CHAT_IDLE_TIMEOUT_S", d.idleTimeoutSeconds, 0),
     maxBufferedBytes: integer(env, "CHAT_MAX_BUFFERED", d.maxBufferedBytes, 1024),

@@ -28,7 +28,8 @@ import type { Store } from "./core/store.ts";
 import type { Clock, IdSource, Logger } from "./core/types.ts";
 import { GOING_AWAY } from "./wire/close_codes.ts";
 import { jsonLogger, silentLogger } from "./log.ts";
-import { KvStore } from "./store/kv_store.ts";
+import { KvBus } from "./bus/kv_bus.ts";
+import { KvStore, openKvDatabase } from "./store/kv_store.ts";
 import { MemoryStore } from "./store/memory_store.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
 
@@ -61,6 +62,8 @@ export type { Retention } from "./store/retention.ts";
 
 export { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
 export { MemoryBus, MemoryNetwork } from "./bus/memory_bus.ts";
+export { KvBus } from "./bus/kv_bus.ts";
+export type { KvBusOptions } from "./bus/kv_bus.ts";
 export { KvStore } from "./store/kv_store.ts";
 export { MemoryStore } from "./store/memory_store.ts";
 
@@ -76,6 +79,8 @@ export interface ChatOptions extends Partial<Settings> {
   readonly ids?: IdSource;
   /** Log sink; default per `log` (JSON lines on stdout, or nothing). */
   readonly logger?: Logger;
+  /** Where the web client's files are (a `file:` or `http(s):` URL); default: this package's `static/`. */
+  readonly staticRoot?: URL;
 }
 
 /** A running chat: its Hono app, its settings, its counters, and how to stop it. */
@@ -97,16 +102,53 @@ export interface Chat {
   close(): Promise<void>;
 }
 
-async function openStore(settings: Settings, clock: Clock, log: Logger): Promise<Store> {
+/** The store and bus a chat runs on, and how to release them in order. */
+interface Engines {
+  readonly store: Store;
+  readonly bus: Bus;
+  /** Which bus, for the log line and `stats`. */
+  readonly busKind: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Chooses the store and the bus (the only place that does): Deno KV at `kvPath` unless a store
+ * is given, and the bus named by `busKind` unless a bus is given. The KV bus shares the store's
+ * database handle. Where `BroadcastChannel` does not exist, the KV bus stands in for it.
+ */
+async function openEngines(
+  settings: Settings,
+  given: { store?: Store; bus?: Bus },
+  nodeId: string,
+  clock: Clock,
+  log: Logger,
+): Promise<Engines> {
+  let busKind: string = given.bus ? "custom" : settings.busKind;
+  if (busKind === "broadcast-channel" && typeof BroadcastChannel === "undefined") busKind = "kv";
+  const needKv = !given.store || busKind === "kv";
+  const kv = needKv
+    ? await openKvDatabase(settings.kvPath === "default" ? undefined : settings.kvPath)
+    : undefined;
   const retention = { maxMessages: settings.retainMessages, maxAgeMs: settings.retainMs };
-  if (settings.kvPath === "default") {
-    return await KvStore.open(undefined, { retention, clock, log });
-  }
-  if (settings.kvPath !== ":memory:") {
-    const dir = settings.kvPath.replace(/[\\/][^\\/]*$/, "");
-    if (dir !== settings.kvPath && dir !== "") await Deno.mkdir(dir, { recursive: true });
-  }
-  return await KvStore.open(settings.kvPath, { retention, clock, log });
+  const store = given.store ?? new KvStore(kv!, { retention, clock, log });
+  const namespace = settings.busNamespace;
+  const bus: Bus = given.bus ??
+    (busKind === "memory"
+      ? new MemoryBus(undefined, nodeId)
+      : busKind === "kv"
+      ? new KvBus(kv!, { nodeId, namespace: `${namespace}-bus`, log })
+      : new BroadcastChannelBus(namespace, nodeId));
+  return {
+    store,
+    bus,
+    busKind,
+    close: async () => {
+      await bus.drain?.();
+      await store.close();
+      bus.close();
+      kv?.close();
+    },
+  };
 }
 
 /**
@@ -115,20 +157,31 @@ async function openStore(settings: Settings, clock: Clock, log: Logger): Promise
  * own `store`, `bus`, `clock` and `ids`.
  */
 export async function createChat(options: ChatOptions = {}): Promise<Chat> {
-  const { store: givenStore, bus: givenBus, clock = Date.now, logger, ...overrides } = options;
+  const {
+    store: givenStore,
+    bus: givenBus,
+    clock = Date.now,
+    logger,
+    staticRoot: _staticRoot,
+    ...overrides
+  } = options;
   const settings: Settings = { ...DEFAULT_SETTINGS, ...overrides };
   const ids = options.ids ?? monotonicFactory();
   const log = logger ?? (settings.log === "json" ? jsonLogger() : silentLogger);
-  const store = givenStore ?? await openStore(settings, clock, log);
   const nodeId = ids();
-  const bus = givenBus ??
-    (settings.busKind === "memory"
-      ? new MemoryBus(undefined, nodeId)
-      : new BroadcastChannelBus(settings.busNamespace, nodeId));
+  const engines = await openEngines(
+    settings,
+    { store: givenStore, bus: givenBus },
+    nodeId,
+    clock,
+    log,
+  );
+  const { store, bus } = engines;
+  log("engines", { node: nodeId, bus: engines.busKind, store: givenStore ? "custom" : "kv" });
   const hub = new Hub({ store, bus, clock, ids, nodeId, settings, log });
   hub.start();
   const sessions = new Sessions();
-  const staticRoot = new URL("../static/", import.meta.url);
+  const staticRoot = options.staticRoot ?? new URL("../static/", import.meta.url);
   const app = buildApp({ hub, settings, log, sessions, staticRoot });
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -136,8 +189,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
       sessions.draining = true;
       for (const session of sessions.open) session.close(GOING_AWAY, "server shutting down");
       hub.close();
-      await store.close();
-      bus.close();
+      await engines.close();
     })();
   return {
     app,

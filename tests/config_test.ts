@@ -30,8 +30,14 @@ Deno.test("variables override the defaults", () => {
   assert.equal(settings.log, "off");
 });
 
-Deno.test("on Deno Deploy the managed KV is the default store", () => {
+Deno.test("on Deno Deploy the managed KV is the default store, and KV watches the default bus", () => {
   assert.equal(loadSettings(env({ DENO_DEPLOYMENT_ID: "abc" })).kvPath, "default");
+  assert.equal(loadSettings(env({ DENO_DEPLOYMENT_ID: "abc" })).busKind, "kv");
+  assert.equal(loadSettings(env({})).busKind, "broadcast-channel");
+  assert.equal(
+    loadSettings(env({ DENO_DEPLOYMENT_ID: "abc", CHAT_BUS: "memory" })).busKind,
+    "memory",
+  );
   assert.equal(
     loadSettings(env({ DENO_DEPLOYMENT_ID: "abc", CHAT_KV_PATH: ":memory:" })).kvPath,
     ":memory:",
@@ -43,7 +49,7 @@ Deno.test("a bad value is refused with a message naming the variable and the val
     [{ CHAT_MAX_MESSAGE: "abc" }, /CHAT_MAX_MESSAGE must be an integer of at least 1, got 'abc'/],
     [{ PORT: "-1" }, /PORT must be a non-negative integer, got '-1'/],
     [{ CHAT_RATE_PER_SEC: "0" }, /CHAT_RATE_PER_SEC must be a positive number, got '0'/],
-    [{ CHAT_BUS: "redis" }, /CHAT_BUS must be one of broadcast-channel, memory, got 'redis'/],
+    [{ CHAT_BUS: "redis" }, /CHAT_BUS must be one of broadcast-channel, kv, memory, got 'redis'/],
     [
       { CHAT_HEARTBEAT_MS: "1000", CHAT_PRESENCE_TIMEOUT_MS: "1500" },
       /CHAT_PRESENCE_TIMEOUT_MS \(1500\) must exceed twice CHAT_HEARTBEAT_MS \(1000\)/,

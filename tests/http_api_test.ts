@@ -161,3 +161,31 @@ Deno.test("unknown routes answer 404 with a JSON error", async () => {
     await server.close();
   }
 });
+
+Deno.test("a client file that cannot be read for another reason than absence is a logged 500, not a 404", async () => {
+  // The client's files come from a remote root that fails (as a broken mount or CDN would).
+  const origin = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request) =>
+      new URL(request.url).pathname.endsWith("/missing.js")
+        ? new Response("no", { status: 404 })
+        : new Response("boom", { status: 500 }),
+  );
+  const lines: Record<string, unknown>[] = [];
+  const server = await startServer({
+    staticRoot: new URL(`http://127.0.0.1:${origin.addr.port}/static/`),
+    logger: (event, fields) => lines.push({ event, ...fields }),
+  });
+  try {
+    const broken = await fetch(`${server.http}/app.js`);
+    assert.equal(broken.status, 500);
+    assert.equal((await broken.json()).error, "internal");
+    assert.ok(lines.some((l) => l.event === "http_error" && l.path === "/app.js"), "logged");
+    const missing = await fetch(`${server.http}/missing.js`);
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+  } finally {
+    await server.close();
+    await origin.shutdown();
+  }
+});

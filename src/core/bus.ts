@@ -19,6 +19,11 @@ export interface Bus {
   publish(topic: string, message: BusMessage): void;
   /** Starts receiving `topic`; returns the function that stops it. */
   subscribe(topic: string, handler: BusHandler, onGap?: GapHandler): () => void;
+  /**
+   * Resolves once everything published so far has left this node (a bus that publishes
+   * asynchronously, such as the KV bus, implements it; the others hand messages off at once).
+   */
+  drain?(): Promise<void>;
   /** Stops every subscription. */
   close(): void;
 }

@@ -62,6 +62,18 @@ async function retryBusy<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Opens a Deno KV database (`:memory:` for none, undefined for Deno's default), creating the
+ * file's folder if needed and retrying while another isolate is setting the file up.
+ */
+export async function openKvDatabase(path: string | undefined): Promise<Deno.Kv> {
+  if (path !== undefined && path !== ":memory:") {
+    const dir = path.replace(/[\\/][^\\/]*$/, "");
+    if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
+  }
+  return await retryBusy(() => Deno.openKv(path));
+}
+
 function storeFailed(error: unknown): ChatError {
   const reason = error instanceof Error ? error.message : String(error);
   return new ChatError("store_failed", `the message could not be stored: ${reason}`);
@@ -109,9 +121,7 @@ export class KvStore implements Store {
     path: string | undefined,
     options: { retention: Retention; clock?: Clock; log?: Logger },
   ): Promise<KvStore> {
-    // Isolates starting together on one file can find it locked while another sets it up.
-    const kv = await retryBusy(() => Deno.openKv(path));
-    return new KvStore(kv, { ...options, ownsKv: true });
+    return new KvStore(await openKvDatabase(path), { ...options, ownsKv: true });
   }
 
   /** Creates a room; the name index is checked and written in one atomic step. */

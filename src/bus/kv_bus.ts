@@ -1,0 +1,256 @@
+import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
+import type { Logger } from "../core/types.ts";
+
+/** One publisher's messages of one turn on one topic, as one entry of the topic's log. */
+interface Packet {
+  readonly node: string;
+  readonly items: BusMessage[];
+}
+
+interface Outgoing {
+  items: BusMessage[];
+  flushing: boolean;
+  /** Appends of this topic go one at a time, in order. */
+  chain: Promise<void>;
+  /** The head this node last wrote or read, with the versionstamp to check it against. */
+  head?: { n: number; versionstamp: string | null };
+}
+
+interface Subscription {
+  readonly handlers: Set<{ handler: BusHandler; onGap?: GapHandler }>;
+  /** The last log entry handed out (undefined until the watch first answers). */
+  cursor?: number;
+  /** The newest head the watch reported. */
+  seen: number;
+  reading: boolean;
+  readonly stop: () => void;
+}
+
+/** Settings of a {@link KvBus}. */
+export interface KvBusOptions {
+  /** Prefix of the bus's keys, so that several chats can share one database. */
+  readonly namespace?: string;
+  /** This node's id (the hub's), carried by every packet. */
+  readonly nodeId?: string;
+  /** How long log entries are kept; a subscriber that lags longer sees a gap. @default 300_000 */
+  readonly retainMs?: number;
+  /** Failed appends and reads are logged here. */
+  readonly log?: Logger;
+}
+
+/** A Deno KV value is at most 64 KiB; packets stay under this many characters of JSON. */
+const MAX_PACKET_CHARS = 48 * 1024;
+const MAX_CONFLICTS = 64;
+/** `Deno.Kv.list` reads this many entries a round trip. */
+const LIST_BATCH = 500;
+
+/**
+ * A bus over Deno KV alone: every node that opens the same database is on it (the instances of a
+ * Deno Deploy deployment, or the isolates of one process sharing a file). Each topic is a log:
+ * a head key (the number of entries) and numbered entries that expire after `retainMs`.
+ * Publishing appends the turn's messages as one entry and moves the head in one atomic commit
+ * checked against the head (a lost race is retried). Subscribing watches the topic's head (one
+ * key per `kv.watch`, inside Deno KV's limit of 10) and, whenever it moves, reads the entries
+ * after the last one handed out: a watch reports only the latest value, so ranges are read by
+ * number and nothing in between is skipped. An entry that expired before it was read, and the
+ * moment a subscription goes live (what was published while it started is not delivered),
+ * are reported to the gap handler, so that the subscriber repairs from its store.
+ */
+export class KvBus implements Bus {
+  readonly #kv: Deno.Kv;
+  readonly #node: string;
+  readonly #ns: string;
+  readonly #retainMs: number;
+  readonly #log?: Logger;
+  readonly #outgoing = new Map<string, Outgoing>();
+  readonly #subscriptions = new Map<string, Subscription>();
+  #closed = false;
+
+  /** A bus on an open KV handle (which the caller owns and closes after the bus). */
+  constructor(kv: Deno.Kv, options: KvBusOptions = {}) {
+    this.#kv = kv;
+    this.#node = options.nodeId ?? crypto.randomUUID();
+    this.#ns = options.namespace ?? "bus";
+    this.#retainMs = options.retainMs ?? 300_000;
+    this.#log = options.log;
+  }
+
+  #headKey(topic: string): Deno.KvKey {
+    return [this.#ns, topic, "head"];
+  }
+
+  #entryKey(topic: string, n: number): Deno.KvKey {
+    return [this.#ns, topic, "log", n];
+  }
+
+  /** Queues a message; everything queued in this turn is appended as one entry (or a few). */
+  publish(topic: string, message: BusMessage): void {
+    if (this.#closed) return;
+    let out = this.#outgoing.get(topic);
+    if (!out) {
+      this.#outgoing.set(topic, out = { items: [], flushing: false, chain: Promise.resolve() });
+    }
+    out.items.push(message);
+    if (out.flushing) return;
+    out.flushing = true;
+    const current = out;
+    queueMicrotask(() => {
+      current.flushing = false;
+      const items = current.items;
+      current.items = [];
+      for (const packet of this.#packets(items)) {
+        current.chain = current.chain
+          .then(() => this.#append(topic, current, packet))
+          .catch((error) => this.#log?.("kv_bus_publish_failed", { topic, error: String(error) }));
+      }
+    });
+  }
+
+  /** Splits a turn's messages into packets that fit in a KV value. */
+  #packets(items: BusMessage[]): Packet[] {
+    const packets: Packet[] = [];
+    let batch: BusMessage[] = [];
+    let chars = 0;
+    for (const item of items) {
+      const size = JSON.stringify(item).length;
+      if (batch.length > 0 && chars + size > MAX_PACKET_CHARS) {
+        packets.push({ node: this.#node, items: batch });
+        batch = [];
+        chars = 0;
+      }
+      batch.push(item);
+      chars += size;
+    }
+    if (batch.length > 0) packets.push({ node: this.#node, items: batch });
+    return packets;
+  }
+
+  async #append(topic: string, out: Outgoing, packet: Packet): Promise<void> {
+    const headKey = this.#headKey(topic);
+    for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
+      if (!out.head) {
+        const entry = await this.#kv.get<number>(headKey);
+        out.head = { n: entry.value ?? 0, versionstamp: entry.versionstamp };
+      }
+      const n = out.head.n + 1;
+      const result = await this.#kv.atomic()
+        .check({ key: headKey, versionstamp: out.head.versionstamp })
+        .set(this.#entryKey(topic, n), packet, { expireIn: this.#retainMs })
+        .set(headKey, n)
+        .commit();
+      if (result.ok) {
+        out.head = { n, versionstamp: result.versionstamp };
+        return;
+      }
+      out.head = undefined; // another node appended: read the head again
+    }
+    throw new Error(`the head of ${topic} kept moving (${MAX_CONFLICTS} attempts)`);
+  }
+
+  /** Starts receiving `topic`: watches its head and reads what is appended after now. */
+  subscribe(topic: string, handler: BusHandler, onGap?: GapHandler): () => void {
+    let sub = this.#subscriptions.get(topic);
+    if (!sub) {
+      sub = this.#watch(topic);
+      this.#subscriptions.set(topic, sub);
+    }
+    const entry = { handler, onGap };
+    sub.handlers.add(entry);
+    const current = sub;
+    return () => {
+      current.handlers.delete(entry);
+      if (current.handlers.size === 0 && this.#subscriptions.get(topic) === current) {
+        this.#subscriptions.delete(topic);
+        current.stop();
+      }
+    };
+  }
+
+  #watch(topic: string): Subscription {
+    const stream = this.#kv.watch<[number]>([this.#headKey(topic)]);
+    const reader = stream.getReader();
+    let stopped = false;
+    const sub: Subscription = {
+      handlers: new Set(),
+      seen: 0,
+      reading: false,
+      stop: () => {
+        stopped = true;
+        reader.cancel().catch(() => {});
+      },
+    };
+    (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || stopped) return;
+        const head = value[0].value ?? 0;
+        if (sub.cursor === undefined) {
+          // Live from here: what was appended while the watch started is not ours to deliver,
+          // so say so, and the subscriber repairs from its store if it cares.
+          sub.cursor = head;
+          sub.seen = head;
+          for (const { onGap } of sub.handlers) onGap?.("*");
+          continue;
+        }
+        if (head > sub.seen) sub.seen = head;
+        this.#catchUp(topic, sub);
+      }
+    })().catch((error) => {
+      if (!stopped && !this.#closed) {
+        this.#log?.("kv_bus_watch_failed", { topic, error: String(error) });
+      }
+    });
+    return sub;
+  }
+
+  /** Reads and hands out the entries between the cursor and the newest head seen, once. */
+  async #catchUp(topic: string, sub: Subscription): Promise<void> {
+    if (sub.reading) return;
+    sub.reading = true;
+    try {
+      while (sub.cursor !== undefined && sub.cursor < sub.seen && !this.#closed) {
+        const from = sub.cursor + 1;
+        const to = sub.seen;
+        let expected = from;
+        const selector = { start: this.#entryKey(topic, from), end: this.#entryKey(topic, to + 1) };
+        for await (const entry of this.#kv.list<Packet>(selector, { batchSize: LIST_BATCH })) {
+          const n = Number(entry.key[entry.key.length - 1]);
+          if (n !== expected) this.#gap(sub); // expired before it was read
+          expected = n + 1;
+          this.#deliver(sub, entry.value);
+        }
+        if (expected !== to + 1) this.#gap(sub);
+        sub.cursor = to;
+      }
+    } catch (error) {
+      this.#log?.("kv_bus_read_failed", { topic, error: String(error) });
+      this.#gap(sub);
+    } finally {
+      sub.reading = false;
+    }
+  }
+
+  #deliver(sub: Subscription, packet: Packet): void {
+    if (packet.node === this.#node) return;
+    for (const { handler } of sub.handlers) {
+      for (const item of packet.items) handler(item, packet.node);
+    }
+  }
+
+  #gap(sub: Subscription): void {
+    for (const { onGap } of sub.handlers) onGap?.("*");
+  }
+
+  /** Resolves once everything published so far is appended (or has failed and been logged). */
+  async drain(): Promise<void> {
+    await Promise.resolve(); // let this turn's queued packets join their topic's chain
+    await Promise.all([...this.#outgoing.values()].map((out) => out.chain));
+  }
+
+  /** Stops every watch and refuses new messages; call {@link drain} first to finish appends. */
+  close(): void {
+    this.#closed = true;
+    for (const sub of this.#subscriptions.values()) sub.stop();
+    this.#subscriptions.clear();
+  }
+}
