@@ -129,6 +129,29 @@ const SPECS: ServerSpec[] = [
       ], { ...OURS_ENV, DENO_JOBS: "2", CHAT_KV_PATH: `${dir}/kv-parallel.kv` }),
   },
   {
+    // The Deno Deploy engine, measured locally: the isolates share one KV file and talk only
+    // through it (CHAT_BUS=kv: watches on each room's head), not through BroadcastChannel.
+    name: "ours (2 isolates, KV bus)",
+    kind: "ours",
+    isolates: 2,
+    start: (port, dir) =>
+      spawn(Deno.execPath(), [
+        "serve",
+        "--parallel",
+        ...PERMISSIONS,
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+        path("main.ts"),
+      ], {
+        ...OURS_ENV,
+        DENO_JOBS: "2",
+        CHAT_BUS: "kv",
+        CHAT_KV_PATH: `${dir}/kv-bus.kv`,
+      }),
+  },
+  {
     name: "floor (Deno relay)",
     kind: "relay",
     start: (port) =>
@@ -468,6 +491,17 @@ async function machine(): Promise<string> {
   } GiB memory, ${Deno.build.os}; Deno ${Deno.version.deno}, Node ${node}`;
 }
 
+/** Runs bench/kv_cost.ts (KV operations per message, join and heartbeat) and returns its table. */
+async function kvCosts(): Promise<string> {
+  console.error("bench: KV operations of the KV bus…");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", path("bench/kv_cost.ts")],
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("bench/kv_cost.ts failed");
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "chat-bench-" });
   const rows: Row[] = [];
@@ -485,7 +519,8 @@ async function main(): Promise<void> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-  const output = table(rows);
+  const costs = SMOKE || ONLY ? "" : await kvCosts();
+  const output = costs ? `${table(rows)}\n\n${costs}` : table(rows);
   console.log(output);
   console.error(`bench: ${((performance.now() - started) / 1000).toFixed(0)} s`);
   if (failures.length) {

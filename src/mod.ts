@@ -27,6 +27,7 @@ import { Hub, type HubStats as ChatStats } from "./core/hub.ts";
 import type { Store } from "./core/store.ts";
 import type { Clock, IdSource, Logger } from "./core/types.ts";
 import { GOING_AWAY } from "./wire/close_codes.ts";
+import { encode } from "./wire/events.ts";
 import { jsonLogger, silentLogger } from "./log.ts";
 import { KvBus } from "./bus/kv_bus.ts";
 import { KvStore, openKvDatabase } from "./store/kv_store.ts";
@@ -178,7 +179,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   );
   const { store, bus } = engines;
   log("engines", { node: nodeId, bus: engines.busKind, store: givenStore ? "custom" : "kv" });
-  const hub = new Hub({ store, bus, clock, ids, nodeId, settings, log });
+  const hub = new Hub({ store, bus, clock, ids, nodeId, settings, log, encode });
   hub.start();
   const sessions = new Sessions();
   const staticRoot = options.staticRoot ?? new URL("../static/", import.meta.url);

@@ -23,9 +23,33 @@ function recorder() {
   return {
     got,
     gaps: () => gaps,
-    handler: (message: BusMessage, from: string) => got.push({ message, from }),
+    handler: (message: BusMessage, from: string) => {
+      if (message.probe === undefined) got.push({ message, from });
+    },
     onGap: () => gaps++,
+    /** Forgets gaps reported so far (a bus may report one when a subscription goes live). */
+    reset: () => gaps = 0,
   };
+}
+
+/**
+ * Resolves once `subscriber`'s subscription to `topic` receives from `publisher`: probes are
+ * published until one arrives (a bus may take a moment to go live, as a KV watch does).
+ */
+async function live(publisher: Bus, subscriber: Bus, topic: string): Promise<void> {
+  let arrived = false;
+  const stop = subscriber.subscribe(topic, (message) => {
+    if (message.probe !== undefined) arrived = true;
+  });
+  try {
+    for (let i = 0; !arrived; i++) {
+      publisher.publish(topic, { probe: i });
+      await eventually(() => arrived, "a probe", 100).catch(() => {});
+      if (i > 100) throw new Error(`${topic} never went live`);
+    }
+  } finally {
+    stop();
+  }
 }
 
 /** Registers every case of the contract for one implementation. */
@@ -49,7 +73,8 @@ export function busContract(name: string, open: () => Promise<BusSubject>): void
       b.subscribe("t1", onB.handler);
       c.subscribe("other", onC.handler);
       a.subscribe("t1", onA.handler);
-      await settle(s);
+      await live(a, b, "t1");
+      await live(a, c, "other");
       a.publish("t1", { n: 1, text: "hello" });
       await eventually(() => onB.got.length === 1, "b to receive");
       await settle(s);
@@ -66,7 +91,8 @@ export function busContract(name: string, open: () => Promise<BusSubject>): void
     try {
       const onB = recorder();
       b.subscribe("order", onB.handler, onB.onGap);
-      await settle(s);
+      await live(a, b, "order");
+      onB.reset();
       for (let i = 0; i < 1000; i++) {
         a.publish("order", { i });
         if (i % 100 === 99) await new Promise((r) => setTimeout(r, 1));
@@ -87,7 +113,7 @@ export function busContract(name: string, open: () => Promise<BusSubject>): void
       const second = recorder();
       const stop = b.subscribe("t2", first.handler);
       b.subscribe("t2", second.handler);
-      await settle(s);
+      await live(a, b, "t2");
       a.publish("t2", { n: 1 });
       await eventually(() => first.got.length === 1 && second.got.length === 1, "both");
       stop();
@@ -110,7 +136,9 @@ export function busContract(name: string, open: () => Promise<BusSubject>): void
       b.subscribe("t3", onB.handler);
       b.subscribe("t4", onB.handler);
       watcher.subscribe("t3", onW.handler);
-      await settle(s);
+      await live(a, b, "t3");
+      await live(a, b, "t4");
+      await live(a, watcher, "t3");
       b.close();
       a.publish("t3", { n: 1 });
       a.publish("t4", { n: 2 });
@@ -128,7 +156,8 @@ export function busContract(name: string, open: () => Promise<BusSubject>): void
     try {
       const onB = recorder();
       b.subscribe("flood", onB.handler, onB.onGap);
-      await settle(s);
+      await live(a, b, "flood");
+      onB.reset();
       // Each publish in its own turn, with no room for the receiver to run: a bus that drops
       // for a lagging receiver drops here, and must say so.
       const n = 3000;

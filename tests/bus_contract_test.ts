@@ -1,4 +1,5 @@
 import { BroadcastChannelBus } from "../src/bus/broadcast_channel_bus.ts";
+import { KvBus } from "../src/bus/kv_bus.ts";
 import { MemoryBus, MemoryNetwork } from "../src/bus/memory_bus.ts";
 import { uniqueNamespace } from "./_helpers.ts";
 import { busContract } from "./bus_contract.ts";
@@ -17,4 +18,20 @@ busContract("BroadcastChannelBus", () => {
     make: (nodeId) => new BroadcastChannelBus(namespace, nodeId),
     cleanup: () => Promise.resolve(),
   });
+});
+
+busContract("KvBus (two handles on one KV file)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-kvbus-" });
+  const handles: Deno.Kv[] = [];
+  return {
+    make: async (nodeId) => {
+      const kv = await Deno.openKv(`${dir}/bus.kv`);
+      handles.push(kv);
+      return new KvBus(kv, { nodeId, namespace: "contract" });
+    },
+    cleanup: async () => {
+      for (const kv of handles) kv.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 });

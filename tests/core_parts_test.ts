@@ -8,7 +8,7 @@ import { clashLosers } from "../src/core/name_settlement.ts";
 import { parsePresenceMessage, parseRoomMessage } from "../src/core/node_messages.ts";
 import { Presence } from "../src/core/presence.ts";
 import { RoomDirectory } from "../src/core/room_directory.ts";
-import { type FeedEntry, RoomFeed } from "../src/core/room_feed.ts";
+import { type FeedEntry, RoomFeed, storedEntry } from "../src/core/room_feed.ts";
 import type { ChatMessage, MessageDraft, Outbound } from "../src/core/types.ts";
 import { MemoryStore } from "../src/store/memory_store.ts";
 import { eventually, FakeClock, seededIds } from "./_helpers.ts";
@@ -46,16 +46,12 @@ function feedOver(store: MemoryStore, options: { graceMs?: number; awaits?: Set<
     store,
     graceMs: options.graceMs ?? 10,
     deliver: (entry) => delivered.push(entry),
-    awaitsAck: (message) => options.awaits?.has(message.memberId) ?? false,
+    awaitsAck: (memberId) => options.awaits?.has(memberId) ?? false,
   });
-  return { feed, delivered, seqs: () => delivered.map((e) => e.message.seq) };
+  return { feed, delivered, seqs: () => delivered.map((e) => e.seq) };
 }
 
-const entry = (message: ChatMessage, ack?: FeedEntry["ack"]): FeedEntry => ({
-  message,
-  out: { event: message },
-  ack,
-});
+const entry = storedEntry;
 
 Deno.test("room feed: events offered out of order are delivered in seq order, each once", async () => {
   const clock = new FakeClock();
@@ -157,7 +153,7 @@ Deno.test("local rooms: fan-out skips the actor; the author gets its acknowledge
   assert.equal(got.get("a")!.length, 1);
   assert.equal(got.get("b")!.length, 0);
   assert.equal(rooms.exit(a, ROOM), false);
-  const message = { event: "broadcast", room: ROOM, seq: 1 } as unknown as ChatMessage;
+  const message = { event: "broadcast", room: ROOM, seq: 1, id: "X", memberId: "a" } as ChatMessage;
   const acks: unknown[] = [];
   rooms.deliver(ROOM, entry(message, { memberId: "a", send: (out) => acks.push(out.event) }));
   assert.deepEqual(acks, [message], "a left, and still gets its answer");
@@ -214,7 +210,10 @@ Deno.test("messages between nodes: what fits is typed, what does not is dropped"
     ts: 1,
     seq: 1,
   };
-  assert.deepEqual(parseRoomMessage({ t: "stored", message }), { t: "stored", message });
-  assert.equal(parseRoomMessage({ t: "stored", message: { ...message, seq: "1" } }), undefined);
+  const stored = { t: "stored", room: ROOM, seq: 1, id: message.id, memberId: "M", text: "{}" };
+  assert.deepEqual(parseRoomMessage(stored), stored);
+  assert.equal(parseRoomMessage({ ...stored, seq: "1" }), undefined, "seq must be a number");
+  assert.equal(parseRoomMessage({ ...stored, seq: 0 }), undefined, "seq starts at 1");
+  assert.equal(parseRoomMessage({ ...stored, text: undefined }), undefined);
   assert.equal(parseRoomMessage({ id: "x", text: "{}" }), undefined, "the 0.1 shape");
 });

@@ -52,6 +52,7 @@ function makeHub(
     ids,
     nodeId,
     settings: SETTINGS,
+    encode,
   });
   hub.start({ timers: false });
   return { hub, clock, store };
@@ -281,6 +282,28 @@ Deno.test("a member renamed while in a room is announced to the room with rename
   }]);
   const names = one.hub.presence.membersOf(renamed[0].room as string).map((m) => m.name);
   assert.deepEqual(names.sort(), ["kim", "kim-2", "watcher"]);
+  one.hub.close();
+  two.hub.close();
+});
+
+Deno.test("a node's full state travels in parts and is applied whole, once every part is in", async () => {
+  const network = new MemoryNetwork();
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxMessages: 100, maxAgeMs: 0 }, clock.read);
+  const one = makeHub({ network, clock, store, seed: 1 });
+  for (let i = 0; i < 450; i++) one.hub.connect(new Sink(), `m${i}`);
+  await flush();
+  const parts: unknown[] = [];
+  const spy = new MemoryBus(network, "spy");
+  spy.subscribe("presence", (m) => m.t === "sync" && parts.push([m.part, m.parts]));
+  const two = makeHub({ network, clock, store, seed: 2 }); // says hello; one answers in 3 parts
+  await flush();
+  await flush();
+  const seen = two.hub.presence.membersOn(one.hub.nodeId).map((m) => m.name);
+  assert.equal(seen.length, 450);
+  assert.equal(new Set(seen).size, 450);
+  assert.deepEqual(parts.slice(0, 3), [[0, 3], [1, 3], [2, 3]]);
+  spy.close();
   one.hub.close();
   two.hub.close();
 });

@@ -22,8 +22,12 @@ async function fullHistory(http: string, room: string): Promise<Json[]> {
  * One run of the scenario: 8 senders spread over two isolates flood one room while a reader
  * drops its connection again and again, resuming with `since` on the other isolate each time.
  */
-async function floodAndResume(run: number): Promise<{ messages: number; resumes: number }> {
-  const c = await cluster(2);
+async function floodAndResume(
+  run: number,
+  extra: Record<string, unknown>,
+  paceMs: number,
+): Promise<{ messages: number; resumes: number }> {
+  const c = await cluster(2, extra);
   const [a, b] = c.isolates;
   const roomName = `flood-${run}`;
   const senders: Client[] = [];
@@ -40,7 +44,7 @@ async function floodAndResume(run: number): Promise<{ messages: number; resumes:
       for (let n = 0; n < perSender; n++) {
         sender.send({ command: "broadcast", message: `${i}:${n}` });
         // Paced, so that the flood lasts long enough for the reader to hop many times.
-        await new Promise((r) => setTimeout(r, 8));
+        await new Promise((r) => setTimeout(r, paceMs));
       }
       await sender.waitFor((e) => e.message === `${i}:${perSender - 1}`, 20_000);
     }));
@@ -100,13 +104,24 @@ async function floodAndResume(run: number): Promise<{ messages: number; resumes:
   }
 }
 
-Deno.test("8 senders on two isolates, a reader resuming on alternate isolates: every message once, in seq order, 10 runs in a row", async () => {
+/** The scenario `runs` times in a row on the bus that `extra` names. */
+async function scenario(
+  runs: number,
+  extra: Record<string, unknown>,
+  paceMs: number,
+): Promise<void> {
   let resumes = 0;
   let messages = 0;
-  for (let run = 0; run < 10; run++) {
-    const result = await floodAndResume(run);
+  for (let run = 0; run < runs; run++) {
+    const result = await floodAndResume(run, extra, paceMs);
     resumes += result.resumes;
     messages += result.messages;
   }
-  console.log(`  ${messages} messages, ${resumes} resumes over 10 runs`);
-});
+  console.log(`  ${messages} messages, ${resumes} resumes over ${runs} runs`);
+}
+
+Deno.test("broadcast-channel: 8 senders on two isolates, a reader resuming on alternate isolates: every message once, in seq order, 10 runs in a row", () =>
+  scenario(10, {}, 8));
+
+Deno.test("kv: 8 senders on two isolates, a reader resuming on alternate isolates: every message once, in seq order, 5 runs in a row", () =>
+  scenario(5, { busKind: "kv" }, 30));

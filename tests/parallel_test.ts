@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { KvStore } from "../src/store/kv_store.ts";
 import { Client, closeAll, eventually, freePort, healthNode } from "./_helpers.ts";
 
-Deno.test("deno serve --parallel serves one chat across its isolates and shuts down cleanly", async () => {
+for (const bus of ["broadcast-channel", "kv"]) {
+  Deno.test(`${bus}: deno serve --parallel serves one chat across its isolates and shuts down cleanly`, () =>
+    parallelChat(bus));
+}
+
+/** Two isolates under `deno serve --parallel` on the given bus: one chat, then a clean SIGTERM. */
+async function parallelChat(bus: string): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "chat-parallel-" });
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
@@ -14,6 +20,7 @@ Deno.test("deno serve --parallel serves one chat across its isolates and shuts d
       CHAT_KV_PATH: `${dir}/chat.kv`,
       CHAT_LOG: "off",
       CHAT_BUS_NAMESPACE: `parallel-${crypto.randomUUID()}`,
+      CHAT_BUS: bus,
     },
     stdout: "null",
     stderr: "piped",
@@ -87,4 +94,4 @@ Deno.test("deno serve --parallel serves one chat across its isolates and shuts d
     await child.stderr.cancel();
     await Deno.remove(dir, { recursive: true });
   }
-});
+}

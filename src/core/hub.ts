@@ -8,6 +8,7 @@ import { guestName, nameKey, uniqueName, validateDisplayName } from "./names.ts"
 import { Presence, type RoomChange } from "./presence.ts";
 import { PresenceSync } from "./presence_sync.ts";
 import { RoomDirectory } from "./room_directory.ts";
+import { storedEntry } from "./room_feed.ts";
 import { RoomFeeds } from "./room_feeds.ts";
 import type { Store } from "./store.ts";
 import type {
@@ -59,6 +60,11 @@ export interface HubDeps {
   readonly log?: Logger;
   /** Randomness for generated guest names. */
   readonly random?: () => number;
+  /**
+   * The wire's serialiser (`wire/events.ts`), so that an event is serialised once, for local
+   * members and other nodes alike; the core itself knows no format.
+   */
+  readonly encode: (out: Outbound) => string;
 }
 
 /** A room with its member count, as `GET /rooms` lists it. */
@@ -161,7 +167,8 @@ export class Hub {
       log,
       graceMs: settings.gapGraceMs ?? GAP_GRACE_MS,
       deliver: (room, entry) => this.#locals.deliver(room, entry),
-      awaitsAck: (message) => this.#inFlight.has(message.memberId),
+      awaitsAck: (memberId) => this.#inFlight.has(memberId),
+      encode: deps.encode,
     });
     this.#sync = new PresenceSync({
       bus,
@@ -321,15 +328,10 @@ export class Hub {
       const seq = await this.#enterRoom(member, room);
       const members = this.#memberNames(room.id);
       if (since === undefined) return { room, members, seq, flush: () => member.openGate(room.id) };
-      const { missed, recovered } = await this.#missedSince(room.id, since);
+      const { missed, recovered, floor } = await this.#missedSince(room.id, since);
       const flush = () => {
-        // The store may be ahead of this node's feed: replay only what the feed has delivered
-        // (the rest is held at the gate, or comes next from the feed), so nothing comes twice.
-        const upTo = this.#seqOf(room.id);
-        for (const message of missed) {
-          if (message.seq <= upTo) member.replay(room.id, { event: message });
-        }
-        member.openGate(room.id);
+        for (const message of missed) member.replay(room.id, { event: message, seq: message.seq });
+        member.openGate(room.id, floor);
       };
       return { room, members, seq, recovered, flush };
     } catch (error) {
@@ -353,11 +355,17 @@ export class Hub {
     throw new ChatError("room_forbidden", `your token does not allow room '${trimmed}'`);
   }
 
-  /** The messages after `since`, and whether retention kept all of them. */
+  /**
+   * The messages after `since`, whether retention kept all of them, and the floor: the `seq` the
+   * member has after the replay (this node's feed may be behind it, if the member came from a
+   * faster node; events up to it are not sent again).
+   */
   async #missedSince(
     room: string,
     since: string,
-  ): Promise<{ missed: ChatMessage[]; recovered: boolean }> {
+  ): Promise<{ missed: ChatMessage[]; recovered: boolean; floor: number }> {
+    // The head before the read: if nothing follows `since`, `since` is at most this far.
+    const head = await this.#deps.store.head(room);
     const missed: ChatMessage[] = [];
     for (let after = since;;) {
       const page = await this.#deps.store.readMessages(room, { after, limit: REPLAY_PAGE });
@@ -367,7 +375,8 @@ export class Hub {
     }
     // Read after the messages: a trim racing the read can only make this answer more cautious.
     const trimmed = await this.#deps.store.trimmedThrough(room);
-    return { missed, recovered: trimmed === undefined || trimmed <= since };
+    const floor = missed.length > 0 ? missed[missed.length - 1].seq : head.seq;
+    return { missed, recovered: trimmed === undefined || trimmed <= since, floor };
   }
 
   /** Takes a member out of a room, telling the others. */
@@ -418,16 +427,11 @@ export class Hub {
     this.#inFlight.set(member.id, (this.#inFlight.get(member.id) ?? 0) + 1);
     try {
       const stored = await this.#deps.store.appendMessage(draft);
-      const out: Outbound = { event: stored };
+      const entry = storedEntry(stored, { memberId: member.id, send: (o) => acknowledge?.(o) });
       const feed = this.#feeds.get(stored.room);
-      if (feed) {
-        feed.offer({
-          message: stored,
-          out,
-          ack: { memberId: member.id, send: (o) => acknowledge?.(o) },
-        });
-      } else acknowledge?.(out);
-      this.#feeds.publish(stored);
+      if (feed) feed.offer(entry);
+      else entry.ack?.send(entry.out);
+      this.#feeds.publish(entry, stored.room);
       return stored;
     } finally {
       const left = this.#inFlight.get(member.id)! - 1;

@@ -4,13 +4,6 @@ import type { Clock, Connection, Outbound, Room } from "./types.ts";
 /** Events of a room held back while the member's `joined` and replay go out first. */
 interface JoinGate {
   readonly held: Outbound[];
-  /** The highest `seq` the replay sent: held stored events at or below it are duplicates. */
-  replayedSeq: number;
-}
-
-/** The `seq` of an outbound event that is a stored event. */
-function seqOf(out: Outbound): number | undefined {
-  return out.event.event === "broadcast" ? out.event.seq : undefined;
 }
 
 /**
@@ -23,6 +16,8 @@ export class LocalMember {
   /** The member's broadcast budget. */
   readonly limiter: RateLimiter;
   readonly #gates = new Map<string, JoinGate>();
+  /** Per room, the highest `seq` the member already has, while this node's feed is below it. */
+  readonly #floors = new Map<string, number>();
 
   /** A member with its id, its current name, the name it asked for and its connection. */
   constructor(
@@ -37,34 +32,47 @@ export class LocalMember {
     this.limiter = new RateLimiter(rate.perSecond, rate.burst, rate.clock);
   }
 
-  /** Sends an event of `room`, or holds it while that room's join is being answered. */
+  /**
+   * Sends an event of `room`; holds it while that room's join is being answered; drops a stored
+   * event at or below the room's floor (already sent by a replay, or before `since`).
+   */
   deliver(room: string, out: Outbound): void {
     const gate = this.#gates.get(room);
-    if (gate) gate.held.push(out);
-    else this.connection.send(out);
+    if (gate) {
+      gate.held.push(out);
+      return;
+    }
+    if (this.#floors.size > 0 && out.seq !== undefined) {
+      const floor = this.#floors.get(room);
+      if (floor !== undefined) {
+        if (out.seq <= floor) return;
+        this.#floors.delete(room); // this node's feed has passed the floor
+      }
+    }
+    this.connection.send(out);
   }
 
   /** Starts holding events of `room` until {@link openGate}. */
   closeGate(room: string): void {
-    this.#gates.set(room, { held: [], replayedSeq: 0 });
+    this.#gates.set(room, { held: [] });
   }
 
-  /** Sends a replayed stored event directly; its live copy, if held, is dropped. */
-  replay(room: string, out: Outbound): void {
-    const gate = this.#gates.get(room);
-    const seq = seqOf(out);
-    if (gate && seq !== undefined && seq > gate.replayedSeq) gate.replayedSeq = seq;
+  /** Sends a replayed stored event directly (past the gate). */
+  replay(_room: string, out: Outbound): void {
     this.connection.send(out);
   }
 
-  /** Sends what was held, minus the stored events the replay already sent. */
-  openGate(room: string): void {
+  /**
+   * Sends what was held, except stored events at or below `floor` (the last `seq` the member has
+   * had: replayed, or its `since`); later stored events at or below it are dropped too, since
+   * this node's feed may still be behind what the member has seen elsewhere.
+   */
+  openGate(room: string, floor = 0): void {
     const gate = this.#gates.get(room);
+    if (floor > 0) this.#floors.set(room, floor);
+    else this.#floors.delete(room);
     if (!gate) return;
     this.#gates.delete(room);
-    for (const out of gate.held) {
-      const seq = seqOf(out);
-      if (seq === undefined || seq > gate.replayedSeq) this.connection.send(out);
-    }
+    for (const out of gate.held) this.deliver(room, out);
   }
 }

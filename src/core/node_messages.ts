@@ -1,13 +1,23 @@
 import type { BusMessage } from "./bus.ts";
 import type { MemberSnapshot } from "./presence.ts";
-import type { ChatMessage } from "./types.ts";
 
-/** What nodes tell each other on a room's topic: a stored event, with its `seq`. */
+/**
+ * What nodes tell each other on a room's topic: a stored event, with what ordering needs, and
+ * the event serialised once by the node that stored it (receivers send that text as it is).
+ */
 export type RoomNodeMessage = {
   /** The kind: a stored event. */
   readonly t: "stored";
-  /** The stored message. */
-  readonly message: ChatMessage;
+  /** The room. */
+  readonly room: string;
+  /** The event's place in the room's log. */
+  readonly seq: number;
+  /** The event's id. */
+  readonly id: string;
+  /** The author's member id. */
+  readonly memberId: string;
+  /** The event, serialised. */
+  readonly text: string;
 };
 
 /** What a node says on the presence topic, before it signs it with its id. */
@@ -16,8 +26,16 @@ export type PresenceBody =
   | { readonly t: "hello" }
   /** Asks one node (or `*`, all) for a full `sync`. */
   | { readonly t: "want"; readonly to: string }
-  /** A node's full state: its members, their names and rooms. */
-  | { readonly t: "sync"; readonly members: MemberSnapshot[] }
+  /**
+   * A node's full state: its members, their names and rooms, in `parts` messages (a KV value
+   * holds 64 KiB, so a large node's state travels in chunks); `part` counts from 0.
+   */
+  | {
+    readonly t: "sync";
+    readonly members: MemberSnapshot[];
+    readonly part: number;
+    readonly parts: number;
+  }
   /** A member connected under a name. */
   | { readonly t: "up"; readonly id: string; readonly name: string }
   /** A member entered a room. */
@@ -39,14 +57,6 @@ export type PresenceNodeMessage = PresenceBody & { readonly node: string };
 type Fields = Record<string, unknown>;
 const isString = (value: unknown): value is string => typeof value === "string";
 
-function isMessage(value: unknown): value is ChatMessage {
-  if (typeof value !== "object" || value === null) return false;
-  const m = value as Fields;
-  return m.event === "broadcast" && isString(m.room) && isString(m.id) && isString(m.member) &&
-    isString(m.memberId) && isString(m.message) && typeof m.ts === "number" &&
-    Number.isInteger(m.seq);
-}
-
 function snapshot(value: unknown): MemberSnapshot[] | undefined {
   if (!Array.isArray(value)) return undefined;
   const members: MemberSnapshot[] = [];
@@ -63,9 +73,10 @@ function snapshot(value: unknown): MemberSnapshot[] | undefined {
 
 /** Parses a message from a room topic; anything that does not fit is `undefined` (dropped). */
 export function parseRoomMessage(raw: BusMessage): RoomNodeMessage | undefined {
-  return raw.t === "stored" && isMessage(raw.message)
-    ? { t: "stored", message: raw.message }
-    : undefined;
+  const { t, room, seq, id, memberId, text } = raw;
+  if (t !== "stored" || !Number.isInteger(seq) || (seq as number) < 1) return undefined;
+  if (!isString(room) || !isString(id) || !isString(memberId) || !isString(text)) return undefined;
+  return { t, room, seq: seq as number, id, memberId, text };
 }
 
 /** Parses a message from the presence topic; anything that does not fit is `undefined`. */
@@ -81,7 +92,10 @@ export function parsePresenceMessage(raw: BusMessage): PresenceNodeMessage | und
       return isString(raw.to) ? { node, t: "want", to: raw.to } : undefined;
     case "sync": {
       const members = snapshot(raw.members);
-      return members ? { node, t: "sync", members } : undefined;
+      const part = raw.part ?? 0;
+      const parts = raw.parts ?? 1;
+      if (!members || !Number.isInteger(part) || !Number.isInteger(parts)) return undefined;
+      return { node, t: "sync", members, part: part as number, parts: parts as number };
     }
     case "up":
     case "rename":

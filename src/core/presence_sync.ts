@@ -4,7 +4,7 @@ import {
   type PresenceBody,
   type PresenceNodeMessage,
 } from "./node_messages.ts";
-import type { Presence, RoomChange } from "./presence.ts";
+import type { MemberSnapshot, Presence, RoomChange } from "./presence.ts";
 import type { Clock, Logger } from "./types.ts";
 
 /** What presence replication is built from. */
@@ -34,6 +34,8 @@ export type LocalAnnouncement = Extract<
 >;
 
 const PRESENCE_TOPIC = "presence";
+/** Members per `sync` message: about 100 bytes each, well inside a 64 KiB KV value. */
+const SYNC_CHUNK = 200;
 
 /**
  * Presence replication over the bus, after Phoenix Presence: each node announces its members'
@@ -43,6 +45,8 @@ const PRESENCE_TOPIC = "presence";
 export class PresenceSync {
   readonly #deps: PresenceSyncDeps;
   readonly #nodes = new Map<string, number>();
+  /** Syncs arriving in parts, by node, until the last part. */
+  readonly #partial = new Map<string, { members: MemberSnapshot[]; next: number }>();
   #unsubscribe?: () => void;
   #timer?: ReturnType<typeof setInterval>;
   #resyncs = 0;
@@ -120,9 +124,7 @@ export class PresenceSync {
         if (message.to === this.#deps.nodeId || message.to === "*") this.#publishSync();
         return;
       case "sync":
-        onRemoteChanges(presence.replaceNode(node, message.members));
-        for (const member of message.members) this.#deps.onNameSeen(member.name);
-        return;
+        return this.#sync(node, message.members, message.part, message.parts);
       case "up":
         presence.add(message.id, message.name, node);
         return this.#deps.onNameSeen(message.name);
@@ -149,6 +151,28 @@ export class PresenceSync {
     }
   }
 
+  /** Applies a node's full state once all its parts are in; a lost part waits for the next. */
+  #sync(node: string, members: MemberSnapshot[], part: number, parts: number): void {
+    let whole = members;
+    if (parts > 1) {
+      const partial = part === 0 ? { members: [], next: 0 } : this.#partial.get(node);
+      if (!partial || partial.next !== part) {
+        this.#partial.delete(node); // a part went missing: the next beat asks again
+        return;
+      }
+      partial.members.push(...members);
+      partial.next++;
+      if (partial.next < parts) {
+        this.#partial.set(node, partial);
+        return;
+      }
+      this.#partial.delete(node);
+      whole = partial.members;
+    }
+    this.#deps.onRemoteChanges(this.#deps.presence.replaceNode(node, whole));
+    for (const member of whole) this.#deps.onNameSeen(member.name);
+  }
+
   #rename(id: string, name: string): void {
     const before = this.#deps.presence.get(id);
     if (!before || before.name === name) return;
@@ -166,6 +190,11 @@ export class PresenceSync {
   }
 
   #publishSync(): void {
-    this.#publish({ t: "sync", members: this.#deps.presence.snapshotOf(this.#deps.nodeId) });
+    const members = this.#deps.presence.snapshotOf(this.#deps.nodeId);
+    const parts = Math.max(1, Math.ceil(members.length / SYNC_CHUNK));
+    for (let part = 0; part < parts; part++) {
+      const chunk = members.slice(part * SYNC_CHUNK, (part + 1) * SYNC_CHUNK);
+      this.#publish({ t: "sync", members: chunk, part, parts });
+    }
   }
 }

@@ -13,12 +13,22 @@ export interface Acknowledgement {
 
 /** A stored event on its way to this node's members of a room. */
 export interface FeedEntry {
-  /** The stored message. */
-  readonly message: ChatMessage;
+  /** Its place in the room's log. */
+  readonly seq: number;
+  /** Its id. */
+  readonly id: string;
+  /** Its author's member id. */
+  readonly memberId: string;
   /** The event, serialised at most once for every recipient. */
   readonly out: Outbound;
   /** Present when this node stored it for one of its members. */
   readonly ack?: Acknowledgement;
+}
+
+/** The feed entry of a message read from the store. */
+export function storedEntry(message: ChatMessage, ack?: Acknowledgement): FeedEntry {
+  const { seq, id, memberId } = message;
+  return { seq, id, memberId, out: { event: message, seq }, ack };
 }
 
 /** What a feed is built from. */
@@ -30,10 +40,10 @@ export interface RoomFeedDeps {
   /** Hands an entry to this node's members of the room; called in `seq` order, once per `seq`. */
   readonly deliver: (entry: FeedEntry) => void;
   /**
-   * Whether the message's author is a member of this node with appends still in flight: its
-   * acknowledgement is on its way, and the entry read from the store waits for it.
+   * Whether the author (a member id) is a member of this node with appends still in flight: its
+   * acknowledgement is on its way, and an entry read from the store waits for it.
    */
-  readonly awaitsAck: (message: ChatMessage) => boolean;
+  readonly awaitsAck: (memberId: string) => boolean;
   /** How long an event that arrived ahead of a missing one waits before the store is asked. */
   readonly graceMs: number;
   /** Structured log lines (repairs, skips). */
@@ -67,6 +77,7 @@ export class RoomFeed {
   readonly #ahead = new Map<number, FeedEntry>();
   #position?: LogPosition;
   #startSeq = 0;
+  #gapBeforeStart = false;
   #timer?: ReturnType<typeof setTimeout>;
   #repairing = false;
   #repairAgain = false;
@@ -101,12 +112,13 @@ export class RoomFeed {
     this.#startSeq = head.seq;
     for (const seq of this.#ahead.keys()) if (seq <= head.seq) this.#ahead.delete(seq);
     this.#drain();
+    if (this.#gapBeforeStart) this.#schedule(0);
   }
 
   /** Takes an event from this node's commit or from the bus. */
   offer(entry: FeedEntry): void {
     if (this.#closed) return;
-    const seq = entry.message.seq;
+    const seq = entry.seq;
     if (this.#position && seq <= this.#position.seq) return; // delivered already
     const held = this.#ahead.get(seq);
     if (!held || (!held.ack && entry.ack)) this.#ahead.set(seq, entry);
@@ -124,18 +136,19 @@ export class RoomFeed {
     let at = position;
     for (;;) {
       const next = this.#ahead.get(at.seq + 1);
-      if (!next || (!next.ack && this.#deps.awaitsAck(next.message))) break;
+      if (!next || (!next.ack && this.#deps.awaitsAck(next.memberId))) break;
       this.#ahead.delete(at.seq + 1);
-      at = { seq: next.message.seq, id: next.message.id };
+      at = { seq: next.seq, id: next.id };
       this.#position = at;
       this.#deps.deliver(next);
     }
     if (this.#ahead.size > 0) this.#schedule(this.#deps.graceMs);
   }
 
-  /** The bus lost something: read the store now. */
+  /** The bus lost something (or went live only now): read the store now. */
   gap(): void {
-    this.#schedule(0);
+    if (this.#position) this.#schedule(0);
+    else this.#gapBeforeStart = true;
   }
 
   #schedule(delay: number): void {
@@ -181,7 +194,7 @@ export class RoomFeed {
         }
         const reached = this.#position.seq;
         for (const message of page.messages) {
-          if (message.seq > reached) this.offer({ message, out: { event: message } });
+          if (message.seq > reached) this.offer(storedEntry(message));
         }
         if (!page.more || this.#position.seq === reached) break;
       }

@@ -2,7 +2,7 @@ import type { Bus } from "./bus.ts";
 import { parseRoomMessage, type RoomNodeMessage } from "./node_messages.ts";
 import { type FeedEntry, RoomFeed } from "./room_feed.ts";
 import type { Store } from "./store.ts";
-import type { ChatMessage, Logger } from "./types.ts";
+import type { Logger, Outbound } from "./types.ts";
 
 /** What the feeds are built from. */
 export interface RoomFeedsDeps {
@@ -11,7 +11,9 @@ export interface RoomFeedsDeps {
   /** Delivers an entry of a room to this node's members. */
   readonly deliver: (room: string, entry: FeedEntry) => void;
   /** See {@link RoomFeedDeps.awaitsAck}. */
-  readonly awaitsAck: (message: ChatMessage) => boolean;
+  readonly awaitsAck: (memberId: string) => boolean;
+  /** The wire's serialiser: a stored event crosses nodes as text, serialised once. */
+  readonly encode: (out: Outbound) => string;
   /** How long an early event waits for a missing one before the store is read. */
   readonly graceMs: number;
   readonly log?: Logger;
@@ -68,12 +70,13 @@ export class RoomFeeds {
       roomTopic(room),
       (raw) => {
         const parsed = parseRoomMessage(raw);
-        if (!parsed || parsed.message.room !== room) {
+        if (!parsed || parsed.room !== room) {
           this.#dropped++;
           return;
         }
         this.#received++;
-        feed.offer({ message: parsed.message, out: { event: parsed.message } });
+        const { seq, id, memberId, text } = parsed;
+        feed.offer({ seq, id, memberId, out: { text, seq } });
       },
       () => feed.gap(),
     );
@@ -97,10 +100,18 @@ export class RoomFeeds {
     this.#repaired += open.feed.stats.repaired;
   }
 
-  /** Tells other nodes of an event this node stored. */
-  publish(message: ChatMessage): void {
-    const out: RoomNodeMessage = { t: "stored", message };
-    this.#deps.bus.publish(roomTopic(message.room), out);
+  /** Tells other nodes of an event this node stored (its text is the one local members get). */
+  publish(entry: FeedEntry, room: string): void {
+    const { seq, id, memberId, out } = entry;
+    const message: RoomNodeMessage = {
+      t: "stored",
+      room,
+      seq,
+      id,
+      memberId,
+      text: this.#deps.encode(out),
+    };
+    this.#deps.bus.publish(roomTopic(room), message);
   }
 
   /** Closes every feed. */

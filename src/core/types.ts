@@ -106,14 +106,12 @@ export type PushEvent = ChatMessage | MembershipEvent | RenamedEvent | MeEvent;
 
 /**
  * An event on its way to members. The core builds it once per event, not per recipient; the wire
- * serialises it once, on first send, into `text`.
+ * serialises it once, on first send, into `text`. An event that came from another node may carry
+ * only its `text` (serialised there). `seq` is set for stored events.
  */
-export interface Outbound {
-  /** The event. */
-  readonly event: PushEvent;
-  /** Its serialised form, filled in by the first send. */
-  text?: string;
-}
+export type Outbound =
+  | { readonly event: PushEvent; text?: string; readonly seq?: number }
+  | { readonly event?: undefined; text: string; readonly seq?: number };
 
 /** Where the hub sends a member's events: the transport's socket. */
 export interface Connection {

@@ -22,9 +22,10 @@ const HEAD = "log_heads"; // [HEAD, room] -> LogPosition, written with every app
 const MESSAGE = "log"; // [MESSAGE, room, id] -> ChatMessage
 const TRIMMED = "log_trimmed"; // [TRIMMED, room] -> newest id retention deleted
 
-// Deno KV allows 100 checks, 1000 mutations and 800 KiB per atomic operation; stay inside all.
+// Deno KV allows 100 checks, 1000 mutations and 800 KiB per atomic operation; stay inside all
+// (a batch checks one head per room, and writes its messages and one head per room).
 const MAX_BATCH_MESSAGES = 400;
-const MAX_BATCH_ROOMS = 40;
+const MAX_BATCH_ROOMS = 100;
 const MAX_BATCH_BYTES = 512 * 1024;
 const DELETE_CHUNK = 500;
 /** Getting many keys at once is limited to 10 per call. */
@@ -233,7 +234,7 @@ export class KvStore implements Store {
       if (result.ok) {
         for (const [room, position] of positions) {
           this.#heads.set(room, { position, versionstamp: result.versionstamp });
-          this.#noteWrites(room, stored.filter((m) => m.room === room).length);
+          this.#noteWrites(room, position.seq - heads.get(room)!.position.seq);
         }
         return stored;
       }
