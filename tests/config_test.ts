@@ -63,3 +63,16 @@ Deno.test("a bad value is refused with a message naming the variable and the val
     });
   }
 });
+
+Deno.test("where BroadcastChannel does not exist, the KV bus is used, and one log line says so", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "tests/_no_broadcast_channel.ts"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
+  const engines = lines.filter((l) => l.event === "engines");
+  assert.equal(engines.length, 1);
+  assert.equal(engines[0].bus, "kv");
+});

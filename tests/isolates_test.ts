@@ -68,6 +68,25 @@ function crossIsolateSuite(label: string, extra: Record<string, unknown>): void 
     }
   });
 
+  Deno.test(`${label}: an isolate that shuts down cleanly has its members leave everywhere within 5 s`, async () => {
+    // The presence timeout is a minute: only the goodbye can explain a prompt leave.
+    const { isolates: [a, b], close } = await cluster(2, { ...extra, presenceTimeoutMs: 60_000 });
+    const alice = await Client.connect(a.ws, { name: "alice" });
+    const bob = await Client.connect(b.ws, { name: "bob" });
+    try {
+      await alice.next((e) => e.event === "join" && e.member === "bob");
+      const stopping = Date.now();
+      await b.stop(); // what SIGINT does: sockets closed with 1001, goodbye, store flushed
+      const leave = await alice.next((e) => e.event === "leave" && e.member === "bob", 5000);
+      assert.ok(Date.now() - stopping < 5000, "within Deno Deploy's 5 s");
+      assert.equal(leave.member, "bob");
+      assert.equal((await bob.closed).code, 1001);
+    } finally {
+      await closeAll([alice, bob]);
+      await close();
+    }
+  });
+
   Deno.test(`${label}: the same name asked on two isolates at the same moment ends as two names within 2 s`, async () => {
     const { isolates: [a, b], close } = await cluster(2, extra);
     const watcher = await Client.connect(a.ws, { name: "watcher", room: "race" });
