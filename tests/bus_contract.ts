@@ -106,6 +106,30 @@ export function busContract(name: string, open: () => Promise<BusSubject>): void
     }
   });
 
+  test("two publishers on one topic: every message of each arrives, in each one's order", async (s) => {
+    const [a, b, c] = await Promise.all(["node-a", "node-b", "node-c"].map((n) => s.make(n)));
+    try {
+      const onC = recorder();
+      c.subscribe("shared", onC.handler, onC.onGap);
+      await live(a, c, "shared");
+      await live(b, c, "shared");
+      onC.reset();
+      for (let i = 0; i < 300; i++) {
+        a.publish("shared", { i });
+        b.publish("shared", { i });
+        if (i % 3 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+      await eventually(() => onC.got.length === 600 || onC.gaps() > 0, "all 600", 10_000);
+      assert.equal(onC.gaps(), 0, "nothing was lost at this pace");
+      for (const node of ["node-a", "node-b"]) {
+        const seen = onC.got.filter((r) => r.from === node).map((r) => r.message.i);
+        assert.deepEqual(seen, seen.map((_, i) => i), `all of ${node}'s, in order`);
+      }
+    } finally {
+      for (const bus of [a, b, c]) bus.close();
+    }
+  });
+
   test("after unsubscribe nothing more arrives there; other subscriptions still receive", async (s) => {
     const [a, b] = await Promise.all(["node-a", "node-b"].map((n) => s.make(n)));
     try {

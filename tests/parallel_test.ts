@@ -55,15 +55,19 @@ async function parallelChat(bus: string): Promise<void> {
     }
     // Whichever isolate each socket landed on, everyone sees all eight, under eight names.
     for (const client of clients) {
+      let seen: unknown = [];
       await eventually(
         async () => {
           const list = await client.request({ command: "list" });
+          seen = list.members;
           const names = (list.members as string[]).map((n) => n.toLowerCase());
           return names.length === 8 && new Set(names).size === 8;
         },
-        "every member in every list with a distinct name",
+        `every member in every list with a distinct name (last: ${JSON.stringify(seen)})`,
         5000,
-      );
+      ).catch((error) => {
+        throw new Error(`${error.message}; last list: ${JSON.stringify(seen)}`);
+      });
     }
     await clients[0].request({ command: "broadcast", message: "to all isolates" });
     for (const client of clients.slice(1)) {

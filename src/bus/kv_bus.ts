@@ -1,5 +1,6 @@
 import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
 import type { Logger } from "../core/types.ts";
+import { retryBusy } from "../store/kv_busy.ts";
 
 /** One publisher's messages of one turn on one topic, as one entry of the topic's log. */
 interface Packet {
@@ -129,15 +130,19 @@ export class KvBus implements Bus {
     const headKey = this.#headKey(topic);
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       if (!out.head) {
-        const entry = await this.#kv.get<number>(headKey);
+        const entry = await retryBusy(() => this.#kv.get<number>(headKey));
         out.head = { n: entry.value ?? 0, versionstamp: entry.versionstamp };
       }
       const n = out.head.n + 1;
-      const result = await this.#kv.atomic()
-        .check({ key: headKey, versionstamp: out.head.versionstamp })
-        .set(this.#entryKey(topic, n), packet, { expireIn: this.#retainMs })
-        .set(headKey, n)
-        .commit();
+      const versionstamp = out.head.versionstamp;
+      // A file shared by isolates is locked while another writes: wait for it (as the store does).
+      const result = await retryBusy(() =>
+        this.#kv.atomic()
+          .check({ key: headKey, versionstamp })
+          .set(this.#entryKey(topic, n), packet, { expireIn: this.#retainMs })
+          .set(headKey, n)
+          .commit()
+      );
       if (result.ok) {
         out.head = { n, versionstamp: result.versionstamp };
         return;

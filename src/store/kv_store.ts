@@ -11,6 +11,7 @@ import type {
   MessageQuery,
   Room,
 } from "../core/types.ts";
+import { retryBusy } from "./kv_busy.ts";
 import { keeps, type Retention } from "./retention.ts";
 
 // Key layout. Message keys sort by room then id, and ids grow with `seq`, so history pages,
@@ -44,23 +45,6 @@ interface Pending {
 interface CachedHead {
   readonly position: LogPosition;
   readonly versionstamp: string | null;
-}
-
-/** SQLite lets one writer in at a time; isolates sharing a file see this and should retry. */
-function isBusy(error: unknown): boolean {
-  return error instanceof Error && /database is locked|busy/i.test(error.message);
-}
-
-/** Runs `work`, retrying with backoff (about a second in all) while the database is busy. */
-async function retryBusy<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (!isBusy(error) || attempt >= 12) throw error;
-      await new Promise((r) => setTimeout(r, Math.min(100, 2 ** attempt) + Math.random() * 5));
-    }
-  }
 }
 
 /**
@@ -244,9 +228,11 @@ export class KvStore implements Store {
     throw new Error(`the rooms' heads kept moving (${MAX_CONFLICTS} attempts)`);
   }
 
+  /** Reads the heads of `rooms`, ten keys a call (KV's limit), all calls at once. */
   async #readHeads(rooms: string[]): Promise<void> {
-    for (let i = 0; i < rooms.length; i += GET_MANY) {
-      const chunk = rooms.slice(i, i + GET_MANY);
+    const chunks: string[][] = [];
+    for (let i = 0; i < rooms.length; i += GET_MANY) chunks.push(rooms.slice(i, i + GET_MANY));
+    await Promise.all(chunks.map(async (chunk) => {
       const entries = await this.#kv.getMany<LogPosition[]>(chunk.map((room) => [HEAD, room]));
       entries.forEach((entry, j) => {
         this.#heads.set(chunk[j], {
@@ -254,7 +240,7 @@ export class KvStore implements Store {
           versionstamp: entry.versionstamp,
         });
       });
-    }
+    }));
   }
 
   /** The room's newest `seq` and id, as committed by any handle. */
