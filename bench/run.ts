@@ -491,6 +491,17 @@ async function machine(): Promise<string> {
   } GiB memory, ${Deno.build.os}; Deno ${Deno.version.deno}, Node ${node}`;
 }
 
+/** Replaces what stands between `<!-- name:start -->` and `<!-- name:end -->` in a file. */
+async function replaceBetween(file: string, name: string, content: string): Promise<void> {
+  const text = await Deno.readTextFile(file);
+  const start = text.indexOf(`<!-- ${name}:start -->`);
+  const end = text.indexOf(`<!-- ${name}:end -->`);
+  if (start < 0 || end < start) return;
+  const head = text.slice(0, start + `<!-- ${name}:start -->`.length);
+  await Deno.writeTextFile(file, `${head}\n\n${content}\n\n${text.slice(end)}`);
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", file] }).output();
+}
+
 /** Runs bench/kv_cost.ts (KV operations per message, join and heartbeat) and returns its table. */
 async function kvCosts(): Promise<string> {
   console.error("bench: KV operations of the KV bus…");
@@ -521,6 +532,9 @@ async function main(): Promise<void> {
   }
   const costs = SMOKE || ONLY ? "" : await kvCosts();
   const output = costs ? `${table(rows)}\n\n${costs}` : table(rows);
+  if (costs) {
+    await replaceBetween(path("docs/DEPLOY.md"), "kvcost", costs.slice(costs.indexOf("|")));
+  }
   console.log(output);
   console.error(`bench: ${((performance.now() - started) / 1000).toFixed(0)} s`);
   if (failures.length) {
