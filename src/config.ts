@@ -49,6 +49,10 @@ export interface Settings {
   readonly shutdownMs: number;
   /** `CHAT_LOG`: `json` for one JSON line per event, `off` for silence. */
   readonly log: "json" | "off";
+  /** `CHAT_METRICS`: `on` serves `GET /metrics` (Prometheus text); `off` leaves it out. */
+  readonly metrics: "on" | "off";
+  /** `CHAT_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. */
+  readonly metricsToken: string;
 }
 
 /** The defaults, as documented in the README. */
@@ -74,6 +78,8 @@ export const DEFAULT_SETTINGS: Settings = {
   jwtSecret: "",
   shutdownMs: 4000,
   log: "json",
+  metrics: "on",
+  metricsToken: "",
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -161,5 +167,7 @@ export function loadSettings(env: Env = Deno.env): Settings {
     jwtSecret: env.get("CHAT_JWT_SECRET") ?? "",
     shutdownMs: integer(env, "CHAT_SHUTDOWN_MS", d.shutdownMs, 0),
     log: oneOf(env, "CHAT_LOG", d.log, ["json", "off"] as const),
+    metrics: oneOf(env, "CHAT_METRICS", d.metrics, ["on", "off"] as const),
+    metricsToken: env.get("CHAT_METRICS_TOKEN")?.trim() ?? "",
   };
 }

@@ -33,6 +33,7 @@ import { KvBus } from "./bus/kv_bus.ts";
 import { KvStore, openKvDatabase } from "./store/kv_store.ts";
 import { MemoryStore } from "./store/memory_store.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
+import { ChatMetrics } from "./transport/metrics.ts";
 
 export { loadSettings, SettingsError } from "./config.ts";
 export type { Settings } from "./config.ts";
@@ -179,11 +180,20 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   );
   const { store, bus } = engines;
   log("engines", { node: nodeId, bus: engines.busKind, store: givenStore ? "custom" : "kv" });
-  const hub = new Hub({ store, bus, clock, ids, nodeId, settings, log, encode });
-  hub.start();
   const sessions = new Sessions();
+  let metrics: ChatMetrics | undefined;
+  const observer = { committed: (ms: number) => metrics?.committed(ms) };
+  const hub = new Hub({ store, bus, clock, ids, nodeId, settings, log, encode, observer });
+  if (settings.metrics === "on") {
+    metrics = new ChatMetrics({
+      stats: () => hub.stats(),
+      connections: () => sessions.open.size,
+      refusals: sessions.refusals,
+    });
+  }
+  hub.start();
   const staticRoot = options.staticRoot ?? new URL("../static/", import.meta.url);
-  const app = buildApp({ hub, settings, log, sessions, staticRoot });
+  const app = buildApp({ hub, settings, log, sessions, staticRoot, metrics });
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {

@@ -32,10 +32,52 @@ export function exitGracefullyOnSignal(chat: Chat, stop?: () => Promise<void>): 
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
 }
 
-/** Serves a chat on its `port` and `hostname` until SIGINT or SIGTERM, then shuts down gracefully. */
+/**
+ * Why a listener could not start, as one line for a person, or `undefined` for an error that is
+ * not about the address (those are thrown as they are).
+ */
+export function listenFailure(error: unknown, hostname: string, port: number): string | undefined {
+  const where = `${hostname}:${port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `port ${port} is already in use on ${hostname}; stop the other server or choose another port (PORT=... or --port ...)`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `cannot listen on ${where}: that address is not on this machine (HOSTNAME=... or --host ...)`;
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `not allowed to listen on ${where} (ports below 1024 need privileges; or run with --allow-net)`;
+  }
+  if (error instanceof TypeError && /hostname|address|lookup|resolve/i.test(error.message)) {
+    return `cannot listen on ${where}: ${error.message}`;
+  }
+  if (error instanceof Error && /lookup|resolve|not known/i.test(error.message)) {
+    return `cannot listen on ${where}: ${error.message}`;
+  }
+  return undefined;
+}
+
+/**
+ * Serves a chat on its `port` and `hostname` until SIGINT or SIGTERM, then shuts down gracefully.
+ * An address that cannot be used ends the process with one clear line and exit code 1.
+ */
 export function serveUntilSignal(chat: Chat): Deno.HttpServer<Deno.NetAddr> {
   const { port, hostname } = chat.settings;
-  const server = Deno.serve({
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = listen(chat);
+  } catch (error) {
+    const line = listenFailure(error, hostname, port);
+    if (line === undefined) throw error;
+    console.error(`chat: ${line}`);
+    Deno.exit(1);
+  }
+  exitGracefullyOnSignal(chat, () => server.shutdown());
+  return server;
+}
+
+function listen(chat: Chat): Deno.HttpServer<Deno.NetAddr> {
+  const { port, hostname } = chat.settings;
+  return Deno.serve({
     port,
     hostname,
     onListen: (addr) => {
@@ -43,6 +85,4 @@ export function serveUntilSignal(chat: Chat): Deno.HttpServer<Deno.NetAddr> {
       logLine("listening", { url: `http://${shown}:${addr.port}/`, kv: chat.settings.kvPath });
     },
   }, chat.fetch);
-  exitGracefullyOnSignal(chat, () => server.shutdown());
-  return server;
 }

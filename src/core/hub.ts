@@ -65,6 +65,8 @@ export interface HubDeps {
    * members and other nodes alike; the core itself knows no format.
    */
   readonly encode: (out: Outbound) => string;
+  /** Told of each commit, for metrics. */
+  readonly observer?: HubObserver;
 }
 
 /** A room with its member count, as `GET /rooms` lists it. */
@@ -131,6 +133,20 @@ export interface HubStats {
   readonly presenceResyncs: number;
   /** Events delivered by repairs. */
   readonly messagesRepaired: number;
+  /** Messages this node stored. */
+  readonly messagesStored: number;
+  /** Events this node handed to its members' connections. */
+  readonly deliveries: number;
+  /** Members connected on every node, as this node knows them. */
+  readonly members: number;
+  /** Rooms with at least one member on some node. */
+  readonly activeRooms: number;
+}
+
+/** What the hub reports as it works, for metrics (the default reports nothing). */
+export interface HubObserver {
+  /** A message was stored; `ms` is how long the store took to commit it. */
+  committed(ms: number): void;
 }
 
 /** History pages: 50 messages unless asked, never more than 200 (the contract's limits). */
@@ -155,6 +171,7 @@ export class Hub {
   readonly #sync: PresenceSync;
   /** Appends in flight per author: their acknowledgements are on the way. */
   readonly #inFlight = new Map<string, number>();
+  #stored = 0;
 
   /** A hub over the given store, bus, clock and ids; call {@link start} before use. */
   constructor(deps: HubDeps) {
@@ -219,6 +236,10 @@ export class Hub {
       gapRepairs: feeds.gapRepairs,
       presenceResyncs: sync.presenceResyncs,
       messagesRepaired: feeds.messagesRepaired,
+      messagesStored: this.#stored,
+      deliveries: this.#locals.deliveries,
+      members: this.presence.memberCount,
+      activeRooms: this.presence.roomCount,
     };
   }
 
@@ -426,7 +447,10 @@ export class Hub {
   ): Promise<ChatMessage> {
     this.#inFlight.set(member.id, (this.#inFlight.get(member.id) ?? 0) + 1);
     try {
+      const started = performance.now();
       const stored = await this.#deps.store.appendMessage(draft);
+      this.#stored++;
+      this.#deps.observer?.committed(performance.now() - started);
       const entry = storedEntry(stored, { memberId: member.id, send: (o) => acknowledge?.(o) });
       const feed = this.#feeds.get(stored.room);
       if (feed) feed.offer(entry);

@@ -9,6 +9,8 @@ import type { Outbound } from "./types.ts";
 export class LocalRooms {
   /** This node's members, by id. */
   readonly members = new Map<string, LocalMember>();
+  /** Events handed to members' connections so far (for the metrics). */
+  deliveries = 0;
   readonly #rooms = new Map<string, Set<LocalMember>>();
 
   /** Whether any member of this node is in the room. */
@@ -40,6 +42,7 @@ export class LocalRooms {
     const locals = this.#rooms.get(room);
     if (!locals) return;
     for (const member of locals) if (member !== skip) member.deliver(room, out);
+    this.deliveries += locals.size - (skip && locals.has(skip) ? 1 : 0);
   }
 
   /** Delivers a stored event: the author gets its acknowledgement in its place, others the event. */
@@ -57,5 +60,6 @@ export class LocalRooms {
     }
     // An author that left the room meanwhile still gets its answer.
     if (ack && !acknowledged) ack.send(entry.out);
+    this.deliveries += (locals?.size ?? 0) + (ack && !acknowledged ? 1 : 0);
   }
 }

@@ -58,6 +58,16 @@ export class Presence {
     return this.#byRoom.get(room)?.size ?? 0;
   }
 
+  /** How many members are connected, on every node. */
+  get memberCount(): number {
+    return this.#members.size;
+  }
+
+  /** How many rooms have at least one member, on any node. */
+  get roomCount(): number {
+    return this.#byRoom.size;
+  }
+
   /** The members a node holds. */
   membersOn(node: string): PresenceMember[] {
     return [...(this.#byNode.get(node) ?? [])];

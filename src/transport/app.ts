@@ -7,17 +7,25 @@ import type { Logger } from "../core/types.ts";
 import type { Settings } from "../config.ts";
 import { checkOrigin } from "./admission.ts";
 import { mountRoomsApi } from "./http_api.ts";
+import { type ChatMetrics, mountMetrics } from "./metrics.ts";
 import { mountStaticFiles } from "./static_files.ts";
 import { tokenOf, verifyGrant } from "./tokens.ts";
 import { errorResponse } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
 
-/** The transport's live state: its sessions, and whether it still accepts new ones. */
+/** The transport's live state: its sessions, whether it still accepts new ones, its refusals. */
 export class Sessions {
   /** Open sessions of this isolate. */
   readonly open = new Set<WsSession>();
   /** Set by shutdown: new upgrades get 503. */
   draining = false;
+  /** Errors sent to clients (WebSocket and HTTP) by code, since start. */
+  readonly refusals = new Map<string, number>();
+
+  /** Counts one error sent to a client. */
+  refused(code: string): void {
+    this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
+  }
 }
 
 /** What the app is built from. */
@@ -28,6 +36,8 @@ export interface AppDeps {
   readonly sessions: Sessions;
   /** Where `static/` is. */
   readonly staticRoot: URL;
+  /** The figures served at `/metrics`; none: no route. */
+  readonly metrics?: ChatMetrics;
 }
 
 async function upgrade(request: Request, deps: AppDeps): Promise<Response> {
@@ -63,6 +73,7 @@ async function upgrade(request: Request, deps: AppDeps): Promise<Response> {
     maxFrameBytes: settings.maxFrameBytes,
     maxBufferedBytes: settings.maxBufferedBytes,
     log,
+    onRefused: (code) => sessions.refused(code),
     logFields: { origin },
   });
   sessions.open.add(session);
@@ -80,6 +91,7 @@ export function buildApp(deps: AppDeps): Hono {
       return await upgrade(c.req.raw, deps);
     } catch (error) {
       const chatError = toChatError(error);
+      deps.sessions.refused(chatError.code);
       deps.log("ws_refused", { code: chatError.code, reason: chatError.message });
       return errorResponse(chatError);
     }
@@ -92,10 +104,12 @@ export function buildApp(deps: AppDeps): Hono {
     });
   }
   mountRoomsApi(app, deps.hub);
+  if (deps.metrics) mountMetrics(app, deps.metrics, deps.settings.metricsToken);
   mountStaticFiles(app, deps.staticRoot);
   app.notFound((c) => c.json({ error: "not_found", message: "no such route" }, 404));
   app.onError((error, c) => {
     const chatError = toChatError(error);
+    deps.sessions.refused(chatError.code);
     if (chatError.code === "internal" || chatError.code === "store_failed") {
       deps.log("http_error", { path: c.req.path, code: chatError.code, error: chatError.message });
     }

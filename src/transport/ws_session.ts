@@ -27,6 +27,8 @@ export interface SessionOptions {
   readonly maxFrameBytes: number;
   readonly maxBufferedBytes: number;
   readonly log: Logger;
+  /** Told of every error sent to the client (for the metrics). */
+  readonly onRefused?: (code: string) => void;
   /** Extra context for log lines (remote address, origin). */
   readonly logFields?: Record<string, unknown>;
 }
@@ -135,12 +137,12 @@ export class WsSession {
       return;
     }
     if (typeof data !== "string") {
-      this.send(errorEvent(new ChatError("bad_json", "binary frames are not supported")));
+      this.#sendError(new ChatError("bad_json", "binary frames are not supported"));
       return;
     }
     const parsed = parseFrame(data);
     if (!parsed.ok) {
-      this.send(errorEvent(parsed.error, parsed.re));
+      this.#sendError(parsed.error, parsed.re);
       return;
     }
     this.#enqueue(() => this.#run(parsed.command));
@@ -164,7 +166,12 @@ export class WsSession {
         error: chatError.message,
       });
     }
-    this.send(errorEvent(chatError, re));
+    this.#sendError(chatError, re);
+  }
+
+  #sendError(error: ChatError, re?: string): void {
+    this.options.onRefused?.(error.code);
+    this.send(errorEvent(error, re));
   }
 
   async #join(room: string, since: string | undefined, re?: string): Promise<void> {

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+
+/** Runs `main.ts listen` as `deno task start` does, and returns its exit code and stderr. */
+async function start(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "main.ts",
+      "listen",
+    ],
+    env: { CHAT_KV_PATH: ":memory:", CHAT_LOG: "off", ...env },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr).trim() };
+}
+
+Deno.test("a port already in use stops the start with one clear line and exit code 1", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    const { code, stderr } = await start({ PORT: String(port), HOSTNAME: "127.0.0.1" });
+    assert.equal(code, 1);
+    assert.equal(stderr.split("\n").length, 1, stderr);
+    assert.match(stderr, new RegExp(`^chat: port ${port} is already in use on 127\\.0\\.0\\.1`));
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("an address that is not on this machine stops the start with one clear line", async () => {
+  // 192.0.2.1 is reserved for documentation (TEST-NET-1): never an address of this machine, and
+  // binding to it sends nothing anywhere.
+  const { code, stderr } = await start({ PORT: "0", HOSTNAME: "192.0.2.1" });
+  assert.equal(code, 1);
+  assert.equal(stderr.split("\n").length, 1, stderr);
+  assert.match(
+    stderr,
+    /^chat: cannot listen on 192\.0\.2\.1:0: that address is not on this machine/,
+  );
+});
