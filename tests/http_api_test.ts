@@ -18,6 +18,30 @@ Deno.test("GET / returns the web client with a Content-Security-Policy", async (
   }
 });
 
+Deno.test("client files carry an ETag (a returning browser gets 304), compression and security headers", async () => {
+  const server = await startServer();
+  try {
+    const first = await fetch(`${server.http}/app.js`, { headers: { "accept-encoding": "gzip" } });
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get("content-encoding"), "gzip");
+    assert.equal(first.headers.get("cache-control"), "no-cache");
+    assert.equal(first.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(first.headers.get("referrer-policy"), "no-referrer");
+    assert.equal(first.headers.get("x-frame-options"), "SAMEORIGIN");
+    const tag = first.headers.get("etag");
+    assert.ok(tag, "an ETag");
+    assert.match(await first.text(), /Connection/);
+    const again = await fetch(`${server.http}/app.js`, { headers: { "if-none-match": tag! } });
+    assert.equal(again.status, 304);
+    await again.body?.cancel();
+    const traversal = await fetch(`${server.http}/..%2Fdeno.json`);
+    assert.equal(traversal.status, 404);
+    await traversal.body?.cancel();
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("GET /health answers 200 ok as text/plain", async () => {
   const server = await startServer();
   try {

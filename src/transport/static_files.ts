@@ -1,42 +1,37 @@
-import type { Hono } from "hono";
-
-const TYPES: Record<string, string> = {
-  html: "text/html; charset=utf-8",
-  js: "text/javascript; charset=utf-8",
-  css: "text/css; charset=utf-8",
-  svg: "image/svg+xml",
-  png: "image/png",
-  ico: "image/x-icon",
-  json: "application/json",
-};
+import type { Hono, MiddlewareHandler } from "hono";
+import { compress } from "hono/compress";
+import { etag } from "hono/etag";
+import { secureHeaders } from "hono/secure-headers";
+import { serveStatic } from "hono/serve-static";
 
 /** The page may load only its own scripts, styles and images, and talk only to its own origin. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+export const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", "data:"],
+  connectSrc: ["'self'"],
+  manifestSrc: ["'self'"],
+  baseUri: ["'none'"],
+  formAction: ["'none'"],
+  frameAncestors: ["'none'"],
+};
 
 const SAFE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
 /**
- * The file's bytes, or `undefined` when there is no such file. Any other failure (permissions, a
- * remote root that cannot be reached) is thrown: the app logs it and answers 500, not 404.
+ * A client file's bytes as a stream, from disk or from a remote root (the package loaded over
+ * https), or `null` when there is no such file. Any other failure (permissions, an unreachable
+ * root) is thrown: the app logs it and answers 500, not 404.
  */
-async function readAsset(root: URL, name: string): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const url = new URL(name, root);
+async function readAsset(href: string): Promise<ReadableStream | null> {
+  const url = new URL(href);
   if (url.protocol === "file:") {
     try {
-      return await Deno.readFile(url);
+      return (await Deno.open(url)).readable;
     } catch (error) {
       if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.IsADirectory) {
-        return undefined;
+        return null;
       }
       throw error;
     }
@@ -44,29 +39,49 @@ async function readAsset(root: URL, name: string): Promise<Uint8Array<ArrayBuffe
   const response = await fetch(url);
   if (response.status === 404) {
     await response.body?.cancel();
-    return undefined;
+    return null;
   }
-  if (!response.ok) throw new Error(`${url.href} answered ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(`${href} answered ${response.status}`);
+  }
+  return response.body;
 }
 
-/** Serves the web client from `static/` at `/` and `/<file>`, with a Content-Security-Policy. */
+/**
+ * Serves the web client from `static/` at `/` and `/<file>` with Hono's middleware:
+ * `serveStatic` (content types, one file per request, wherever the chat is mounted), an `ETag` so
+ * that a returning browser revalidates with a `304` instead of downloading again, compression,
+ * and `secureHeaders` with the page's Content-Security-Policy.
+ */
 export function mountStaticFiles(app: Hono, root: URL): void {
-  const serve = async (name: string): Promise<Response | undefined> => {
-    if (!SAFE_NAME.test(name)) return undefined;
-    const body = await readAsset(root, name);
-    if (!body) return undefined;
-    const type = TYPES[name.slice(name.lastIndexOf(".") + 1)] ?? "application/octet-stream";
-    return new Response(body, {
-      headers: {
-        "content-type": type,
-        "content-security-policy": CONTENT_SECURITY_POLICY,
-        "x-content-type-options": "nosniff",
-        "referrer-policy": "no-referrer",
-        "cache-control": "no-cache",
-      },
-    });
+  const serve = (name: string): MiddlewareHandler => async (c, next) => {
+    if (!SAFE_NAME.test(name)) return await next();
+    return await serveStatic({
+      root: root.href,
+      path: name,
+      join: (base, file) => new URL(file, base).href,
+      getContent: readAsset,
+    })(c, next);
   };
-  app.get("/", async (c) => (await serve("index.html")) ?? c.notFound());
-  app.get("/:file", async (c) => (await serve(c.req.param("file"))) ?? c.notFound());
+  const headers = secureHeaders({
+    contentSecurityPolicy: CONTENT_SECURITY_POLICY,
+    referrerPolicy: "no-referrer",
+  });
+  const revalidate: MiddlewareHandler = async (c, next) => {
+    await next();
+    // Revalidate every time (cheap with the ETag): a new version is picked up at once.
+    if (c.res.ok) c.header("cache-control", "no-cache");
+  };
+  const tag = etag();
+  const zip = compress();
+  app.get("/", headers, revalidate, tag, zip, (c, next) => serve("index.html")(c, next));
+  app.get(
+    "/:file",
+    headers,
+    revalidate,
+    tag,
+    zip,
+    (c, next) => serve(c.req.param("file"))(c, next),
+  );
 }
