@@ -11,8 +11,49 @@
  * const app = new Hono();
  * app.route("/chat", chat.app); // the client at /chat/, the socket at /chat/ws
  * const health = await app.request("/chat/health");
- * console.assert(health.status === 200);
+ * if (health.status !== 200) throw new Error(`health answered ${health.status}`);
  * await chat.close();
+ * ```
+ *
+ * @example Hooks and a bot: a moderation hook and a `roll` command
+ * ```ts
+ * import { ChatError, createChat } from "./mod.ts";
+ *
+ * const chat = await createChat({
+ *   kvPath: ":memory:",
+ *   log: "off",
+ *   hooks: {
+ *     // Refuse a name, or attach data that later hooks and commands see.
+ *     onConnect: ({ name }) => name === "root" ? { refuse: "pick another name" } : { data: { joined: Date.now() } },
+ *     // Refuse or rewrite a message before it is stored.
+ *     onMessage: ({ message }) =>
+ *       /spam/i.test(message) ? { refuse: "no spam" } : { message: message.replaceAll("darn", "d**n") },
+ *   },
+ *   commands: {
+ *     // {"command": "roll", "sides": 20} → {"event": "roll", "value": 7}, and the dice say it in the room.
+ *     roll: async ({ member, rooms, fields, post }) => {
+ *       const sides = typeof fields.sides === "number" ? fields.sides : 6;
+ *       if (!Number.isInteger(sides) || sides < 2) throw new ChatError("invalid_field", "sides: 2 or more");
+ *       const value = 1 + Math.floor(Math.random() * sides);
+ *       await post(rooms[0], `${member.name} rolled ${value}`, "dice");
+ *       return { value };
+ *     },
+ *   },
+ * });
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, chat.fetch);
+ * const socket = new WebSocket(`ws://127.0.0.1:${server.addr.port}/ws?name=ann&room=games`);
+ * const answer = await new Promise<{ event: string; value: number }>((resolve) => {
+ *   socket.onopen = () => socket.send(JSON.stringify({ command: "roll", sides: 20, id: "r1" }));
+ *   socket.onmessage = (m) => {
+ *     const event = JSON.parse(m.data);
+ *     if (event.re === "r1") resolve(event);
+ *   };
+ * });
+ * if (answer.event !== "roll" || answer.value < 1 || answer.value > 20) throw new Error("no roll");
+ * await chat.notify("everyone", "closing for the night"); // a notice, not stored
+ * socket.close();
+ * await chat.close();
+ * await server.shutdown();
  * ```
  *
  * @module
@@ -25,7 +66,7 @@ import { DEFAULT_SETTINGS, type Settings } from "./config.ts";
 import type { Bus } from "./core/bus.ts";
 import { Hub, type HubStats as ChatStats } from "./core/hub.ts";
 import type { Store } from "./core/store.ts";
-import type { Clock, IdSource, Logger } from "./core/types.ts";
+import type { ChatMessage, Clock, IdSource, Logger } from "./core/types.ts";
 import { GOING_AWAY } from "./wire/close_codes.ts";
 import { encode } from "./wire/events.ts";
 import { jsonLogger, silentLogger } from "./log.ts";
@@ -34,6 +75,12 @@ import { KvStore, openKvDatabase } from "./store/kv_store.ts";
 import { MemoryStore } from "./store/memory_store.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
 import { ChatMetrics } from "./transport/metrics.ts";
+import {
+  type ChatHooks,
+  checkCommandNames,
+  type CommandHandler,
+  type NoticeTo,
+} from "./transport/embedding.ts";
 
 export { loadSettings, SettingsError } from "./config.ts";
 export type { Settings } from "./config.ts";
@@ -53,6 +100,7 @@ export type {
   MessageDraft,
   MessagePage,
   MessageQuery,
+  NoticeEvent,
   Outbound,
   PushEvent,
   RenamedEvent,
@@ -60,6 +108,15 @@ export type {
 } from "./core/types.ts";
 export type { HubStats as ChatStats, RoomDetails, RoomSummary } from "./core/hub.ts";
 export type { LogPosition } from "./core/log_order.ts";
+export type { MemberInfo, MessageHook, MessageInfo, MessageVerdict } from "./core/hooks.ts";
+export type {
+  ChatHooks,
+  CommandContext,
+  CommandHandler,
+  ConnectInfo,
+  ConnectVerdict,
+  NoticeTo,
+} from "./transport/embedding.ts";
 export type { Retention } from "./store/retention.ts";
 
 export { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
@@ -83,6 +140,10 @@ export interface ChatOptions extends Partial<Settings> {
   readonly logger?: Logger;
   /** Where the web client's files are (a `file:` or `http(s):` URL); default: this package's `static/`. */
   readonly staticRoot?: URL;
+  /** Hooks into connections and messages (refuse, rename, attach data, rewrite). */
+  readonly hooks?: ChatHooks;
+  /** Commands of your own, by name: `{"command": "<name>", ...}` from any client. */
+  readonly commands?: Readonly<Record<string, CommandHandler>>;
 }
 
 /** A running chat: its Hono app, its settings, its counters, and how to stop it. */
@@ -93,6 +154,16 @@ export interface Chat {
   readonly nodeId: string;
   /** Counters of this isolate: members, rooms listened to, repairs, nodes heard from. */
   stats(): ChatStats;
+  /**
+   * Stores a message in a room (id or name; created if missing) in the server's name (`as`,
+   * default `Server`), delivered to the room's members on every node like any message.
+   */
+  post(room: string, message: string, as?: string): Promise<ChatMessage>;
+  /**
+   * Pushes `{"event": "notice", "message", "room"?}` (not stored) to everyone, the members of a
+   * room, or one member (id or name), on every node.
+   */
+  notify(to: NoticeTo, message: string): Promise<void>;
   /** The settings in force. */
   readonly settings: Settings;
   /** The app's fetch handler, for `Deno.serve` or `deno serve`. */
@@ -165,8 +236,11 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     clock = Date.now,
     logger,
     staticRoot: _staticRoot,
+    hooks: _hooks,
+    commands: _commands,
     ...overrides
   } = options;
+  checkCommandNames(options.commands ?? {});
   const settings: Settings = { ...DEFAULT_SETTINGS, ...overrides };
   const ids = options.ids ?? monotonicFactory();
   const log = logger ?? (settings.log === "json" ? jsonLogger() : silentLogger);
@@ -183,7 +257,19 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   const sessions = new Sessions();
   let metrics: ChatMetrics | undefined;
   const observer = { committed: (ms: number) => metrics?.committed(ms) };
-  const hub = new Hub({ store, bus, clock, ids, nodeId, settings, log, encode, observer });
+  const hooks = options.hooks;
+  const hub = new Hub({
+    store,
+    bus,
+    clock,
+    ids,
+    nodeId,
+    settings,
+    log,
+    encode,
+    observer,
+    onMessage: hooks?.onMessage,
+  });
   if (settings.metrics === "on") {
     metrics = new ChatMetrics({
       stats: () => hub.stats(),
@@ -193,7 +279,8 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   }
   hub.start();
   const staticRoot = options.staticRoot ?? new URL("../static/", import.meta.url);
-  const app = buildApp({ hub, settings, log, sessions, staticRoot, metrics });
+  const commands = new Map(Object.entries(options.commands ?? {}));
+  const app = buildApp({ hub, settings, log, sessions, staticRoot, metrics, hooks, commands });
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {
@@ -206,6 +293,8 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     app,
     nodeId,
     stats: () => hub.stats(),
+    post: (room, message, as) => hub.post(room, message, as),
+    notify: (to, message) => hub.notify(to, message),
     settings,
     fetch: (request) => app.fetch(request),
     close,

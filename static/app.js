@@ -198,6 +198,15 @@ function handle(event) {
       saveRooms();
       render();
       break;
+    case "notice": {
+      // From the server itself (an embedder's chat.notify): shown in its room, or where you are.
+      const room = state.rooms.get(String(event.room ?? state.active));
+      if (!room) break;
+      addNotice(room, `Server: ${event.message}`);
+      ui.announcer.textContent = `Server: ${event.message}`;
+      render();
+      break;
+    }
     case "error":
       onError(event);
       break;

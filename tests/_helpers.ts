@@ -255,6 +255,11 @@ export class Isolate {
     return (await this.#ask({ type: "stats" })).stats as Json;
   }
 
+  /** Sends a notice from this isolate (`chat.notify`). */
+  async notify(to: unknown, text: string): Promise<void> {
+    await this.#ask({ type: "notify", to, text });
+  }
+
   /** Keeps the isolate's event loop busy for `ms` (it answers when done). */
   block(ms: number): Promise<Json> {
     return this.#ask({ type: "block", ms });

@@ -1,7 +1,7 @@
 /// <reference lib="deno.worker" />
 // One isolate of a multi-isolate test: a Web Worker that serves the chat on its own port, with
 // the BroadcastChannel bus and a KV file shared with its sibling workers.
-import { type Chat, type ChatOptions, createChat } from "../src/mod.ts";
+import { type Chat, type ChatOptions, createChat, type NoticeTo } from "../src/mod.ts";
 
 let chat: Chat | undefined;
 let server: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -19,6 +19,10 @@ self.onmessage = async (event: MessageEvent) => {
     const until = performance.now() + Number((message as { ms?: number }).ms);
     while (performance.now() < until) { /* busy */ }
     self.postMessage({ type: "unblocked" });
+  } else if (message.type === "notify") {
+    const { to, text } = message as unknown as { to: NoticeTo; text: string };
+    await chat?.notify(to, text);
+    self.postMessage({ type: "notified" });
   } else if (message.type === "stop") {
     await chat?.close();
     await server?.shutdown();

@@ -12,6 +12,8 @@ export type ErrorCode =
   | "room_exists"
   | "too_many_rooms"
   | "room_forbidden"
+  | "no_such_member"
+  | "forbidden"
   | "store_failed"
   | "not_found"
   | "upgrade_required"

@@ -3,7 +3,9 @@ import { ChatError } from "./errors.ts";
 import { LocalMember } from "./local_member.ts";
 import { LocalRooms } from "./local_rooms.ts";
 import { pageLimit, validateMessageText } from "./message.ts";
+import type { MemberInfo, MessageHook } from "./hooks.ts";
 import { clashLosers } from "./name_settlement.ts";
+import { type NoticeNodeMessage, type NoticeTarget, parseNoticeMessage } from "./node_messages.ts";
 import { guestName, nameKey, uniqueName, validateDisplayName } from "./names.ts";
 import { Presence, type RoomChange } from "./presence.ts";
 import { PresenceSync } from "./presence_sync.ts";
@@ -67,6 +69,8 @@ export interface HubDeps {
   readonly encode: (out: Outbound) => string;
   /** Told of each commit, for metrics. */
   readonly observer?: HubObserver;
+  /** An embedder's judge of every message before it is stored. */
+  readonly onMessage?: MessageHook;
 }
 
 /** A room with its member count, as `GET /rooms` lists it. */
@@ -154,6 +158,9 @@ const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
 const REPLAY_PAGE = 200;
 const GAP_GRACE_MS = 100;
+const NOTICES_TOPIC = "notices";
+/** The author of messages an embedder posts in the server's name. */
+const SERVER_AUTHOR = "server";
 
 /**
  * The chat, as a thin facade over its parts: the {@link RoomDirectory} (rooms by id and name),
@@ -172,6 +179,7 @@ export class Hub {
   /** Appends in flight per author: their acknowledgements are on the way. */
   readonly #inFlight = new Map<string, number>();
   #stored = 0;
+  #unsubscribeNotices?: () => void;
 
   /** A hub over the given store, bus, clock and ids; call {@link start} before use. */
   constructor(deps: HubDeps) {
@@ -209,6 +217,10 @@ export class Hub {
   /** Joins presence replication and, unless `timers` is false, starts the heartbeat. */
   start(options: { timers?: boolean } = {}): void {
     this.#sync.start(options.timers !== false);
+    this.#unsubscribeNotices = this.#deps.bus.subscribe(NOTICES_TOPIC, (raw) => {
+      const notice = parseNoticeMessage(raw);
+      if (notice) this.#deliverNotice(notice.to, notice.message);
+    });
   }
 
   /** Sends a heartbeat and drops nodes that have been silent too long (the timer calls this). */
@@ -219,6 +231,7 @@ export class Hub {
   /** Says goodbye to other nodes and stops every subscription and timer. */
   close(): void {
     this.#sync.close();
+    this.#unsubscribeNotices?.();
     this.#feeds.closeAll();
   }
 
@@ -426,44 +439,112 @@ export class Hub {
       if (!member.limiter.take()) {
         throw new ChatError("rate_limited", "too many messages; slow down");
       }
-      return this.#append(member, {
-        event: "broadcast",
-        room: room.id,
-        id: this.#deps.ids(),
-        member: member.name,
-        memberId: member.id,
-        message,
-        ts: this.#deps.clock(),
-      }, acknowledge);
+      const hook = this.#deps.onMessage;
+      if (!hook) return this.#append(member.id, this.#draft(member, room, message), acknowledge);
+      // Judged one at a time per member, so that its messages are stored in the order sent.
+      const judged = member.judging.then(() => hook({ member: this.#info(member), room, message }));
+      member.judging = judged.catch(() => {});
+      return judged.then((verdict) => {
+        if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
+        const text = verdict && "message" in verdict
+          ? validateMessageText(verdict.message, this.#deps.settings.maxMessageLength)
+          : message;
+        return this.#append(member.id, this.#draft(member, room, text), acknowledge);
+      });
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
+  #draft(member: { id: string; name: string }, room: Room, message: string): MessageDraft {
+    return {
+      event: "broadcast",
+      room: room.id,
+      id: this.#deps.ids(),
+      member: member.name,
+      memberId: member.id,
+      message,
+      ts: this.#deps.clock(),
+    };
+  }
+
+  #info(member: LocalMember): MemberInfo {
+    return { id: member.id, name: member.name, data: member.data };
+  }
+
+  /**
+   * Stores a message in the server's name (an embedder's bot or announcement) in a room, by id or
+   * name (created if missing), delivered to its members like any other.
+   */
+  async post(ref: string, message: string, author = "Server"): Promise<ChatMessage> {
+    const room = await this.resolveRoom(ref, true);
+    validateMessageText(message, this.#deps.settings.maxMessageLength);
+    const name = validateDisplayName(author);
+    return await this.#append(
+      SERVER_AUTHOR,
+      this.#draft({ id: SERVER_AUTHOR, name }, room, message),
+    );
+  }
+
+  /**
+   * Pushes a `notice` (not stored) to every member, the members of a room, or one member (by id
+   * or name), on every node.
+   */
+  async notify(
+    target: "everyone" | { readonly room: string } | { readonly member: string },
+    message: string,
+  ): Promise<void> {
+    let to: NoticeTarget;
+    if (target === "everyone") to = { everyone: true };
+    else if ("room" in target) to = { room: (await this.resolveRoom(target.room)).id };
+    else {
+      const key = nameKey(target.member.trim());
+      const found = this.presence.get(target.member.trim().toUpperCase()) ??
+        this.presence.holdersOf(key)[0];
+      if (!found) throw new ChatError("no_such_member", `no member '${target.member}'`);
+      to = { member: found.id };
+    }
+    this.#deliverNotice(to, message);
+    const out: NoticeNodeMessage = { t: "notice", to, message };
+    this.#deps.bus.publish(NOTICES_TOPIC, out);
+  }
+
+  #deliverNotice(to: NoticeTarget, message: string): void {
+    if ("everyone" in to) {
+      this.#locals.everyone({ event: { event: "notice", message } });
+    } else if ("room" in to) {
+      this.#locals.fanout(to.room, { event: { event: "notice", room: to.room, message } });
+    } else {
+      this.#locals.members.get(to.member)?.connection.send({ event: { event: "notice", message } });
+    }
+  }
+
   async #append(
-    member: LocalMember,
+    authorId: string,
     draft: MessageDraft,
     acknowledge?: (out: Outbound) => void,
   ): Promise<ChatMessage> {
-    this.#inFlight.set(member.id, (this.#inFlight.get(member.id) ?? 0) + 1);
+    this.#inFlight.set(authorId, (this.#inFlight.get(authorId) ?? 0) + 1);
     try {
+      // A duration, not a time of day: measured with the monotonic timer.
       const started = performance.now();
       const stored = await this.#deps.store.appendMessage(draft);
       this.#stored++;
       this.#deps.observer?.committed(performance.now() - started);
-      const entry = storedEntry(stored, { memberId: member.id, send: (o) => acknowledge?.(o) });
+      const entry = storedEntry(stored, { memberId: authorId, send: (o) => acknowledge?.(o) });
       const feed = this.#feeds.get(stored.room);
       if (feed) feed.offer(entry);
       else entry.ack?.send(entry.out);
       this.#feeds.publish(entry, stored.room);
       return stored;
     } finally {
-      const left = this.#inFlight.get(member.id)! - 1;
-      if (left > 0) this.#inFlight.set(member.id, left);
+      const left = this.#inFlight.get(authorId)! - 1;
+      if (left > 0) this.#inFlight.set(authorId, left);
       else {
-        this.#inFlight.delete(member.id);
+        this.#inFlight.delete(authorId);
         // Events of this author read from the store may have waited for its acknowledgement.
-        for (const room of member.rooms.keys()) this.#feeds.get(room)?.drain();
+        const rooms = this.#locals.members.get(authorId)?.rooms.keys() ?? [draft.room];
+        for (const room of rooms) this.#feeds.get(room)?.drain();
       }
     }
   }

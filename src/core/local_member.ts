@@ -15,6 +15,10 @@ export class LocalMember {
   readonly rooms = new Map<string, Room>();
   /** The member's broadcast budget. */
   readonly limiter: RateLimiter;
+  /** What an embedder's connect hook attached to this member (see `ChatHooks`). */
+  data: unknown = undefined;
+  /** The message hook's judgements of this member's messages, one after the other. */
+  judging: Promise<unknown> = Promise.resolve();
   readonly #gates = new Map<string, JoinGate>();
   /** Per room, the highest `seq` the member already has, while this node's feed is below it. */
   readonly #floors = new Map<string, number>();

@@ -45,6 +45,12 @@ export class LocalRooms {
     this.deliveries += locals.size - (skip && locals.has(skip) ? 1 : 0);
   }
 
+  /** Sends an event to every member of this node. */
+  everyone(out: Outbound): void {
+    for (const member of this.members.values()) member.connection.send(out);
+    this.deliveries += this.members.size;
+  }
+
   /** Delivers a stored event: the author gets its acknowledgement in its place, others the event. */
   deliver(room: string, entry: FeedEntry): void {
     const locals = this.#rooms.get(room);

@@ -20,6 +20,22 @@ export type RoomNodeMessage = {
   readonly text: string;
 };
 
+/** Who a notice is for: every member, the members of a room, or one member (by id). */
+export type NoticeTarget =
+  | { readonly everyone: true }
+  | { readonly room: string }
+  | { readonly member: string };
+
+/** A notice crossing nodes: each node hands it to its own members that the target names. */
+export type NoticeNodeMessage = {
+  /** The kind. */
+  readonly t: "notice";
+  /** Who it is for. */
+  readonly to: NoticeTarget;
+  /** The text. */
+  readonly message: string;
+};
+
 /** What a node says on the presence topic, before it signs it with its id. */
 export type PresenceBody =
   /** A node started: everyone answers with a `sync`. */
@@ -77,6 +93,19 @@ export function parseRoomMessage(raw: BusMessage): RoomNodeMessage | undefined {
   if (t !== "stored" || !Number.isInteger(seq) || (seq as number) < 1) return undefined;
   if (!isString(room) || !isString(id) || !isString(memberId) || !isString(text)) return undefined;
   return { t, room, seq: seq as number, id, memberId, text };
+}
+
+/** Parses a message from the notices topic; anything that does not fit is `undefined`. */
+export function parseNoticeMessage(raw: BusMessage): NoticeNodeMessage | undefined {
+  const { t, to, message } = raw;
+  if (t !== "notice" || !isString(message) || typeof to !== "object" || to === null) {
+    return undefined;
+  }
+  const target = to as Fields;
+  if (target.everyone === true) return { t, message, to: { everyone: true } };
+  if (isString(target.room)) return { t, message, to: { room: target.room } };
+  if (isString(target.member)) return { t, message, to: { member: target.member } };
+  return undefined;
 }
 
 /** Parses a message from the presence topic; anything that does not fit is `undefined`. */

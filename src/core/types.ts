@@ -101,8 +101,18 @@ export interface MeEvent {
   readonly rooms: string[];
 }
 
+/** A notice from the server (an embedder's `chat.notify`): not stored, not from a member. */
+export interface NoticeEvent {
+  /** The event's name. */
+  readonly event: "notice";
+  /** The room it was sent to, when it was sent to a room. */
+  readonly room?: string;
+  /** The text. */
+  readonly message: string;
+}
+
 /** What the core pushes to members unasked; the transport serialises it (see `wire/events.ts`). */
-export type PushEvent = ChatMessage | MembershipEvent | RenamedEvent | MeEvent;
+export type PushEvent = ChatMessage | MembershipEvent | RenamedEvent | MeEvent | NoticeEvent;
 
 /**
  * An event on its way to members. The core builds it once per event, not per recipient; the wire

@@ -7,6 +7,7 @@ import type { Logger } from "../core/types.ts";
 import type { Settings } from "../config.ts";
 import { checkOrigin } from "./admission.ts";
 import { mountRoomsApi } from "./http_api.ts";
+import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
 import { mountStaticFiles } from "./static_files.ts";
 import { tokenOf, verifyGrant } from "./tokens.ts";
@@ -38,6 +39,10 @@ export interface AppDeps {
   readonly staticRoot: URL;
   /** The figures served at `/metrics`; none: no route. */
   readonly metrics?: ChatMetrics;
+  /** The embedder's hooks. */
+  readonly hooks?: ChatHooks;
+  /** The embedder's commands. */
+  readonly commands?: ReadonlyMap<string, CommandHandler>;
 }
 
 async function upgrade(request: Request, deps: AppDeps): Promise<Response> {
@@ -55,10 +60,13 @@ async function upgrade(request: Request, deps: AppDeps): Promise<Response> {
     : undefined;
   const query = new URL(request.url).searchParams;
   const wanted = grant?.name ?? query.get("name") ?? query.get("username") ?? undefined;
-  const name = wanted === undefined ? undefined : validateDisplayName(wanted);
+  let name = wanted === undefined ? undefined : validateDisplayName(wanted);
   const rawSince = query.get("since") || undefined;
   const since = rawSince === undefined ? undefined : validateCursor(rawSince, "since");
   const room = query.get("room")?.trim() || "lobby";
+  const verdict = await deps.hooks?.onConnect?.({ request, name, room });
+  if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
+  if (verdict?.name !== undefined) name = validateDisplayName(verdict.name);
   // Read everything needed from the request first: once upgraded, it is closed.
   const origin = request.headers.get("origin") ?? undefined;
   const { socket, response } = Deno.upgradeWebSocket(request, {
@@ -74,6 +82,9 @@ async function upgrade(request: Request, deps: AppDeps): Promise<Response> {
     maxBufferedBytes: settings.maxBufferedBytes,
     log,
     onRefused: (code) => sessions.refused(code),
+    data: verdict?.data,
+    commands: deps.commands,
+    onDisconnect: deps.hooks?.onDisconnect,
     logFields: { origin },
   });
   sessions.open.add(session);

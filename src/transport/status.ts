@@ -13,6 +13,8 @@ const STATUS: Record<ErrorCode, number> = {
   room_exists: 409,
   too_many_rooms: 409,
   room_forbidden: 403,
+  no_such_member: 404,
+  forbidden: 403,
   store_failed: 503,
   not_found: 404,
   upgrade_required: 426,

@@ -1,9 +1,11 @@
 import { ChatError, toChatError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
+import type { MemberInfo } from "../core/hooks.ts";
 import type { LocalMember } from "../core/local_member.ts";
 import type { Connection, Logger, Outbound } from "../core/types.ts";
 import { INTERNAL_ERROR, POLICY, TOO_LARGE, TRY_AGAIN_LATER } from "../wire/close_codes.ts";
 import { type Command, parseFrame } from "../wire/commands.ts";
+import type { CommandHandler } from "./embedding.ts";
 import {
   answer,
   encode,
@@ -29,6 +31,12 @@ export interface SessionOptions {
   readonly log: Logger;
   /** Told of every error sent to the client (for the metrics). */
   readonly onRefused?: (code: string) => void;
+  /** What the connect hook attached to the member. */
+  readonly data?: unknown;
+  /** The embedder's commands, by name. */
+  readonly commands?: ReadonlyMap<string, CommandHandler>;
+  /** Called once the member has left (the embedder's disconnect hook). */
+  readonly onDisconnect?: (member: MemberInfo) => void;
   /** Extra context for log lines (remote address, origin). */
   readonly logFields?: Record<string, unknown>;
 }
@@ -53,6 +61,7 @@ export class WsSession {
   #expiry?: ReturnType<typeof setTimeout>;
   #gone = false;
   readonly #connection: Connection;
+  readonly #customNames: ReadonlySet<string>;
 
   /** Wires a freshly upgraded socket to the hub. */
   constructor(
@@ -61,6 +70,7 @@ export class WsSession {
     private readonly options: SessionOptions,
   ) {
     this.#connection = { send: (out: Outbound) => this.send(encode(out)) };
+    this.#customNames = new Set(options.commands?.keys());
     socket.onopen = () => this.#enqueue(() => this.#open());
     socket.onmessage = (event) => this.#onFrame(event.data);
     socket.onclose = (event) => this.#enqueue(() => this.#closed(event.code, event.reason));
@@ -108,6 +118,7 @@ export class WsSession {
 
   async #open(): Promise<void> {
     const member = this.hub.connect(this.#connection, this.options.name, this.options.allowedRooms);
+    member.data = this.options.data;
     this.#member = member;
     if (this.options.expiresAt !== undefined) {
       // Timers are capped at 2^31-1 ms; a token valid for longer is re-checked then.
@@ -128,7 +139,14 @@ export class WsSession {
     this.#gone = true;
     clearTimeout(this.#expiry);
     this.options.log("ws_close", { ...this.#fields(), code, reason });
-    if (this.#member) this.hub.disconnect(this.#member);
+    const member = this.#member;
+    if (!member) return;
+    this.hub.disconnect(member);
+    try {
+      this.options.onDisconnect?.({ id: member.id, name: member.name, data: member.data });
+    } catch (error) {
+      this.options.log("hook_failed", { hook: "onDisconnect", error: String(error) });
+    }
   }
 
   #onFrame(data: string | ArrayBuffer | Blob): void {
@@ -140,7 +158,7 @@ export class WsSession {
       this.#sendError(new ChatError("bad_json", "binary frames are not supported"));
       return;
     }
-    const parsed = parseFrame(data);
+    const parsed = parseFrame(data, this.#customNames);
     if (!parsed.ok) {
       this.#sendError(parsed.error, parsed.re);
       return;
@@ -180,6 +198,23 @@ export class WsSession {
     joined.flush();
   }
 
+  /** Runs an embedder's command; its answer is `{"event": <name>, ...answer}`. */
+  async #custom(
+    member: LocalMember,
+    name: string,
+    fields: Readonly<Record<string, unknown>>,
+  ): Promise<object> {
+    const handler = this.options.commands!.get(name)!;
+    const result = await handler({
+      member: { id: member.id, name: member.name, data: member.data },
+      rooms: [...member.rooms.keys()],
+      fields,
+      post: (room, message, as) => this.hub.post(room, message, as),
+      notify: (to, message) => this.hub.notify(to, message),
+    });
+    return { ...(result ?? {}), event: name };
+  }
+
   async #dispatch(member: LocalMember, command: Command): Promise<void> {
     const re = command.id;
     switch (command.command) {
@@ -205,6 +240,8 @@ export class WsSession {
         const page = await this.hub.history(member, command.room, command.before, command.limit);
         return this.send(answer(historyEvent(page), re));
       }
+      case "custom":
+        return this.send(answer(await this.#custom(member, command.name, command.fields), re));
       default: {
         const unreachable: never = command;
         throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);

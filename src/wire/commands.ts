@@ -24,7 +24,25 @@ export type Command =
     readonly room?: string;
     readonly before?: string;
     readonly limit?: number;
+  }
+  | {
+    /** A command an embedder added (`commands` of `createChat`), with the frame's fields. */
+    readonly command: "custom";
+    readonly id?: string;
+    readonly name: string;
+    readonly fields: Readonly<Record<string, unknown>>;
   };
+
+/** The commands of the protocol; an embedder's commands may not take these names. */
+export const BUILT_IN_COMMANDS: ReadonlySet<string> = new Set([
+  "me",
+  "join",
+  "leave",
+  "broadcast",
+  "list",
+  "history",
+  "custom",
+]);
 
 /** A parsed frame: a command, or an error to answer (with the `re` to echo when one was given). */
 export type ParsedFrame =
@@ -62,7 +80,12 @@ function optionalCursor(fields: Fields, name: string): string | undefined {
   return value === undefined ? undefined : validateCursor(value, name);
 }
 
-function toCommand(fields: Fields, name: string, id: string | undefined): Command {
+function toCommand(
+  fields: Fields,
+  name: string,
+  id: string | undefined,
+  custom: ReadonlySet<string>,
+): Command {
   switch (name) {
     case "me":
       return { command: "me", id };
@@ -93,15 +116,18 @@ function toCommand(fields: Fields, name: string, id: string | undefined): Comman
         limit: optionalNumber(fields, "limit"),
       };
     default:
+      if (custom.has(name)) return { command: "custom", id, name, fields };
       throw new ChatError("unknown_command", `unknown command '${name.slice(0, 64)}'`);
   }
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 /**
- * Parses one text frame. A frame whose first non-blank character is not `{` is a `broadcast` of
+ * Parses one text frame (with the names of an embedder's commands, which parse as `custom`). A frame whose first non-blank character is not `{` is a `broadcast` of
  * its text; one starting with `{` must be a JSON object with a string `command`, else `bad_json`.
  */
-export function parseFrame(frame: string): ParsedFrame {
+export function parseFrame(frame: string, custom: ReadonlySet<string> = NONE): ParsedFrame {
   const start = frame.trimStart();
   if (!start.startsWith("{")) {
     return { ok: true, command: { command: "broadcast", message: frame } };
@@ -121,7 +147,7 @@ export function parseFrame(frame: string): ParsedFrame {
     return { ok: false, re, error: new ChatError("bad_json", "'command' must be a string") };
   }
   try {
-    return { ok: true, command: toCommand(fields, fields.command, re) };
+    return { ok: true, command: toCommand(fields, fields.command, re, custom) };
   } catch (error) {
     if (error instanceof ChatError) return { ok: false, error, re };
     throw error;

@@ -208,6 +208,23 @@ Deno.test("browser: a message lost on the way (seq jumps) makes the room reload 
   }
 });
 
+Deno.test("browser: a notice from the server shows in the page, as text", async () => {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const ann = await openAs(browser, server, "ann");
+    await server.chat.notify("everyone", "maintenance at <b>noon</b>");
+    await ann.page.locator("#messages .notice", { hasText: "Server: maintenance at <b>noon</b>" })
+      .waitFor();
+    assert.equal(await ann.page.locator("#messages .notice b").count(), 0, "no markup ran");
+    assert.deepEqual(ann.errors, []);
+    await ann.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
 Deno.test("browser: markup in a message is shown as text and runs nothing", async () => {
   const server = await startServer();
   const browser = await launch();
