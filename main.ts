@@ -8,10 +8,19 @@
  */
 import { createChat, loadSettings, type Settings, SettingsError } from "./src/mod.ts";
 import { exitGracefullyOnSignal, serveUntilSignal } from "./src/cli/serve.ts";
+import { parseServeFlags } from "./src/cli/flags.ts";
 
 function settingsOrExit(): Settings {
   try {
-    return loadSettings();
+    const settings = loadSettings();
+    if (!(import.meta.main && Deno.args[0] === "listen")) return settings;
+    // `deno task start --port N --host H`: the flags win over PORT and HOSTNAME.
+    const flags = parseServeFlags(Deno.args.slice(1));
+    return {
+      ...settings,
+      port: flags.port ?? settings.port,
+      hostname: flags.hostname ?? settings.hostname,
+    };
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
     console.error(`chat: ${error.message}`);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually, freePort } from "./_helpers.ts";
 
 /** Runs `main.ts listen` as `deno task start` does, and returns its exit code and stderr. */
 async function start(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
@@ -42,4 +43,62 @@ Deno.test("an address that is not on this machine stops the start with one clear
     stderr,
     /^chat: cannot listen on 192\.0\.2\.1:0: that address is not on this machine/,
   );
+});
+
+Deno.test("deno task start --port N --host H: the flags win over PORT and HOSTNAME", async () => {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "start", "--port", String(port), "--host", "127.0.0.1"],
+    env: { CHAT_KV_PATH: ":memory:", PORT: "1", HOSTNAME: "192.0.2.1" },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  try {
+    await eventually(
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      "the server on the flag's port",
+      20_000,
+    );
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stdout.cancel();
+  }
+});
+
+Deno.test("an unknown option or a bad port is refused with one line naming it", async () => {
+  for (
+    const [args, expected] of [
+      [
+        ["--prot", "3000"],
+        /^chat: unknown option '--prot'; usage: deno task start \[--port N\] \[--host H\]$/,
+      ],
+      [["--port", "http"], /^chat: --port must be an integer from 0 to 65535, got 'http'$/],
+      [["--host"], /^chat: --host needs a value/],
+    ] as const
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-write",
+        "main.ts",
+        "listen",
+        ...args,
+      ],
+      env: { CHAT_KV_PATH: ":memory:" },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 1);
+    assert.match(new TextDecoder().decode(out.stderr).trim(), expected);
+  }
 });
