@@ -364,3 +364,69 @@ export async function rawUpgrade(
   conn.close();
   return { status: Number(text.split(" ")[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) };
 }
+
+/** A WebSocket client that records raw text frames (for the wires that do not speak JSON). */
+export class TextClient {
+  readonly frames: string[] = [];
+  readonly closed: Promise<CloseEvent>;
+  #cursor = 0;
+  readonly #waiters = new Set<() => void>();
+
+  private constructor(readonly socket: WebSocket) {
+    this.closed = new Promise((resolve) => socket.addEventListener("close", resolve));
+    socket.addEventListener("message", (m) => {
+      this.frames.push(String(m.data));
+      for (const wake of this.#waiters) wake();
+    });
+  }
+
+  /** Opens a socket to `url` with the given query and waits until it is open. */
+  static async open(url: string, query: Record<string, string> = {}): Promise<TextClient> {
+    const params = new URLSearchParams(query).toString();
+    const client = new TextClient(new WebSocket(params ? `${url}?${params}` : url));
+    await new Promise((resolve, reject) => {
+      client.socket.addEventListener("open", resolve, { once: true });
+      client.socket.addEventListener("error", () => reject(new Error("socket error")), {
+        once: true,
+      });
+    });
+    return client;
+  }
+
+  /** The next frame (after the last one returned) that matches, waiting up to `timeoutMs`. */
+  async next(match: (frame: string) => boolean = () => true, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (let i = this.#cursor; i < this.frames.length; i++) {
+        if (match(this.frames[i])) {
+          this.#cursor = i + 1;
+          return this.frames[i];
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`timed out; last frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.#waiters.add(wake);
+      });
+    }
+  }
+
+  /** Sends a text frame. */
+  send(text: string): void {
+    this.socket.send(text);
+  }
+
+  /** Closes the socket and waits until it is closed. */
+  async close(): Promise<void> {
+    if (this.socket.readyState < WebSocket.CLOSING) this.socket.close(1000);
+    await this.closed;
+  }
+}

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { ChatError, toChatError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
 import { validateCursor } from "../core/message.ts";
@@ -13,6 +13,7 @@ import { mountStaticFiles } from "./static_files.ts";
 import { tokenOf, verifyGrant } from "./tokens.ts";
 import { errorResponse } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
+import { type Wire, wireNamed } from "../wire/wires.ts";
 
 /** The transport's live state: its sessions, whether it still accepts new ones, its refusals. */
 export class Sessions {
@@ -45,7 +46,31 @@ export interface AppDeps {
   readonly commands?: ReadonlyMap<string, CommandHandler>;
 }
 
-async function upgrade(request: Request, deps: AppDeps): Promise<Response> {
+/** The wire a `/ws` request asks for with `?wire=` (JSON when absent). */
+function wireOf(query: URLSearchParams): Wire {
+  const name = query.get("wire")?.trim() || "json";
+  const wire = name === "chatty" ? undefined : wireNamed(name);
+  if (!wire) {
+    throw new ChatError(
+      "invalid_field",
+      `wire must be json, basic or text, got '${name.slice(0, 32)}'`,
+      {
+        field: "wire",
+      },
+    );
+  }
+  return wire;
+}
+
+/**
+ * Admits a WebSocket: origin, capacity, token, name, cursor and the embedder's connect hook, then
+ * the upgrade. `route` fixes the wire and where the room comes from for seed routes.
+ */
+async function upgrade(
+  request: Request,
+  deps: AppDeps,
+  route: { wire?: Wire; roomRequired?: boolean } = {},
+): Promise<Response> {
   const { settings, sessions, hub, log } = deps;
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     throw new ChatError("upgrade_required", "this route needs a WebSocket upgrade");
@@ -63,7 +88,12 @@ async function upgrade(request: Request, deps: AppDeps): Promise<Response> {
   let name = wanted === undefined ? undefined : validateDisplayName(wanted);
   const rawSince = query.get("since") || undefined;
   const since = rawSince === undefined ? undefined : validateCursor(rawSince, "since");
-  const room = query.get("room")?.trim() || "lobby";
+  const wire = route.wire ?? wireOf(query);
+  const asked = query.get("room")?.trim();
+  if (!asked && route.roomRequired) {
+    throw new ChatError("missing_field", "'room' is required", { field: "room" });
+  }
+  const room = asked || "lobby";
   const verdict = await deps.hooks?.onConnect?.({ request, name, room });
   if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
   if (verdict?.name !== undefined) name = validateDisplayName(verdict.name);
@@ -85,7 +115,8 @@ async function upgrade(request: Request, deps: AppDeps): Promise<Response> {
     data: verdict?.data,
     commands: deps.commands,
     onDisconnect: deps.hooks?.onDisconnect,
-    logFields: { origin },
+    wire,
+    logFields: { origin, wire: wire.name },
   });
   sessions.open.add(session);
   socket.addEventListener("close", () => sessions.open.delete(session));
@@ -97,16 +128,19 @@ export function buildApp(deps: AppDeps): Hono {
   const app = new Hono();
   // The node header tells which isolate answered (useful behind `deno serve --parallel`).
   app.get("/health", (c) => c.text("ok", 200, { "x-chat-node": deps.hub.nodeId }));
-  app.get("/ws", async (c) => {
+  const socketRoute = (route: { wire?: Wire; roomRequired?: boolean }) => async (c: Context) => {
     try {
-      return await upgrade(c.req.raw, deps);
+      return await upgrade(c.req.raw, deps, route);
     } catch (error) {
       const chatError = toChatError(error);
       deps.sessions.refused(chatError.code);
       deps.log("ws_refused", { code: chatError.code, reason: chatError.message });
       return errorResponse(chatError);
     }
-  });
+  };
+  app.get("/ws", socketRoute({}));
+  // Seed 003 ("Chatty"): its WebSocket route and wire, on the same rooms.
+  app.get("/chat/join", socketRoute({ wire: wireNamed("chatty"), roomRequired: true }));
   if (deps.settings.jwtSecret) {
     // Writes over HTTP need a token too; reads stay open, like the page.
     app.post("*", async (c, next) => {

@@ -43,6 +43,24 @@ export function mountRoomsApi(app: Hono, hub: Hub): void {
 
   app.get("/rooms", async (c) => c.json(await hub.listRooms()));
 
+  // Seed 003 ("Chatty"): create a chat (a room) by name; an existing name answers 200 with it.
+  app.post("/chat", async (c) => {
+    const name = c.req.query("name");
+    if (name === undefined || name.trim() === "") {
+      throw new ChatError("missing_field", "'name' is required (POST /chat?name=...)", {
+        field: "name",
+      });
+    }
+    try {
+      const room = await hub.createRoom(name);
+      return c.json({ id: room.id, name: room.name }, 201);
+    } catch (error) {
+      if (!(error instanceof ChatError) || error.code !== "room_exists") throw error;
+      const room = await hub.resolveRoom(String(error.details.id));
+      return c.json({ id: room.id, name: room.name }, 200);
+    }
+  });
+
   app.get("/rooms/:id", async (c) => c.json(await hub.roomDetails(c.req.param("id"))));
 
   app.get("/rooms/:id/messages", async (c) => {

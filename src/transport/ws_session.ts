@@ -4,18 +4,10 @@ import type { MemberInfo } from "../core/hooks.ts";
 import type { LocalMember } from "../core/local_member.ts";
 import type { Connection, Logger, Outbound } from "../core/types.ts";
 import { INTERNAL_ERROR, POLICY, TOO_LARGE, TRY_AGAIN_LATER } from "../wire/close_codes.ts";
-import { type Command, parseFrame } from "../wire/commands.ts";
+import type { Command } from "../wire/commands.ts";
+import { type Wire, wireNamed } from "../wire/wires.ts";
 import type { CommandHandler } from "./embedding.ts";
-import {
-  answer,
-  encode,
-  errorEvent,
-  historyEvent,
-  joinedEvent,
-  leftEvent,
-  listEvent,
-  withRe,
-} from "../wire/events.ts";
+import { historyEvent, joinedEvent, leftEvent, listEvent } from "../wire/events.ts";
 
 /** What a session needs besides its socket and the hub. */
 export interface SessionOptions {
@@ -37,6 +29,8 @@ export interface SessionOptions {
   readonly commands?: ReadonlyMap<string, CommandHandler>;
   /** Called once the member has left (the embedder's disconnect hook). */
   readonly onDisconnect?: (member: MemberInfo) => void;
+  /** How this client talks (`/ws?wire=`); the JSON wire when absent. */
+  readonly wire?: Wire;
   /** Extra context for log lines (remote address, origin). */
   readonly logFields?: Record<string, unknown>;
 }
@@ -62,6 +56,7 @@ export class WsSession {
   #gone = false;
   readonly #connection: Connection;
   readonly #customNames: ReadonlySet<string>;
+  readonly #wire: Wire;
 
   /** Wires a freshly upgraded socket to the hub. */
   constructor(
@@ -69,7 +64,8 @@ export class WsSession {
     private readonly hub: Hub,
     private readonly options: SessionOptions,
   ) {
-    this.#connection = { send: (out: Outbound) => this.send(encode(out)) };
+    this.#wire = options.wire ?? wireNamed("json")!;
+    this.#connection = { send: (out: Outbound) => this.#sendText(this.#wire.push(out)) };
     this.#customNames = new Set(options.commands?.keys());
     socket.onopen = () => this.#enqueue(() => this.#open());
     socket.onmessage = (event) => this.#onFrame(event.data);
@@ -126,9 +122,10 @@ export class WsSession {
       this.#expiry = setTimeout(() => this.close(POLICY, "token expired"), delay);
     }
     this.options.log("ws_open", this.#fields());
-    this.send(answer(this.hub.me(member)));
+    if (this.#wire.greets) this.#sendText(this.#wire.answer(this.hub.me(member)));
     try {
-      await this.#join(this.options.room, this.options.since);
+      await this.#join(this.options.room, this.options.since, undefined, !this.#wire.greets);
+      if (!this.#wire.greets) this.#sendText(this.#wire.arrived(member.name));
     } catch (error) {
       this.#refuse(error);
     }
@@ -158,12 +155,10 @@ export class WsSession {
       this.#sendError(new ChatError("bad_json", "binary frames are not supported"));
       return;
     }
-    const parsed = parseFrame(data, this.#customNames);
-    if (!parsed.ok) {
-      this.#sendError(parsed.error, parsed.re);
-      return;
+    for (const parsed of this.#wire.parse(data, this.#customNames)) {
+      if (!parsed.ok) this.#sendError(parsed.error, parsed.re);
+      else this.#enqueue(() => this.#run(parsed.command));
     }
-    this.#enqueue(() => this.#run(parsed.command));
   }
 
   async #run(command: Command): Promise<void> {
@@ -189,12 +184,18 @@ export class WsSession {
 
   #sendError(error: ChatError, re?: string): void {
     this.options.onRefused?.(error.code);
-    this.send(errorEvent(error, re));
+    this.send(this.#wire.error(error, re));
   }
 
-  async #join(room: string, since: string | undefined, re?: string): Promise<void> {
+  /** Sends a frame the wire made; a wire that has nothing to say for an event says `undefined`. */
+  #sendText(text: string | undefined): void {
+    if (text !== undefined) this.send(text);
+  }
+
+  /** Joins a room; `quiet` for a wire that is not told it joined unless it asked. */
+  async #join(room: string, since: string | undefined, re?: string, quiet = false): Promise<void> {
     const joined = await this.hub.join(this.#member!, room, since);
-    this.send(answer(joinedEvent(joined), re));
+    if (!quiet) this.#sendText(this.#wire.answer(joinedEvent(joined), re));
     joined.flush();
   }
 
@@ -219,11 +220,13 @@ export class WsSession {
     const re = command.id;
     switch (command.command) {
       case "me":
-        return this.send(answer(this.hub.me(member), re));
+        return this.#sendText(this.#wire.answer(this.hub.me(member), re));
       case "join":
         return await this.#join(command.room, command.since, re);
       case "leave":
-        return this.send(answer(leftEvent(await this.hub.leave(member, command.room)), re));
+        return this.#sendText(
+          this.#wire.answer(leftEvent(await this.hub.leave(member, command.room)), re),
+        );
       case "broadcast":
         // Not awaited: the next frame may be parsed while this one commits. The store commits in
         // call order, so acknowledgements and deliveries keep the sender's order.
@@ -231,17 +234,21 @@ export class WsSession {
           member,
           command.message,
           command.room,
-          (out) => this.send(withRe(encode(out), re)),
+          (out) => this.#sendText(this.#wire.acknowledge(out, re)),
         ).catch((error) => this.#refuse(error, re));
         return;
       case "list":
-        return this.send(answer(listEvent(await this.hub.list(member, command.room)), re));
+        return this.#sendText(
+          this.#wire.answer(listEvent(await this.hub.list(member, command.room)), re),
+        );
       case "history": {
         const page = await this.hub.history(member, command.room, command.before, command.limit);
-        return this.send(answer(historyEvent(page), re));
+        return this.#sendText(this.#wire.answer(historyEvent(page), re));
       }
       case "custom":
-        return this.send(answer(await this.#custom(member, command.name, command.fields), re));
+        return this.#sendText(
+          this.#wire.answer(await this.#custom(member, command.name, command.fields), re),
+        );
       default: {
         const unreachable: never = command;
         throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);

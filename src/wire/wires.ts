@@ -1,0 +1,145 @@
+import type { ChatError } from "../core/errors.ts";
+import type { Outbound, PushEvent } from "../core/types.ts";
+import { type ParsedFrame, parseFrame } from "./commands.ts";
+import { answer, encode, errorEvent, withRe } from "./events.ts";
+
+/** The names of the wires a socket may speak (`/ws?wire=`), plus seed 003's `/chat/join`. */
+export type WireName = "json" | "basic" | "text" | "chatty";
+
+/**
+ * How one kind of client talks: how its frames become commands, and how events, answers and
+ * errors become its frames. The session speaks to every client through one of these; the core
+ * never knows which.
+ */
+export interface Wire {
+  /** The wire's name. */
+  readonly name: WireName;
+  /** Whether `me` and `joined` are sent on connect (the JSON wire's greeting). */
+  readonly greets: boolean;
+  /** The frames of one incoming text frame (`custom`: the embedder's command names). */
+  parse(frame: string, custom: ReadonlySet<string>): ParsedFrame[];
+  /** The frame for an event pushed to the member, or `undefined` to send nothing. */
+  push(out: Outbound): string | undefined;
+  /** The frame acknowledging the member's own stored message (`re` echoed where it can be). */
+  acknowledge(out: Outbound, re?: string): string | undefined;
+  /** The frame for a direct answer to a command. */
+  answer(event: object, re?: string): string | undefined;
+  /** The frame for an error. */
+  error(error: ChatError, re?: string): string;
+  /** What the member sees of its own arrival in its first room, if anything (no greeting). */
+  arrived(name: string): string | undefined;
+}
+
+const JSON_WIRE: Wire = {
+  name: "json",
+  greets: true,
+  parse: (frame, custom) => [parseFrame(frame, custom)],
+  push: encode,
+  acknowledge: (out, re) => withRe(encode(out), re),
+  answer,
+  error: errorEvent,
+  arrived: () => undefined,
+};
+
+/**
+ * Seed 000's client: nothing it did not ask for but `broadcast` events (no `me`/`joined` on
+ * connect, no `join`/`leave`, no notices); everything else as the JSON wire.
+ */
+const BASIC_WIRE: Wire = {
+  ...JSON_WIRE,
+  name: "basic",
+  greets: false,
+  // Stored events carry their seq: the test needs no parsing for them.
+  push: (
+    out,
+  ) => (out.seq !== undefined || event(out).event === "broadcast" ? encode(out) : undefined),
+};
+
+const parsed = new WeakMap<Outbound, PushEvent>();
+
+/**
+ * The event behind an outbound. One that came from another node as text is parsed once, for all
+ * the members of this node that speak another wire than JSON.
+ */
+function event(out: Outbound): PushEvent {
+  if (out.event) return out.event;
+  let e = parsed.get(out);
+  if (!e) parsed.set(out, e = JSON.parse(out.text) as PushEvent);
+  return e;
+}
+
+/** Lines of text in, each a message to the connection's room (blank lines are skipped). */
+function lines(frame: string): ParsedFrame[] {
+  return frame.split("\n").map((line) => line.replace(/\r$/, "")).filter((line) =>
+    line.trim() !== ""
+  ).map((message) => ({ ok: true, command: { command: "broadcast", message } }));
+}
+
+/** Seed 002's client: lines of text in; `<name>: <message>` and `Server: ...` lines out. */
+const TEXT_WIRE: Wire = {
+  name: "text",
+  greets: false,
+  parse: lines,
+  push: (out) => {
+    const e = event(out);
+    switch (e.event) {
+      case "broadcast":
+        return `${e.member}: ${e.message}`;
+      case "join":
+        return `Server: ${e.member} has joined the chat`;
+      case "leave":
+        return `Server: ${e.member} has left the chat`;
+      case "renamed":
+        return `Server: ${e.from} is now ${e.to}`;
+      case "notice":
+        return `Server: ${e.message}`;
+      case "me":
+        return `Server: you are ${e.member}`;
+      default:
+        return undefined;
+    }
+  },
+  acknowledge: (out) => TEXT_WIRE.push(out),
+  answer: () => undefined,
+  error: (error) => `Server: ${error.message}`,
+  arrived: (name) => `Server: ${name} has joined the chat`,
+};
+
+/** Seed 003's client (`/chat/join`): text in; `event_type` objects and `{text, participant}` out. */
+const CHATTY_WIRE: Wire = {
+  name: "chatty",
+  greets: false,
+  parse: lines,
+  push: (out) => {
+    const e = event(out);
+    switch (e.event) {
+      case "broadcast":
+        return JSON.stringify({ text: e.message, participant: e.member });
+      case "join":
+        return JSON.stringify({ event_type: "participant_joined", participant: e.member });
+      case "leave":
+        return JSON.stringify({ event_type: "participant_left", participant: e.member });
+      case "notice":
+        return JSON.stringify({ text: e.message, participant: "Server" });
+      default:
+        return undefined;
+    }
+  },
+  acknowledge: (out) => CHATTY_WIRE.push(out),
+  answer: () => undefined,
+  error: (error) =>
+    JSON.stringify({ event_type: "error", code: error.code, message: error.message }),
+  arrived: (name) => JSON.stringify({ event_type: "participant_joined", participant: name }),
+};
+
+const WIRES: Record<WireName, Wire> = {
+  json: JSON_WIRE,
+  basic: BASIC_WIRE,
+  text: TEXT_WIRE,
+  chatty: CHATTY_WIRE,
+};
+
+/** The wire of a name; `undefined` for a name that is none. */
+export function wireNamed(name: string): Wire | undefined {
+  return Object.hasOwn(WIRES, name) ? WIRES[name as WireName] : undefined;
+}

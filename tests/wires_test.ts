@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { Client, closeAll, rawUpgrade, startServer, TextClient } from "./_helpers.ts";
+
+Deno.test("wire=basic (seed 000): only broadcasts unasked, the sender's own included; answers as JSON", async () => {
+  const server = await startServer();
+  const basic = await TextClient.open(server.ws, { wire: "basic", name: "bas", room: "r" });
+  try {
+    // Nothing on connect: the first frame is the answer to what it asks.
+    basic.send(JSON.stringify({ command: "list", id: "l1" }));
+    const list = JSON.parse(await basic.next());
+    assert.deepEqual([list.event, list.re, list.members], ["list", "l1", ["bas"]]);
+    const ann = await Client.connect(server.ws, { name: "ann", room: "r" });
+    await ann.request({ command: "broadcast", message: "from ann" });
+    assert.deepEqual(JSON.parse(await basic.next()).message, "from ann", "no join came first");
+    basic.send(JSON.stringify({ command: "broadcast", message: "mine", id: "b1" }));
+    const own = JSON.parse(await basic.next());
+    assert.deepEqual([own.event, own.message, own.re], ["broadcast", "mine", "b1"]);
+    await ann.close();
+    await server.chat.notify("everyone", "not for basic clients");
+    basic.send(JSON.stringify({ command: "me", id: "m1" }));
+    assert.equal(JSON.parse(await basic.next()).event, "me", "no leave, no notice before it");
+  } finally {
+    await basic.close();
+    await server.close();
+  }
+});
+
+Deno.test("wire=text (seed 002): lines in; name: message and Server lines out, shared with JSON clients", async () => {
+  const server = await startServer({ maxMessageLength: 20 });
+  const tom = await TextClient.open(server.ws, { wire: "text", name: "tom" });
+  try {
+    assert.equal(
+      await tom.next(),
+      "Server: tom has joined the chat",
+      "the joiner sees its own join",
+    );
+    const ann = await Client.connect(server.ws, { name: "ann" });
+    assert.equal(await tom.next(), "Server: ann has joined the chat");
+    await ann.request({ command: "broadcast", message: "hi tom" });
+    assert.equal(await tom.next(), "ann: hi tom");
+    tom.send("hello ann\r\nsecond line\n");
+    assert.equal(await tom.next(), "tom: hello ann", "the sender included");
+    assert.equal(await tom.next(), "tom: second line");
+    assert.equal((await ann.next((e) => e.event === "broadcast")).message, "hello ann");
+    assert.equal((await ann.next((e) => e.event === "broadcast")).message, "second line");
+    tom.send("x".repeat(30));
+    assert.match(await tom.next(), /^Server: message is over 20 characters/);
+    await server.chat.notify("everyone", "restart at noon");
+    assert.equal(await tom.next(), "Server: restart at noon");
+    await ann.close();
+    assert.equal(await tom.next(), "Server: ann has left the chat");
+  } finally {
+    await tom.close();
+    await server.close();
+  }
+});
+
+Deno.test("seed 003 (Chatty): POST /chat?name= and /chat/join speak its events, on the same rooms", async () => {
+  const server = await startServer();
+  try {
+    const created = await fetch(`${server.http}/chat?name=general`, { method: "POST" });
+    assert.equal(created.status, 201);
+    const chat = await created.json();
+    assert.deepEqual(Object.keys(chat).sort(), ["id", "name"]);
+    const again = await fetch(`${server.http}/chat?name=General`, { method: "POST" });
+    assert.equal(again.status, 200);
+    assert.equal((await again.json()).id, chat.id, "the existing chat, not a second one");
+    const nameless = await fetch(`${server.http}/chat`, { method: "POST" });
+    assert.equal(nameless.status, 400);
+    assert.equal((await nameless.json()).error, "missing_field");
+    assert.equal((await rawUpgrade(server.port, "/chat/join?name=x")).status, 400);
+
+    const ann = await TextClient.open(`ws://127.0.0.1:${server.port}/chat/join`, {
+      name: "ann",
+      room: chat.id,
+    });
+    assert.deepEqual(JSON.parse(await ann.next()), {
+      event_type: "participant_joined",
+      participant: "ann",
+    });
+    const bob = await Client.connect(server.ws, { name: "bob", room: chat.id });
+    assert.deepEqual(JSON.parse(await ann.next()), {
+      event_type: "participant_joined",
+      participant: "bob",
+    });
+    ann.send("hello from chatty");
+    assert.deepEqual(JSON.parse(await ann.next()), {
+      text: "hello from chatty",
+      participant: "ann",
+    });
+    assert.equal((await bob.next((e) => e.event === "broadcast")).message, "hello from chatty");
+    await bob.request({ command: "broadcast", message: "hi ann" });
+    assert.deepEqual(JSON.parse(await ann.next()), { text: "hi ann", participant: "bob" });
+    await bob.close();
+    assert.deepEqual(JSON.parse(await ann.next()), {
+      event_type: "participant_left",
+      participant: "bob",
+    });
+    await ann.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("an unknown wire is refused with 400 invalid_field", async () => {
+  const server = await startServer();
+  try {
+    const refused = await rawUpgrade(server.port, "/ws?wire=xml");
+    assert.equal(refused.status, 400);
+    assert.equal(JSON.parse(refused.body).error, "invalid_field");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a text-wire user and a web-client user in one room see each other", async () => {
+  const server = await startServer();
+  const text = await TextClient.open(server.ws, { wire: "text", name: "terminal", room: "mixed" });
+  const web = await Client.connect(server.ws, { name: "browser", room: "mixed" });
+  try {
+    assert.deepEqual((await web.request({ command: "list" })).members, ["terminal", "browser"]);
+    text.send("from the terminal");
+    assert.equal((await web.next((e) => e.event === "broadcast")).member, "terminal");
+  } finally {
+    await closeAll([web]);
+    await text.close();
+    await server.close();
+  }
+});
