@@ -286,6 +286,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     closing ??= (async () => {
       sessions.draining = true;
       for (const session of sessions.open) session.close(GOING_AWAY, "server shutting down");
+      for (const end of [...sessions.streams]) end();
       hub.close();
       await engines.close();
     })();

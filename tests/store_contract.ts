@@ -265,6 +265,49 @@ export function storeContract(
       }),
   );
 
+  test("an idempotency key stores once: a retry gets the first message, in its room only", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const draft = drafts(clock);
+      const first = await store.appendMessage(draft("once"), { idempotencyKey: "k1" });
+      const retry = await store.appendMessage(draft("once, again"), { idempotencyKey: "k1" });
+      assert.deepEqual(retry, first);
+      const both = await Promise.all([
+        store.appendMessage(draft("twin a"), { idempotencyKey: "k2" }),
+        store.appendMessage(draft("twin b"), { idempotencyKey: "k2" }),
+      ]);
+      assert.deepEqual(both[1], both[0], "the same key at once stores once");
+      const other = "01J000000000000000000OTHER";
+      const elsewhere = await store.appendMessage(draft("other room", other), {
+        idempotencyKey: "k1",
+      });
+      assert.equal(elsewhere.room, other, "keys are per room");
+      const page = await store.readMessages(ROOM, { limit: 10 });
+      assert.deepEqual(page.messages.map((m) => m.message), ["once", "twin a"]);
+    }));
+
+  withHandles(
+    "an idempotency key used through one handle is honoured through another, even at once",
+    (clock) =>
+      withStore(LOTS, clock, async ({ store, another }) => {
+        const second = await another!();
+        try {
+          const results = await Promise.all(
+            Array.from({ length: 10 }, (_, i) =>
+              (i % 2 ? second : store).appendMessage(drafts(clock, 40 + i)(`try ${i}`), {
+                idempotencyKey: "same",
+              })),
+          );
+          for (const r of results) {
+            assert.deepEqual(r, results[0]);
+          }
+          const page = await second.readMessages(ROOM, { limit: 20 });
+          assert.equal(page.messages.length, 1);
+        } finally {
+          await second.close();
+        }
+      }),
+  );
+
   test("after close, an append is refused with store_failed and nothing is stored", (clock) =>
     withStore(LOTS, clock, async ({ store, another }) => {
       await store.appendMessage(drafts(clock)("kept"));

@@ -12,7 +12,7 @@ import { PresenceSync } from "./presence_sync.ts";
 import { RoomDirectory } from "./room_directory.ts";
 import { storedEntry } from "./room_feed.ts";
 import { RoomFeeds } from "./room_feeds.ts";
-import type { Store } from "./store.ts";
+import type { AppendOptions, Store } from "./store.ts";
 import type {
   ChatMessage,
   Clock,
@@ -364,7 +364,9 @@ export class Hub {
       if (since === undefined) return { room, members, seq, flush: () => member.openGate(room.id) };
       const { missed, recovered, floor } = await this.#missedSince(room.id, since);
       const flush = () => {
-        for (const message of missed) member.replay(room.id, { event: message, seq: message.seq });
+        for (const message of missed) {
+          member.replay(room.id, { event: message, seq: message.seq, id: message.id });
+        }
         member.openGate(room.id, floor);
       };
       return { room, members, seq, recovered, flush };
@@ -487,6 +489,72 @@ export class Hub {
   }
 
   /**
+   * Stores a message sent over HTTP by `name` (a bot, a webhook: no socket), in an existing room.
+   * With an idempotency key, a retry returns the message stored the first time.
+   */
+  async send(
+    ref: string,
+    message: string,
+    name: string,
+    idempotencyKey?: string,
+  ): Promise<ChatMessage> {
+    const room = await this.resolveRoom(ref);
+    validateMessageText(message, this.#deps.settings.maxMessageLength);
+    const author = validateDisplayName(name);
+    const id = `http:${nameKey(author)}`;
+    return await this.#append(id, this.#draft({ id, name: author }, room, message), undefined, {
+      idempotencyKey,
+    });
+  }
+
+  /**
+   * Follows a room without being a member of it (Server-Sent Events): the room's stored events
+   * and its joins and leaves go to `connection`, from `since` (exactly as a `join` with `since`
+   * replays). Call `flush` after sending what `result` describes, and `stop` when done.
+   */
+  async observe(
+    ref: string,
+    connection: Connection,
+    since?: string,
+  ): Promise<Omit<JoinResult, "flush"> & { flush(): void; stop(): void }> {
+    const room = await this.resolveRoom(ref);
+    const { ratePerSecond: perSecond, rateBurst: burst } = this.#deps.settings;
+    const id = this.#deps.ids();
+    const observer = new LocalMember(id, "", "", connection, {
+      perSecond,
+      burst,
+      clock: this.#deps.clock,
+    });
+    observer.closeGate(room.id);
+    this.#locals.enter(observer, room.id);
+    const feed = this.#feeds.open(room.id);
+    const after = feed.started ? feed.position.seq : undefined;
+    const stop = () => {
+      observer.openGate(room.id);
+      if (this.#locals.exit(observer, room.id)) this.#feeds.close(room.id);
+    };
+    try {
+      await feed.ready;
+      const seq = after ?? feed.startSeq;
+      const members = this.#memberNames(room.id);
+      if (since === undefined) {
+        return { room, members, seq, flush: () => observer.openGate(room.id), stop };
+      }
+      const { missed, recovered, floor } = await this.#missedSince(room.id, since);
+      const flush = () => {
+        for (const message of missed) {
+          observer.replay(room.id, { event: message, seq: message.seq, id: message.id });
+        }
+        observer.openGate(room.id, floor);
+      };
+      return { room, members, seq, recovered, flush, stop };
+    } catch (error) {
+      stop();
+      throw error;
+    }
+  }
+
+  /**
    * Pushes a `notice` (not stored) to every member, the members of a room, or one member (by id
    * or name), on every node.
    */
@@ -523,12 +591,13 @@ export class Hub {
     authorId: string,
     draft: MessageDraft,
     acknowledge?: (out: Outbound) => void,
+    options?: AppendOptions,
   ): Promise<ChatMessage> {
     this.#inFlight.set(authorId, (this.#inFlight.get(authorId) ?? 0) + 1);
     try {
       // A duration, not a time of day: measured with the monotonic timer.
       const started = performance.now();
-      const stored = await this.#deps.store.appendMessage(draft);
+      const stored = await this.#deps.store.appendMessage(draft, options);
       this.#stored++;
       this.#deps.observer?.committed(performance.now() - started);
       const entry = storedEntry(stored, { memberId: authorId, send: (o) => acknowledge?.(o) });

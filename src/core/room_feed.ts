@@ -28,7 +28,7 @@ export interface FeedEntry {
 /** The feed entry of a message read from the store. */
 export function storedEntry(message: ChatMessage, ack?: Acknowledgement): FeedEntry {
   const { seq, id, memberId } = message;
-  return { seq, id, memberId, out: { event: message, seq }, ack };
+  return { seq, id, memberId, out: { event: message, seq, id }, ack };
 }
 
 /** What a feed is built from. */

@@ -76,7 +76,7 @@ export class RoomFeeds {
         }
         this.#received++;
         const { seq, id, memberId, text } = parsed;
-        feed.offer({ seq, id, memberId, out: { text, seq } });
+        feed.offer({ seq, id, memberId, out: { text, seq, id } });
       },
       () => feed.gap(),
     );

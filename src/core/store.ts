@@ -1,6 +1,15 @@
 import type { LogPosition } from "./log_order.ts";
 import type { ChatMessage, MessageDraft, MessagePage, MessageQuery, Room } from "./types.ts";
 
+/** How to append. */
+export interface AppendOptions {
+  /** A client's key for this message (an HTTP `Idempotency-Key`): the same key stores once. */
+  readonly idempotencyKey?: string;
+}
+
+/** How long an idempotency key is remembered. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
 /**
  * Where rooms and history live. Implementations: `store/memory_store.ts` (one isolate, for tests
  * and throwaway runs) and `store/kv_store.ts` (Deno KV, shared by every handle on one database).
@@ -27,8 +36,13 @@ export interface Store {
   findRoomByName(name: string): Promise<Room | undefined>;
   /** Every room, oldest first. */
   listRooms(): Promise<Room[]>;
-  /** Appends to the room's log; resolves with the stored message (its `seq`, id and `ts` set). */
-  appendMessage(draft: MessageDraft): Promise<ChatMessage>;
+  /**
+   * Appends to the room's log; resolves with the stored message (its `seq`, id and `ts` set).
+   * With an idempotency key, an append whose key was already used in that room (within a day,
+   * through any handle, even at the same moment) stores nothing and resolves with the message
+   * stored the first time.
+   */
+  appendMessage(draft: MessageDraft, options?: AppendOptions): Promise<ChatMessage>;
   /** The room's newest `seq` and id (`seq` 0 for an empty room). */
   head(room: string): Promise<LogPosition>;
   /** A page of a room's history, oldest first (id bounds are exclusive). */

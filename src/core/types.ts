@@ -117,11 +117,11 @@ export type PushEvent = ChatMessage | MembershipEvent | RenamedEvent | MeEvent |
 /**
  * An event on its way to members. The core builds it once per event, not per recipient; the wire
  * serialises it once, on first send, into `text`. An event that came from another node may carry
- * only its `text` (serialised there). `seq` is set for stored events.
+ * only its `text` (serialised there). `seq` and `id` are set for stored events.
  */
 export type Outbound =
-  | { readonly event: PushEvent; text?: string; readonly seq?: number }
-  | { readonly event?: undefined; text: string; readonly seq?: number };
+  | { readonly event: PushEvent; text?: string; readonly seq?: number; readonly id?: string }
+  | { readonly event?: undefined; text: string; readonly seq?: number; readonly id?: string };
 
 /** Where the hub sends a member's events: the transport's socket. */
 export interface Connection {

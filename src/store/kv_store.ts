@@ -1,7 +1,7 @@
 import { ChatError } from "../core/errors.ts";
 import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
 import { nameKey } from "../core/names.ts";
-import type { Store } from "../core/store.ts";
+import { type AppendOptions, IDEMPOTENCY_TTL_MS, type Store } from "../core/store.ts";
 import type {
   ChatMessage,
   Clock,
@@ -22,11 +22,13 @@ const ROOM_NAME = "room_names"; // [ROOM_NAME, lower-case name] -> id
 const HEAD = "log_heads"; // [HEAD, room] -> LogPosition, written with every append
 const MESSAGE = "log"; // [MESSAGE, room, id] -> ChatMessage
 const TRIMMED = "log_trimmed"; // [TRIMMED, room] -> newest id retention deleted
+const IDEMPOTENCY = "idempotency"; // [IDEMPOTENCY, room, key] -> the message first stored (a day)
 
 // Deno KV allows 100 checks, 1000 mutations and 800 KiB per atomic operation; stay inside all
 // (a batch checks one head per room, and writes its messages and one head per room).
 const MAX_BATCH_MESSAGES = 400;
-const MAX_BATCH_ROOMS = 100;
+/** A batch checks one head per room and one key per idempotent append: at most 100 checks. */
+const MAX_BATCH_CHECKS = 100;
 const MAX_BATCH_BYTES = 512 * 1024;
 const DELETE_CHUNK = 500;
 /** Getting many keys at once is limited to 10 per call. */
@@ -36,6 +38,8 @@ const MAX_CONFLICTS = 64;
 
 interface Pending {
   readonly draft: MessageDraft;
+  /** The append's idempotency key, if any. */
+  readonly key?: string;
   readonly size: number;
   readonly resolve: (stored: ChatMessage) => void;
   readonly reject: (error: unknown) => void;
@@ -148,11 +152,11 @@ export class KvStore implements Store {
   }
 
   /** Resolves with the stored message once committed (in a batch with others queued meanwhile). */
-  appendMessage(draft: MessageDraft): Promise<ChatMessage> {
+  appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<ChatMessage> {
     if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
     return new Promise((resolve, reject) => {
       const size = draft.message.length * 3 + 256;
-      this.#queue.push({ draft, size, resolve, reject });
+      this.#queue.push({ draft, key: options.idempotencyKey, size, resolve, reject });
       this.#draining ??= this.#drain();
     });
   }
@@ -177,12 +181,15 @@ export class KvStore implements Store {
   #takeBatch(): Pending[] {
     let bytes = 0;
     let count = 0;
+    let checks = 0;
     const rooms = new Set<string>();
     while (count < this.#queue.length && count < MAX_BATCH_MESSAGES) {
-      const { draft, size } = this.#queue[count];
+      const { draft, key, size } = this.#queue[count];
       bytes += size;
       if (count > 0 && bytes > MAX_BATCH_BYTES) break;
-      if (!rooms.has(draft.room) && rooms.size >= MAX_BATCH_ROOMS) break;
+      const adds = (rooms.has(draft.room) ? 0 : 1) + (key === undefined ? 0 : 1);
+      if (count > 0 && checks + adds > MAX_BATCH_CHECKS) break;
+      checks += adds;
       rooms.add(draft.room);
       count++;
     }
@@ -198,6 +205,8 @@ export class KvStore implements Store {
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       const unknown = rooms.filter((room) => !this.#heads.has(room));
       if (unknown.length > 0) await retryBusy(() => this.#readHeads(unknown));
+      // Appends whose idempotency key was used already resolve with the first message.
+      const used = await retryBusy(() => this.#usedKeys(batch));
       const heads = new Map(rooms.map((room) => [room, this.#heads.get(room)!]));
       const op = this.#kv.atomic();
       const positions = new Map<string, LogPosition>();
@@ -205,12 +214,21 @@ export class KvStore implements Store {
         op.check({ key: [HEAD, room], versionstamp: head.versionstamp });
         positions.set(room, head.position);
       }
-      const stored = batch.map(({ draft }) => {
+      const stored = batch.map(({ draft, key }) => {
+        const keyed = key === undefined ? undefined : [IDEMPOTENCY, draft.room, key];
+        const first = keyed && used.get(keyed.join("\u0000"));
+        if (first) return first;
         const at = positions.get(draft.room)!;
         const id = nextLogId(at.id, draft.id);
         const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: at.seq + 1 };
         positions.set(draft.room, { seq: message.seq, id });
         op.set([MESSAGE, draft.room, id], message);
+        if (keyed) {
+          // The same key twice in one batch: the second gets the first's message.
+          used.set(keyed.join("\u0000"), message);
+          op.check({ key: keyed, versionstamp: null });
+          op.set(keyed, message, { expireIn: IDEMPOTENCY_TTL_MS });
+        }
         return message;
       });
       for (const [room, position] of positions) op.set([HEAD, room], position);
@@ -222,10 +240,25 @@ export class KvStore implements Store {
         }
         return stored;
       }
-      // Another handle appended to one of these rooms: learn the heads again.
+      // Another handle appended to one of these rooms (or used one of the keys): read again.
       for (const room of rooms) this.#heads.delete(room);
     }
     throw new Error(`the rooms' heads kept moving (${MAX_CONFLICTS} attempts)`);
+  }
+
+  /** The messages already stored under the batch's idempotency keys, by room and key. */
+  async #usedKeys(batch: Pending[]): Promise<Map<string, ChatMessage>> {
+    const keys = batch.filter((p) => p.key !== undefined).map((p) =>
+      [IDEMPOTENCY, p.draft.room, p.key!] as Deno.KvKey
+    );
+    const used = new Map<string, ChatMessage>();
+    for (let i = 0; i < keys.length; i += GET_MANY) {
+      const entries = await this.#kv.getMany<ChatMessage[]>(keys.slice(i, i + GET_MANY));
+      for (const entry of entries) {
+        if (entry.value) used.set(entry.key.join("\u0000"), entry.value);
+      }
+    }
+    return used;
   }
 
   /** Reads the heads of `rooms`, ten keys a call (KV's limit), all calls at once. */

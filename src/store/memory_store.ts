@@ -1,7 +1,7 @@
 import { ChatError } from "../core/errors.ts";
 import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
 import { nameKey } from "../core/names.ts";
-import type { Store } from "../core/store.ts";
+import { type AppendOptions, IDEMPOTENCY_TTL_MS, type Store } from "../core/store.ts";
 import type {
   ChatMessage,
   Clock,
@@ -38,6 +38,8 @@ interface Data {
   readonly rooms: Map<string, Room>;
   readonly names: Map<string, string>;
   readonly logs: Map<string, Log>;
+  /** Idempotency keys by room and key, with the message first stored under each. */
+  readonly keys: Map<string, { message: ChatMessage; at: number }>;
 }
 
 /**
@@ -54,7 +56,7 @@ export class MemoryStore implements Store {
     private readonly clock: Clock = Date.now,
     data?: Data,
   ) {
-    this.#data = data ?? { rooms: new Map(), names: new Map(), logs: new Map() };
+    this.#data = data ?? { rooms: new Map(), names: new Map(), logs: new Map(), keys: new Map() };
   }
 
   /** Another handle on the same rooms and logs (as a second process on one database would be). */
@@ -103,18 +105,24 @@ export class MemoryStore implements Store {
   }
 
   /** Appends at the room's head, then drops what retention no longer allows. */
-  appendMessage(draft: MessageDraft): Promise<ChatMessage> {
+  appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<ChatMessage> {
     try {
       this.#open();
     } catch (error) {
       return Promise.reject(error);
     }
+    const key = options.idempotencyKey === undefined
+      ? undefined
+      : `${draft.room}\u0000${options.idempotencyKey}`;
+    const used = key === undefined ? undefined : this.#data.keys.get(key);
+    if (used && used.at > this.clock() - IDEMPOTENCY_TTL_MS) return Promise.resolve(used.message);
     const log = this.#log(draft.room);
     const id = nextLogId(log.head.id, draft.id);
     const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: log.head.seq + 1 };
     log.messages.push(message);
     log.head = { seq: message.seq, id };
     this.#trim(log);
+    if (key !== undefined) this.#data.keys.set(key, { message, at: this.clock() });
     return Promise.resolve(message);
   }
 

@@ -21,6 +21,8 @@ export class Sessions {
   readonly open = new Set<WsSession>();
   /** Set by shutdown: new upgrades get 503. */
   draining = false;
+  /** Ends each open Server-Sent Events stream (a shutdown calls them all). */
+  readonly streams = new Set<() => void>();
   /** Errors sent to clients (WebSocket and HTTP) by code, since start. */
   readonly refusals = new Map<string, number>();
 
@@ -148,7 +150,10 @@ export function buildApp(deps: AppDeps): Hono {
       await next();
     });
   }
-  mountRoomsApi(app, deps.hub);
+  mountRoomsApi(app, deps.hub, {
+    jwtSecret: deps.settings.jwtSecret,
+    streams: deps.sessions.streams,
+  });
   if (deps.metrics) mountMetrics(app, deps.metrics, deps.settings.metricsToken);
   mountStaticFiles(app, deps.staticRoot);
   app.notFound((c) => c.json({ error: "not_found", message: "no such route" }, 404));

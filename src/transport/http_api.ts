@@ -2,6 +2,8 @@ import type { Hono } from "hono";
 import { ChatError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
 import { validateCursor } from "../core/message.ts";
+import { roomEvents } from "./room_stream.ts";
+import { tokenOf, verifyGrant } from "./tokens.ts";
 
 function cursor(value: string | undefined, field: string): string | undefined {
   return value === undefined || value === "" ? undefined : validateCursor(value, field);
@@ -34,8 +36,39 @@ async function readName(request: Request): Promise<string> {
   return name;
 }
 
-/** The rooms API: create and list rooms, show one, page through its messages. */
-export function mountRoomsApi(app: Hono, hub: Hub): void {
+/** Reads `{"message", "name"?}`, the body of `POST /rooms/:id/messages`. */
+async function readMessage(request: Request): Promise<{ message: string; name?: string }> {
+  let body: unknown;
+  try {
+    body = await request.json();
+  } catch {
+    throw new ChatError("bad_json", 'the body must be a JSON object like {"message": "..."}');
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ChatError("bad_json", 'the body must be a JSON object like {"message": "..."}');
+  }
+  const { message, name } = body as Record<string, unknown>;
+  if (message === undefined || message === null) {
+    throw new ChatError("missing_field", "'message' is required", { field: "message" });
+  }
+  if (typeof message !== "string") {
+    throw new ChatError("invalid_field", "'message' must be a string", { field: "message" });
+  }
+  if (name !== undefined && name !== null && typeof name !== "string") {
+    throw new ChatError("invalid_field", "'name' must be a string", { field: "name" });
+  }
+  return { message, name: typeof name === "string" ? name : undefined };
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** The rooms API: create and list rooms, show one, page through its messages, send, follow. */
+export function mountRoomsApi(
+  app: Hono,
+  hub: Hub,
+  options: { jwtSecret: string; streams: Set<() => void> },
+): void {
+  const { jwtSecret } = options;
   app.post("/rooms", async (c) => {
     const room = await hub.createRoom(await readName(c.req.raw));
     return c.json(room, 201);
@@ -62,6 +95,26 @@ export function mountRoomsApi(app: Hono, hub: Hub): void {
   });
 
   app.get("/rooms/:id", async (c) => c.json(await hub.roomDetails(c.req.param("id"))));
+
+  // Send without a socket: bots, webhooks. A retry with the same Idempotency-Key stores once.
+  app.post("/rooms/:id/messages", async (c) => {
+    const { message, name } = await readMessage(c.req.raw);
+    const grant = jwtSecret ? await verifyGrant(tokenOf(c.req.raw), jwtSecret) : undefined;
+    const key = c.req.header("idempotency-key");
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+      throw new ChatError(
+        "invalid_field",
+        "Idempotency-Key must be 1-200 visible ASCII characters",
+        {
+          field: "Idempotency-Key",
+        },
+      );
+    }
+    const stored = await hub.send(c.req.param("id"), message, grant?.name ?? name ?? "http", key);
+    return c.json(stored, 201);
+  });
+
+  app.get("/rooms/:id/events", (c) => roomEvents(c, hub, options.streams));
 
   app.get("/rooms/:id/messages", async (c) => {
     const page = await hub.readMessages(c.req.param("id"), {

@@ -1,0 +1,69 @@
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { Hub } from "../core/hub.ts";
+import { validateCursor } from "../core/message.ts";
+import type { Outbound } from "../core/types.ts";
+import { encode, joinedEvent } from "../wire/events.ts";
+
+/** Events a slow reader may have waiting before its stream is ended (it resumes with its id). */
+const MAX_QUEUED = 10_000;
+/** A comment line this often keeps proxies from closing a quiet stream. */
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * `GET /rooms/:id/events`: the room as Server-Sent Events. First a `joined` event (with `seq`,
+ * and `recovered` when resuming), then each stored event as `id: <message id>` and
+ * `data: <the JSON event>`, and the room's `join`/`leave` events (without an id). `Last-Event-ID`
+ * (the header a browser's EventSource sends when it reconnects, or `?lastEventId=`) resumes
+ * exactly like `since` on the WebSocket: every stored event after it, once, then live ones.
+ */
+export async function roomEvents(
+  c: Context,
+  hub: Hub,
+  open: Set<() => void>,
+): Promise<Response> {
+  const raw = c.req.header("last-event-id") || c.req.query("lastEventId") || undefined;
+  const since = raw === undefined ? undefined : validateCursor(raw, "Last-Event-ID");
+  const queue: Outbound[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  const end = () => {
+    ended = true;
+    wake?.();
+  };
+  // Before the stream starts, so that an unknown room is a plain 404.
+  const observed = await hub.observe(c.req.param("id")!, {
+    send: (out) => {
+      if (queue.length >= MAX_QUEUED) return end();
+      queue.push(out);
+      wake?.();
+    },
+  }, since);
+  return streamSSE(c, async (stream) => {
+    stream.onAbort(end);
+    open.add(end); // a shutdown ends every stream
+    try {
+      await stream.writeSSE({ event: "joined", data: JSON.stringify(joinedEvent(observed)) });
+      observed.flush();
+      while (!ended) {
+        const out = queue.shift();
+        if (out) {
+          await stream.writeSSE(out.id ? { id: out.id, data: encode(out) } : { data: encode(out) });
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, KEEPALIVE_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+        if (queue.length === 0 && !ended) await stream.write(": keepalive\n\n");
+      }
+    } finally {
+      open.delete(end);
+      observed.stop();
+    }
+  });
+}
