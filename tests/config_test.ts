@@ -76,3 +76,14 @@ Deno.test("where BroadcastChannel does not exist, the KV bus is used, and one lo
   assert.equal(engines.length, 1);
   assert.equal(engines[0].bus, "kv");
 });
+
+Deno.test("the browser tests' import map has every import of the project's (plus playwright-core)", async () => {
+  const root = JSON.parse(await Deno.readTextFile("deno.json")).imports as Record<string, string>;
+  const e2e = JSON.parse(await Deno.readTextFile("tests/e2e/deno.json")).imports as Record<
+    string,
+    string
+  >;
+  for (const [name, target] of Object.entries(root)) assert.equal(e2e[name], target, name);
+  assert.ok(e2e["playwright-core"], "the browser driver");
+  assert.equal(root["playwright-core"], undefined, "not in the server's map (deno task start)");
+});

@@ -56,6 +56,13 @@ Deno.test("the message hook refuses (forbidden, nothing stored or delivered) or 
     await bob.waitFor((e) => e.message === "x".repeat(30));
     const got = bob.broadcasts().map((m) => String(m.message));
     assert.deepEqual(got, ["d**n it", ...Array.from({ length: 30 }, (_, i) => "x".repeat(i + 1))]);
+    // The judge sees every message, whatever way it comes in: HTTP too.
+    const overHttp = await fetch(`${server.http}/rooms/r/messages`, {
+      method: "POST",
+      body: JSON.stringify({ message: "more spam", name: "bot" }),
+    });
+    assert.equal(overHttp.status, 403);
+    assert.equal((await overHttp.json()).error, "forbidden");
     const page = await (await fetch(`${server.http}/rooms/r/messages?limit=200`)).json();
     assert.ok(!page.messages.some((m: { message: string }) => m.message.includes("spam")));
   } finally {

@@ -502,7 +502,17 @@ export class Hub {
     validateMessageText(message, this.#deps.settings.maxMessageLength);
     const author = validateDisplayName(name);
     const id = `http:${nameKey(author)}`;
-    return await this.#append(id, this.#draft({ id, name: author }, room, message), undefined, {
+    let text = message;
+    const hook = this.#deps.onMessage;
+    if (hook) {
+      // The embedder's judge sees every message, whatever way it came in.
+      const verdict = await hook({ member: { id, name: author, data: undefined }, room, message });
+      if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
+      if (verdict && "message" in verdict) {
+        text = validateMessageText(verdict.message, this.#deps.settings.maxMessageLength);
+      }
+    }
+    return await this.#append(id, this.#draft({ id, name: author }, room, text), undefined, {
       idempotencyKey,
     });
   }

@@ -9,6 +9,7 @@ import { checkOrigin } from "./admission.ts";
 import { mountRoomsApi } from "./http_api.ts";
 import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
+import { mountChatService } from "./grpc/chat_service.ts";
 import { mountStaticFiles } from "./static_files.ts";
 import { tokenOf, verifyGrant } from "./tokens.ts";
 import { errorResponse } from "./status.ts";
@@ -155,6 +156,7 @@ export function buildApp(deps: AppDeps): Hono {
     streams: deps.sessions.streams,
   });
   if (deps.metrics) mountMetrics(app, deps.metrics, deps.settings.metricsToken);
+  mountChatService(app, deps.hub, deps.sessions.streams);
   mountStaticFiles(app, deps.staticRoot);
   app.notFound((c) => c.json({ error: "not_found", message: "no such route" }, 404));
   app.onError((error, c) => {

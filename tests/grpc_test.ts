@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { ChatService } from "../src/transport/grpc/gen/chat_v1/chat_pb.ts";
+import { Client, eventually, startServer } from "./_helpers.ts";
+
+const transports: [string, (baseUrl: string) => Transport][] = [
+  ["Connect, JSON", (baseUrl) => createConnectTransport({ baseUrl, useBinaryFormat: false })],
+  ["Connect, binary", (baseUrl) => createConnectTransport({ baseUrl, useBinaryFormat: true })],
+  ["gRPC-Web", (baseUrl) => createGrpcWebTransport({ baseUrl })],
+];
+
+for (const [label, transport] of transports) {
+  Deno.test(`seed 004's ChatService over ${label}: create, connect (a stream), send, shared with WebSocket members`, async () => {
+    const server = await startServer();
+    const chat = createClient(ChatService, transport(server.http));
+    const abort = new AbortController();
+    try {
+      const { chatId } = await chat.createChat({ name: "grpc room" });
+      assert.match(chatId, /^[0-9A-Z]{26}$/);
+      const stream = chat.connectChat({ chatId, username: "john" }, { signal: abort.signal });
+      const received: { sender: string; content: string }[] = [];
+      const reading = (async () => {
+        for await (const message of stream) {
+          received.push({ sender: message.sender, content: message.content });
+          assert.ok(timestampDate(message.timestamp!).getTime() > 0);
+        }
+      })().catch((error) => {
+        if (!(error instanceof ConnectError && error.code === Code.Canceled)) throw error;
+      });
+      // John is a member of the room like any other: a WebSocket client sees him.
+      const ann = await Client.connect(server.ws, { name: "ann", room: chatId });
+      const deadline = Date.now() + 5000;
+      while (
+        !(await ann.request({ command: "list" }) as { members: string[] }).members.includes("john")
+      ) {
+        assert.ok(Date.now() < deadline, "john joined");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const sent = await chat.sendMessage({
+        chatId,
+        message: { sender: "jack", content: "hi john" },
+      });
+      assert.equal(sent.sender, "jack");
+      assert.match(sent.id, /^[0-9A-Z]{26}$/);
+      assert.equal((await ann.next((e) => e.event === "broadcast")).message, "hi john");
+      await ann.request({ command: "broadcast", message: "hello from the web" });
+      await eventually(() => received.length >= 2, `two messages (${JSON.stringify(received)})`);
+      assert.deepEqual(received, [
+        { sender: "jack", content: "hi john" },
+        { sender: "ann", content: "hello from the web" },
+      ]);
+      await assert.rejects(
+        chat.sendMessage({ chatId: "nowhere", message: { sender: "x", content: "y" } }),
+        (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound,
+      );
+      await assert.rejects(
+        chat.sendMessage({ chatId, message: { sender: "jack", content: "   " } }),
+        (error: unknown) => error instanceof ConnectError && error.code === Code.InvalidArgument,
+      );
+      abort.abort();
+      await reading;
+      await ann.close();
+    } finally {
+      abort.abort();
+      await server.close();
+    }
+  });
+}
