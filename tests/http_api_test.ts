@@ -131,6 +131,39 @@ Deno.test("GET /rooms lists rooms with member counts; GET /rooms/:id shows membe
   }
 });
 
+Deno.test("GET /rooms pages with limit (default 100, max 500) and after (a room id), oldest first", async () => {
+  const server = await startServer();
+  try {
+    const made = [];
+    for (const name of ["a", "b", "c"]) {
+      made.push(
+        await (await fetch(`${server.http}/rooms`, {
+          method: "POST",
+          body: JSON.stringify({ name }),
+        })).json(),
+      );
+    }
+    const names = async (query: string) =>
+      (await (await fetch(`${server.http}/rooms${query}`)).json()).map((r: Json) => r.name);
+    assert.deepEqual(await names(""), ["a", "b", "c"]);
+    assert.deepEqual(await names("?limit=2"), ["a", "b"]);
+    assert.deepEqual(await names(`?after=${made[1].id}`), ["c"]);
+    assert.deepEqual(await names(`?after=${made[0].id}&limit=1`), ["b"]);
+    assert.deepEqual(
+      await names("?limit=100000"),
+      ["a", "b", "c"],
+      "a big limit is capped, not refused",
+    );
+    for (const query of ["?limit=0", "?limit=x", "?after=nope"]) {
+      const refused = await fetch(`${server.http}/rooms${query}`);
+      assert.equal(refused.status, 400, query);
+      assert.equal((await refused.json()).error, "invalid_field");
+    }
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("GET /rooms/:id/messages pages with before, after and limit", async () => {
   const server = await startServer({ rateBurst: 100 });
   const alice = await Client.connect(server.ws, { name: "alice" });

@@ -89,6 +89,9 @@ export function storeContract(
       assert.deepEqual(await store.findRoomByName("gARDEN"), one);
       assert.equal(await store.findRoomByName("nowhere"), undefined);
       assert.deepEqual((await store.listRooms()).map((r) => r.id), [one.id, two.id]);
+      assert.deepEqual((await store.listRooms({ limit: 1 })).map((r) => r.id), [one.id]);
+      assert.deepEqual((await store.listRooms({ after: one.id })).map((r) => r.id), [two.id]);
+      assert.deepEqual(await store.listRooms({ after: two.id, limit: 5 }), []);
     }));
 
   test("an empty room is at seq 0 with no messages", (clock) =>

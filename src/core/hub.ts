@@ -157,6 +157,9 @@ export interface HubObserver {
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
 const REPLAY_PAGE = 200;
+/** Room list pages: 100 rooms unless asked, never more than 500 (the contract's limits). */
+const ROOMS_DEFAULT = 100;
+const ROOMS_MAX = 500;
 const GAP_GRACE_MS = 100;
 const NOTICES_TOPIC = "notices";
 /** The author of messages an embedder posts in the server's name. */
@@ -312,9 +315,13 @@ export class Hub {
     return this.#rooms.resolve(ref, create);
   }
 
-  /** Every room with its member count on every node. */
-  async listRooms(): Promise<RoomSummary[]> {
-    const rooms = await this.#rooms.list();
+  /**
+   * A page of rooms with their member counts on every node, oldest first: at most `limit`
+   * (default 100, max 500) created after the room id `after`.
+   */
+  async listRooms(query: { after?: string; limit?: number } = {}): Promise<RoomSummary[]> {
+    const limit = pageLimit(query.limit, ROOMS_DEFAULT, ROOMS_MAX);
+    const rooms = await this.#rooms.list({ after: query.after, limit });
     return rooms.map((room) => ({
       id: room.id,
       name: room.name,

@@ -1,7 +1,7 @@
 import { ChatError } from "./errors.ts";
 import { isUlid } from "./message.ts";
 import { nameKey, validateRoomName } from "./names.ts";
-import type { Store } from "./store.ts";
+import type { RoomPage, Store } from "./store.ts";
 import type { Clock, IdSource, Room } from "./types.ts";
 
 /**
@@ -50,9 +50,9 @@ export class RoomDirectory {
     }
   }
 
-  /** Every room, oldest first. */
-  list(): Promise<Room[]> {
-    return this.store.listRooms();
+  /** A page of rooms, oldest first. */
+  list(page: RoomPage): Promise<Room[]> {
+    return this.store.listRooms(page);
   }
 
   #remember(room: Room): Room {

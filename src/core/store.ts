@@ -1,6 +1,14 @@
 import type { LogPosition } from "./log_order.ts";
 import type { ChatMessage, MessageDraft, MessagePage, MessageQuery, Room } from "./types.ts";
 
+/** A page of rooms (ids are ULIDs, so `after` is a cursor). */
+export interface RoomPage {
+  /** Only rooms whose id is above this one. */
+  readonly after?: string;
+  /** At most this many. */
+  readonly limit?: number;
+}
+
 /** How to append. */
 export interface AppendOptions {
   /** A client's key for this message (an HTTP `Idempotency-Key`): the same key stores once. */
@@ -34,8 +42,8 @@ export interface Store {
   getRoom(id: string): Promise<Room | undefined>;
   /** The room with this name, compared case-insensitively, if any. */
   findRoomByName(name: string): Promise<Room | undefined>;
-  /** Every room, oldest first. */
-  listRooms(): Promise<Room[]>;
+  /** Rooms oldest first: all, or a page of at most `limit` created after the room id `after`. */
+  listRooms(page?: RoomPage): Promise<Room[]>;
   /**
    * Appends to the room's log; resolves with the stored message (its `seq`, id and `ts` set).
    * With an idempotency key, an append whose key was already used in that room (within a day,

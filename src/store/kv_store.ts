@@ -1,7 +1,12 @@
 import { ChatError } from "../core/errors.ts";
 import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
 import { nameKey } from "../core/names.ts";
-import { type AppendOptions, IDEMPOTENCY_TTL_MS, type Store } from "../core/store.ts";
+import {
+  type AppendOptions,
+  IDEMPOTENCY_TTL_MS,
+  type RoomPage,
+  type Store,
+} from "../core/store.ts";
 import type {
   ChatMessage,
   Clock,
@@ -142,11 +147,18 @@ export class KvStore implements Store {
     return entry.value === null ? undefined : this.getRoom(entry.value);
   }
 
-  /** Every room, oldest first (ids are ULIDs). */
-  listRooms(): Promise<Room[]> {
+  /** Rooms oldest first (ids are ULIDs), or a page of them, as one range read. */
+  listRooms(page: RoomPage = {}): Promise<Room[]> {
     return this.#guard(async () => {
       const rooms: Room[] = [];
-      for await (const entry of this.#kv.list<Room>({ prefix: [ROOM] })) rooms.push(entry.value);
+      const selector = page.after === undefined
+        ? { prefix: [ROOM] }
+        : { prefix: [ROOM], start: [ROOM, page.after] };
+      for await (const entry of this.#kv.list<Room>(selector)) {
+        if (page.after !== undefined && entry.value.id <= page.after) continue;
+        rooms.push(entry.value);
+        if (page.limit !== undefined && rooms.length >= page.limit) break;
+      }
       return rooms;
     });
   }

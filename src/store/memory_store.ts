@@ -1,7 +1,12 @@
 import { ChatError } from "../core/errors.ts";
 import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
 import { nameKey } from "../core/names.ts";
-import { type AppendOptions, IDEMPOTENCY_TTL_MS, type Store } from "../core/store.ts";
+import {
+  type AppendOptions,
+  IDEMPOTENCY_TTL_MS,
+  type RoomPage,
+  type Store,
+} from "../core/store.ts";
 import type {
   ChatMessage,
   Clock,
@@ -93,9 +98,12 @@ export class MemoryStore implements Store {
     return Promise.resolve(id === undefined ? undefined : this.#data.rooms.get(id));
   }
 
-  /** Every room, oldest first. */
-  listRooms(): Promise<Room[]> {
-    return Promise.resolve([...this.#data.rooms.values()].sort((a, b) => a.id < b.id ? -1 : 1));
+  /** Rooms oldest first, or a page of them. */
+  listRooms(page: RoomPage = {}): Promise<Room[]> {
+    const after = page.after ?? "";
+    const rooms = [...this.#data.rooms.values()].filter((r) => r.id > after)
+      .sort((a, b) => a.id < b.id ? -1 : 1);
+    return Promise.resolve(rooms.slice(0, page.limit ?? rooms.length));
   }
 
   #log(room: string): Log {

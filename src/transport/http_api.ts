@@ -74,7 +74,13 @@ export function mountRoomsApi(
     return c.json(room, 201);
   });
 
-  app.get("/rooms", async (c) => c.json(await hub.listRooms()));
+  app.get("/rooms", async (c) =>
+    c.json(
+      await hub.listRooms({
+        after: cursor(c.req.query("after"), "after"),
+        limit: limitParam(c.req.query("limit")),
+      }),
+    ));
 
   // Seed 003 ("Chatty"): create a chat (a room) by name; an existing name answers 200 with it.
   app.post("/chat", async (c) => {
