@@ -91,6 +91,16 @@ async function wsModule(): Promise<string> {
   }
 }
 
+/** Ours under `deno serve --parallel` with 2 isolates, with these settings besides the bench's. */
+function serveParallel(port: number, env: Record<string, string>): Deno.ChildProcess {
+  const args = ["serve", "--parallel", ...PERMISSIONS, "--port", String(port), "--host"];
+  return spawn(Deno.execPath(), [...args, "127.0.0.1", path("main.ts")], {
+    ...OURS_ENV,
+    DENO_JOBS: "2",
+    ...env,
+  });
+}
+
 const SPECS: ServerSpec[] = [
   {
     name: "ours (KV file)",
@@ -116,17 +126,7 @@ const SPECS: ServerSpec[] = [
     name: "ours (2 isolates, KV file)",
     kind: "ours",
     isolates: 2,
-    start: (port, dir) =>
-      spawn(Deno.execPath(), [
-        "serve",
-        "--parallel",
-        ...PERMISSIONS,
-        "--port",
-        String(port),
-        "--host",
-        "127.0.0.1",
-        path("main.ts"),
-      ], { ...OURS_ENV, DENO_JOBS: "2", CHAT_KV_PATH: `${dir}/kv-parallel.kv` }),
+    start: (port, dir) => serveParallel(port, { CHAT_KV_PATH: `${dir}/kv-parallel.kv` }),
   },
   {
     // The Deno Deploy engine, measured locally: the isolates share one KV file and talk only
@@ -134,22 +134,7 @@ const SPECS: ServerSpec[] = [
     name: "ours (2 isolates, KV bus)",
     kind: "ours",
     isolates: 2,
-    start: (port, dir) =>
-      spawn(Deno.execPath(), [
-        "serve",
-        "--parallel",
-        ...PERMISSIONS,
-        "--port",
-        String(port),
-        "--host",
-        "127.0.0.1",
-        path("main.ts"),
-      ], {
-        ...OURS_ENV,
-        DENO_JOBS: "2",
-        CHAT_BUS: "kv",
-        CHAT_KV_PATH: `${dir}/kv-bus.kv`,
-      }),
+    start: (port, dir) => serveParallel(port, { CHAT_BUS: "kv", CHAT_KV_PATH: `${dir}/kv-bus.kv` }),
   },
   {
     name: "floor (Deno relay)",

@@ -87,6 +87,23 @@ export async function eventually(
   }
 }
 
+/** Resolves once a server process answers `GET /health` on `port` (it may take a while to start). */
+export async function listening(port: number, timeoutMs = 20_000): Promise<void> {
+  await eventually(
+    async () => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/health`);
+        await response.body?.cancel();
+        return response.ok;
+      } catch {
+        return false;
+      }
+    },
+    `a server to listen on port ${port}`,
+    timeoutMs,
+  );
+}
+
 /**
  * A real WebSocket client that records every event and awaits the ones a test expects.
  */
@@ -365,19 +382,61 @@ export async function rawUpgrade(
   return { status: Number(text.split(" ")[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) };
 }
 
-/** A WebSocket client that records raw text frames (for the wires that do not speak JSON). */
-export class TextClient {
-  readonly frames: string[] = [];
-  readonly closed: Promise<CloseEvent>;
+/**
+ * What a test receives over time (frames, lines, events), with a cursor: `next` returns the next
+ * item that matches, waiting for it (woken by each new item, not by polling) up to a timeout.
+ */
+export class Recording<T> {
+  readonly items: T[] = [];
   #cursor = 0;
   readonly #waiters = new Set<() => void>();
 
+  /** Records an item and wakes whoever waits. */
+  push(item: T): void {
+    this.items.push(item);
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  /** The next item (after the last one returned) that matches, waiting up to `timeoutMs`. */
+  async next(match: (item: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (let i = this.#cursor; i < this.items.length; i++) {
+        if (match(this.items[i])) {
+          this.#cursor = i + 1;
+          return this.items[i];
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`timed out; last received: ${JSON.stringify(this.items.slice(-5))}`);
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.#waiters.add(wake);
+      });
+    }
+  }
+}
+
+/** A WebSocket client that records raw text frames (for the wires that do not speak JSON). */
+export class TextClient {
+  readonly #frames = new Recording<string>();
+  readonly closed: Promise<CloseEvent>;
+
   private constructor(readonly socket: WebSocket) {
     this.closed = new Promise((resolve) => socket.addEventListener("close", resolve));
-    socket.addEventListener("message", (m) => {
-      this.frames.push(String(m.data));
-      for (const wake of this.#waiters) wake();
-    });
+    socket.addEventListener("message", (m) => this.#frames.push(String(m.data)));
+  }
+
+  /** Every frame received so far. */
+  get frames(): string[] {
+    return this.#frames.items;
   }
 
   /** Opens a socket to `url` with the given query and waits until it is open. */
@@ -394,29 +453,8 @@ export class TextClient {
   }
 
   /** The next frame (after the last one returned) that matches, waiting up to `timeoutMs`. */
-  async next(match: (frame: string) => boolean = () => true, timeoutMs = 5000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (let i = this.#cursor; i < this.frames.length; i++) {
-        if (match(this.frames[i])) {
-          this.#cursor = i + 1;
-          return this.frames[i];
-        }
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(`timed out; last frames: ${JSON.stringify(this.frames.slice(-5))}`);
-      }
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.#waiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, left);
-        this.#waiters.add(wake);
-      });
-    }
+  next(match: (frame: string) => boolean = () => true, timeoutMs = 5000): Promise<string> {
+    return this.#frames.next(match, timeoutMs);
   }
 
   /** Sends a text frame. */

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { Client, freePort, startServer, type TestServer } from "./_helpers.ts";
+import { Client, freePort, Recording, startServer, type TestServer } from "./_helpers.ts";
 
 /** The terminal client as `deno task connect` runs it, driven through its stdin and stdout. */
 class Terminal {
-  readonly lines: string[] = [];
+  readonly #lines = new Recording<string>();
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #reading: Promise<void>;
@@ -37,7 +37,7 @@ class Terminal {
       for await (const chunk of stdout.pipeThrough(new TextDecoderStream())) {
         buffer += chunk;
         for (let end = buffer.indexOf("\n"); end >= 0; end = buffer.indexOf("\n")) {
-          this.lines.push(buffer.slice(0, end).replace(/\r$/, ""));
+          this.#lines.push(buffer.slice(0, end).replace(/\r$/, ""));
           buffer = buffer.slice(end + 1);
         }
       }
@@ -49,21 +49,14 @@ class Terminal {
     await this.#writer.write(new TextEncoder().encode(`${line}\n`));
   }
 
+  /** Every line printed so far. */
+  get lines(): string[] {
+    return this.#lines.items;
+  }
+
   /** The next printed line (after the last one returned) that matches. */
-  async next(match: (line: string) => boolean, timeoutMs = 10_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (let i = this.#cursor; i < this.lines.length; i++) {
-        if (match(this.lines[i])) {
-          this.#cursor = i + 1;
-          return this.lines[i];
-        }
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`timed out; printed: ${JSON.stringify(this.lines)}`);
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  next(match: (line: string) => boolean, timeoutMs = 10_000): Promise<string> {
+    return this.#lines.next(match, timeoutMs);
   }
 
   /** Ends stdin (a pipe that is done) and waits for the exit code. */

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { eventually, freePort } from "./_helpers.ts";
+import { freePort, listening } from "./_helpers.ts";
 
 /** Runs `main.ts listen` as `deno task start` does, and returns its exit code and stderr. */
-async function start(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+async function start(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<{ code: number; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -12,6 +15,7 @@ async function start(env: Record<string, string>): Promise<{ code: number; stder
       "--allow-write",
       "main.ts",
       "listen",
+      ...args,
     ],
     env: { CHAT_KV_PATH: ":memory:", CHAT_LOG: "off", ...env },
     stdout: "null",
@@ -54,17 +58,7 @@ Deno.test("deno task start --port N --host H: the flags win over PORT and HOSTNA
     stderr: "null",
   }).spawn();
   try {
-    await eventually(
-      async () => {
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      "the server on the flag's port",
-      20_000,
-    );
+    await listening(port);
   } finally {
     child.kill("SIGTERM");
     await child.status;
@@ -83,22 +77,8 @@ Deno.test("an unknown option or a bad port is refused with one line naming it", 
       [["--host"], /^chat: --host needs a value/],
     ] as const
   ) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-write",
-        "main.ts",
-        "listen",
-        ...args,
-      ],
-      env: { CHAT_KV_PATH: ":memory:" },
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 1);
-    assert.match(new TextDecoder().decode(out.stderr).trim(), expected);
+    const { code, stderr } = await start({}, args);
+    assert.equal(code, 1);
+    assert.match(stderr, expected);
   }
 });

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { issueToken } from "../src/transport/tokens.ts";
-import { Client, closeAll, type Json, startServer } from "./_helpers.ts";
+import { Client, closeAll, type Json, Recording, startServer } from "./_helpers.ts";
 
 /** An SSE reader over fetch: parsed events ({ id?, event?, data }) as they arrive. */
+type SseEvent = { id?: string; event?: string; data: Json };
+
 class SseReader {
-  readonly events: { id?: string; event?: string; data: Json }[] = [];
+  readonly #events = new Recording<SseEvent>();
   readonly #abort = new AbortController();
   readonly #done: Promise<void>;
-  #cursor = 0;
-  #wake?: () => void;
 
   constructor(url: string, headers: Record<string, string> = {}) {
     this.#done = (async () => {
@@ -28,8 +28,7 @@ class SseReader {
             fields[line.slice(0, at)] = line.slice(at + 1).replace(/^ /, "");
           }
           if (fields.data === undefined) continue;
-          this.events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) });
-          this.#wake?.();
+          this.#events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) });
         }
       }
     })().catch((error) => {
@@ -38,24 +37,8 @@ class SseReader {
   }
 
   /** The next event that matches, waiting up to `timeoutMs`. */
-  async next(match: (e: SseReader["events"][number]) => boolean, timeoutMs = 5000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (let i = this.#cursor; i < this.events.length; i++) {
-        if (match(this.events[i])) {
-          this.#cursor = i + 1;
-          return this.events[i];
-        }
-      }
-      if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify(this.events)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, deadline - Date.now());
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+  next(match: (e: SseEvent) => boolean, timeoutMs = 5000): Promise<SseEvent> {
+    return this.#events.next(match, timeoutMs);
   }
 
   /** Disconnects. */

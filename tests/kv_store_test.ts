@@ -5,10 +5,10 @@ import { KvStore } from "../src/store/kv_store.ts";
 import {
   Client,
   closeAll,
-  eventually,
   FakeClock,
   freePort,
   type Json,
+  listening,
   seededIds,
   startServer,
 } from "./_helpers.ts";
@@ -29,17 +29,7 @@ async function startProcess(kvPath: string, port: number) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  await eventually(
-    async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
-      } catch {
-        return false;
-      }
-    },
-    "the server to listen",
-    20_000,
-  );
+  await listening(port);
   return {
     http: `http://127.0.0.1:${port}`,
     ws: `ws://127.0.0.1:${port}/ws`,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Client, closeAll, eventually, freePort, startServer } from "./_helpers.ts";
+import { Client, closeAll, eventually, freePort, listening, startServer } from "./_helpers.ts";
 
 /** The value of one sample line (`name{labels} value`) of a Prometheus text body. */
 function sample(body: string, line: string): number | undefined {
@@ -102,17 +102,7 @@ Deno.test("with OTEL_DENO=true the same figures leave through Deno's OpenTelemet
   }).spawn();
   let alice: Client | undefined;
   try {
-    await eventually(
-      async () => {
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      "the server to listen",
-      20_000,
-    );
+    await listening(port);
     alice = await Client.connect(`ws://127.0.0.1:${port}/ws`, { name: "alice" });
     await alice.request({ command: "broadcast", message: "traced" });
     await eventually(
