@@ -172,6 +172,8 @@ Deno.test("browser: a message lost on the way (seq jumps) makes the room reload 
   const browser = await launch();
   try {
     let dropped = false;
+    let historyLoaded!: () => void;
+    const firstHistory = new Promise<void>((resolve) => historyLoaded = resolve);
     // Between the server and the page, lose the one frame that carries "lost on the way".
     const reader = await openAs(
       browser,
@@ -187,11 +189,15 @@ Deno.test("browser: a message lost on the way (seq jumps) makes the room reload 
               return;
             }
             ws.send(frame);
+            if (String(frame).includes('"event":"history"')) historyLoaded();
           });
           ws.onMessage((frame) => upstream.send(frame));
         }),
     );
     await writer.next((e) => e.event === "join" && e.member === "reader");
+    // The page loads the room's history when it joins: had that answer come after the lost
+    // message was stored, it would have brought it (correctly), and there would be no gap to see.
+    await firstHistory;
     for (const text of ["one", "lost on the way", "three"]) {
       await writer.request({ command: "broadcast", message: text });
     }
