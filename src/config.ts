@@ -49,6 +49,18 @@ export interface Settings {
   readonly shutdownMs: number;
   /** `CHAT_LOG`: `json` for one JSON line per event, `off` for silence. */
   readonly log: "json" | "off";
+  /** `CHAT_MAX_BODY`: largest HTTP request body in bytes; bigger ones get 413. */
+  readonly maxBodyBytes: number;
+  /** `CHAT_TOKEN_MAX_TTL_S`: the longest a token may be valid (its `exp` from now); longer or none: 401. */
+  readonly tokenMaxTtlSeconds: number;
+  /** `CHAT_ALLOWED_HOSTS`: comma-separated `Host` values served (DNS rebinding); empty: any. */
+  readonly allowedHosts: readonly string[];
+  /** `CHAT_JOIN_RATE_PER_SEC`: sustained joins and leaves per second per connection. */
+  readonly joinRatePerSecond: number;
+  /** `CHAT_JOIN_BURST`: joins and leaves allowed at once above that. */
+  readonly joinBurst: number;
+  /** `CHAT_MAX_ROOMS`: rooms the server holds at most; creating more gets `over_capacity`. */
+  readonly maxRooms: number;
   /** `CHAT_METRICS`: `on` serves `GET /metrics` (Prometheus text); `off` leaves it out. */
   readonly metrics: "on" | "off";
   /** `CHAT_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. */
@@ -80,6 +92,12 @@ export const DEFAULT_SETTINGS: Settings = {
   log: "json",
   metrics: "on",
   metricsToken: "",
+  maxBodyBytes: 64 * 1024,
+  tokenMaxTtlSeconds: 7 * 24 * 3600,
+  allowedHosts: [],
+  joinRatePerSecond: 2,
+  joinBurst: 10,
+  maxRooms: 10_000,
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -123,6 +141,10 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
   return found;
 }
 
+function list(env: Env, name: string): string[] {
+  return (env.get(name) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
 /** Reads every setting from `env` (default: `Deno.env`), refusing bad values with a clear message. */
 export function loadSettings(env: Env = Deno.env): Settings {
   const d = DEFAULT_SETTINGS;
@@ -162,12 +184,17 @@ export function loadSettings(env: Env = Deno.env): Settings {
     idleTimeoutSeconds: integer(env, "CHAT_IDLE_TIMEOUT_S", d.idleTimeoutSeconds, 0),
     maxBufferedBytes: integer(env, "CHAT_MAX_BUFFERED", d.maxBufferedBytes, 1024),
     maxConnections: integer(env, "CHAT_MAX_CONNECTIONS", d.maxConnections, 1),
-    allowedOrigins: (env.get("CHAT_ALLOWED_ORIGINS") ?? "").split(",").map((s) => s.trim())
-      .filter((s) => s !== ""),
+    allowedOrigins: list(env, "CHAT_ALLOWED_ORIGINS"),
     jwtSecret: env.get("CHAT_JWT_SECRET") ?? "",
     shutdownMs: integer(env, "CHAT_SHUTDOWN_MS", d.shutdownMs, 0),
     log: oneOf(env, "CHAT_LOG", d.log, ["json", "off"] as const),
     metrics: oneOf(env, "CHAT_METRICS", d.metrics, ["on", "off"] as const),
     metricsToken: env.get("CHAT_METRICS_TOKEN")?.trim() ?? "",
+    maxBodyBytes: integer(env, "CHAT_MAX_BODY", d.maxBodyBytes, 256),
+    tokenMaxTtlSeconds: integer(env, "CHAT_TOKEN_MAX_TTL_S", d.tokenMaxTtlSeconds, 1),
+    allowedHosts: list(env, "CHAT_ALLOWED_HOSTS").map((h) => h.toLowerCase()),
+    joinRatePerSecond: number(env, "CHAT_JOIN_RATE_PER_SEC", d.joinRatePerSecond),
+    joinBurst: integer(env, "CHAT_JOIN_BURST", d.joinBurst, 1),
+    maxRooms: integer(env, "CHAT_MAX_ROOMS", d.maxRooms, 1),
   };
 }

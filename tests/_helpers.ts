@@ -348,14 +348,23 @@ export async function rawSocket(
   headers: Record<string, string> = {},
 ): Promise<Deno.TcpConn> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  // The given headers replace the defaults of the same name (a test may forge the Host).
+  const all = new Map<string, string>([
+    ["Host", `127.0.0.1:${port}`],
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ["Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="],
+    ["Sec-WebSocket-Version", "13"],
+  ]);
+  for (const [name, value] of Object.entries(headers)) {
+    for (const known of all.keys()) {
+      if (known.toLowerCase() === name.toLowerCase()) all.delete(known);
+    }
+    all.set(name, value);
+  }
   const lines = [
     `GET ${path} HTTP/1.1`,
-    `Host: 127.0.0.1:${port}`,
-    "Upgrade: websocket",
-    "Connection: Upgrade",
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-    "Sec-WebSocket-Version: 13",
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ...[...all].map(([k, v]) => `${k}: ${v}`),
     "",
     "",
   ];

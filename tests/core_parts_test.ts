@@ -5,6 +5,7 @@ import { LocalMember } from "../src/core/local_member.ts";
 import { LocalRooms } from "../src/core/local_rooms.ts";
 import { logTime, nextLogId } from "../src/core/log_order.ts";
 import { clashLosers } from "../src/core/name_settlement.ts";
+import { nameKey } from "../src/core/names.ts";
 import { parsePresenceMessage, parseRoomMessage } from "../src/core/node_messages.ts";
 import { Presence } from "../src/core/presence.ts";
 import { RoomDirectory } from "../src/core/room_directory.ts";
@@ -179,9 +180,9 @@ Deno.test("name settlement: the smallest member id keeps the name, every other h
   presence.add("01B", "sam", "n1");
   presence.add("01A", "Sam", "n2");
   presence.add("01C", "SAM", "n3");
-  const losers = clashLosers(presence.holdersOf("sam")).map((m) => m.id).sort();
+  const losers = clashLosers(presence.holdersOf(nameKey("sam"))).map((m) => m.id).sort();
   assert.deepEqual(losers, ["01B", "01C"]);
-  assert.deepEqual(clashLosers(presence.holdersOf("nobody")), []);
+  assert.deepEqual(clashLosers(presence.holdersOf(nameKey("nobody"))), []);
 });
 
 Deno.test("messages between nodes: what fits is typed, what does not is dropped", () => {

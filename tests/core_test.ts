@@ -6,7 +6,13 @@ import type { LocalMember } from "../src/core/local_member.ts";
 import type { Outbound } from "../src/core/types.ts";
 import { encode } from "../src/wire/events.ts";
 import { validateMessageText } from "../src/core/message.ts";
-import { guestName, uniqueName, validateDisplayName, validateRoomName } from "../src/core/names.ts";
+import {
+  guestName,
+  nameKey,
+  uniqueName,
+  validateDisplayName,
+  validateRoomName,
+} from "../src/core/names.ts";
 import { RateLimiter } from "../src/core/rate_limiter.ts";
 import { MemoryStore } from "../src/store/memory_store.ts";
 import { FakeClock, seededIds } from "./_helpers.ts";
@@ -84,6 +90,32 @@ Deno.test("display names are 1-32 characters after trimming, without control cha
   assert.equal(code(() => validateDisplayName("a\nb")), "invalid_name");
   assert.equal(code(() => validateDisplayName("a\u0085b")), "invalid_name");
   assert.equal(code(() => validateRoomName("")), "invalid_field");
+});
+
+Deno.test("names are NFKC-normalised; invisible and direction-changing characters are refused", () => {
+  assert.equal(validateDisplayName("ｆｕｌｌ"), "full", "full-width letters become plain ones");
+  for (
+    const bad of [
+      "al\u200bice",
+      "\u202eecila",
+      "\u200b\u200b",
+      "bob\u{e0041}",
+      "x\ufeffy",
+      "a\u2066b",
+    ]
+  ) {
+    assert.equal(code(() => validateDisplayName(bad)), "invalid_name", JSON.stringify(bad));
+  }
+  assert.equal(code(() => validateRoomName("lo\u200dbby")), "invalid_field");
+});
+
+Deno.test("names that look the same share one key: Cyrillic а beside Latin a, 1 beside l, any case", () => {
+  assert.equal(nameKey("аlice"), nameKey("alice"));
+  assert.equal(nameKey("ALICE"), nameKey("alice"));
+  assert.equal(nameKey("paypa1"), nameKey("paypal"));
+  assert.notEqual(nameKey("alice"), nameKey("alicia"));
+  const taken = new Set([nameKey("alice")]);
+  assert.equal(uniqueName("аlice", (k) => taken.has(k)), "аlice-2", "the look-alike gets a suffix");
 });
 
 Deno.test("a taken name gets the first free suffix and still fits in 32 characters", () => {

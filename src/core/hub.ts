@@ -42,6 +42,12 @@ export interface HubSettings {
   readonly presenceTimeoutMs: number;
   /** How long an event that came early waits for a missing one before the store is read, in ms. */
   readonly gapGraceMs?: number;
+  /** Sustained joins and leaves per second per connection (default 2). */
+  readonly joinRatePerSecond?: number;
+  /** Joins and leaves allowed at once above that (default 10). */
+  readonly joinBurst?: number;
+  /** Rooms the server holds at most (default: no limit). */
+  readonly maxRooms?: number;
 }
 
 /** What the hub is built from; every moving part is passed in. */
@@ -188,7 +194,7 @@ export class Hub {
   constructor(deps: HubDeps) {
     this.#deps = deps;
     const { store, bus, clock, ids, log, settings, nodeId } = deps;
-    this.#rooms = new RoomDirectory(store, ids, clock);
+    this.#rooms = new RoomDirectory(store, ids, clock, settings.maxRooms);
     this.#feeds = new RoomFeeds({
       bus,
       store,
@@ -279,11 +285,23 @@ export class Hub {
     const allowed = allowedRooms === undefined
       ? undefined
       : new Set(allowedRooms.flatMap((r) => [nameKey(r.trim()), r.trim().toUpperCase()]));
-    const member = new LocalMember(id, name, base, connection, {
-      perSecond,
-      burst,
-      clock: this.#deps.clock,
-    }, allowed);
+    const member = new LocalMember(
+      id,
+      name,
+      base,
+      connection,
+      {
+        perSecond,
+        burst,
+        clock: this.#deps.clock,
+      },
+      allowed,
+      {
+        perSecond: this.#deps.settings.joinRatePerSecond ?? 2,
+        burst: this.#deps.settings.joinBurst ?? 10,
+        clock: this.#deps.clock,
+      },
+    );
     this.#locals.members.set(id, member);
     this.presence.add(id, name, this.nodeId);
     this.#sync.announce({ t: "up", id, name });
@@ -364,6 +382,7 @@ export class Hub {
         `a connection may be in at most ${this.#deps.settings.maxRoomsPerConnection} rooms`,
       );
     }
+    this.#takeMembership(member);
     member.closeGate(room.id);
     try {
       const seq = await this.#enterRoom(member, room);
@@ -380,6 +399,13 @@ export class Hub {
     } catch (error) {
       member.openGate(room.id);
       throw error;
+    }
+  }
+
+  /** Joins and leaves are rate-limited: a toggling socket would flood a room with events. */
+  #takeMembership(member: LocalMember): void {
+    if (!member.membership.take()) {
+      throw new ChatError("rate_limited", "too many joins and leaves; slow down");
     }
   }
 
@@ -425,6 +451,7 @@ export class Hub {
   /** Takes a member out of a room, telling the others. */
   async leave(member: LocalMember, ref: string): Promise<{ room: string }> {
     const room = this.#memberRoom(member, ref) ?? await this.#notInRoom(ref);
+    this.#takeMembership(member);
     this.#leaveRoom(member, room.id);
     return { room: room.id };
   }

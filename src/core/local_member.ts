@@ -15,6 +15,8 @@ export class LocalMember {
   readonly rooms = new Map<string, Room>();
   /** The member's broadcast budget. */
   readonly limiter: RateLimiter;
+  /** The member's budget of joins and leaves. */
+  readonly membership: RateLimiter;
   /** What an embedder's connect hook attached to this member (see `ChatHooks`). */
   data: unknown = undefined;
   /** The message hook's judgements of this member's messages, one after the other. */
@@ -30,10 +32,16 @@ export class LocalMember {
     readonly wantedName: string,
     readonly connection: Connection,
     rate: { perSecond: number; burst: number; clock: Clock },
-    /** Lower-cased room names and upper-cased ids this member may join; any room when absent. */
+    /** Room name keys and upper-cased ids this member may join; any room when absent. */
     readonly allowedRooms?: ReadonlySet<string>,
+    membership: { perSecond: number; burst: number; clock: Clock } = {
+      perSecond: 1e9,
+      burst: 1e9,
+      clock: rate.clock,
+    },
   ) {
     this.limiter = new RateLimiter(rate.perSecond, rate.burst, rate.clock);
+    this.membership = new RateLimiter(membership.perSecond, membership.burst, membership.clock);
   }
 
   /**

@@ -1,3 +1,4 @@
+import unhomoglyph from "unhomoglyph";
 import { ChatError, type ErrorCode } from "./errors.ts";
 
 /** The longest display name, in characters (code points) after trimming. */
@@ -7,9 +8,17 @@ export const MAX_ROOM_NAME_LENGTH = 64;
 
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+/**
+ * Characters that show nothing or turn text around: soft hyphen, zero-width and joiner
+ * characters, bidirectional marks, embeddings, overrides and isolates, invisible operators,
+ * fillers, variation selectors, the byte-order mark and the tag characters.
+ */
+const INVISIBLE =
+  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\u{1d173}-\u{1d17a}\u{e0000}-\u{e0fff}]/u;
 
+/** NFKC-normalises and trims a name, refusing empty, long, control and invisible characters. */
 function checkText(raw: string, max: number, what: string, code: ErrorCode): string {
-  const text = raw.trim();
+  const text = raw.normalize("NFKC").trim();
   const length = [...text].length;
   if (length < 1 || length > max) {
     throw new ChatError(code, `${what} must be 1-${max} characters after trimming`);
@@ -17,22 +26,35 @@ function checkText(raw: string, max: number, what: string, code: ErrorCode): str
   if (CONTROL.test(text)) {
     throw new ChatError(code, `${what} must not contain control characters`);
   }
+  if (INVISIBLE.test(text)) {
+    throw new ChatError(
+      code,
+      `${what} must not contain invisible or direction-changing characters`,
+    );
+  }
   return text;
 }
 
-/** Validates a display name: 1–32 characters after trimming, no control characters. */
+/**
+ * Validates a display name: NFKC-normalised, 1–32 characters after trimming, no control,
+ * invisible or direction-changing characters. Returns the normalised name.
+ */
 export function validateDisplayName(raw: string): string {
   return checkText(raw, MAX_NAME_LENGTH, "a display name", "invalid_name");
 }
 
-/** Validates a room name: 1–64 characters after trimming, no control characters. */
+/** Validates a room name like a display name, with up to 64 characters. */
 export function validateRoomName(raw: string): string {
   return checkText(raw, MAX_ROOM_NAME_LENGTH, "a room name", "invalid_field");
 }
 
-/** The case-insensitive key under which names are unique. */
+/**
+ * The key under which names are unique: case-insensitive, and the same for names that look the
+ * same (the Unicode TR39 skeleton, through the maintained confusables table of `unhomoglyph`):
+ * `alice` and `аlice` (Cyrillic а), `paypal` and `paypa1`, share one key.
+ */
 export function nameKey(name: string): string {
-  return name.toLowerCase();
+  return unhomoglyph(name.normalize("NFKC").toLowerCase().normalize("NFD")).normalize("NFD");
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ChatError } from "./errors.ts";
 import { isUlid } from "./message.ts";
-import { nameKey, validateRoomName } from "./names.ts";
+import { MAX_ROOM_NAME_LENGTH, nameKey, validateRoomName } from "./names.ts";
 import type { RoomPage, Store } from "./store.ts";
 import type { Clock, IdSource, Room } from "./types.ts";
 
@@ -17,12 +17,16 @@ export class RoomDirectory {
     private readonly store: Store,
     private readonly ids: IdSource,
     private readonly clock: Clock,
+    private readonly maxRooms?: number,
   ) {}
 
   /** Creates a room; rejects with `room_exists` (details.id) when the name is taken. */
   async create(rawName: string): Promise<Room> {
     const name = validateRoomName(rawName);
-    const room = await this.store.createRoom({ id: this.ids(), name, createdAt: this.clock() });
+    const room = await this.store.createRoom(
+      { id: this.ids(), name, createdAt: this.clock() },
+      { maxRooms: this.maxRooms },
+    );
     return this.#remember(room);
   }
 
@@ -30,6 +34,14 @@ export class RoomDirectory {
   async resolve(ref: string, create = false): Promise<Room> {
     const trimmed = ref.trim();
     if (trimmed === "") throw new ChatError("invalid_field", "room must not be empty");
+    // No room has a longer name: refuse it as a bad reference, not as a store failure.
+    if (trimmed.length > MAX_ROOM_NAME_LENGTH && [...trimmed].length > MAX_ROOM_NAME_LENGTH) {
+      throw new ChatError(
+        "invalid_field",
+        `room must be a room id or a name of at most ${MAX_ROOM_NAME_LENGTH} characters`,
+        { field: "room" },
+      );
+    }
     const upper = trimmed.toUpperCase();
     if (isUlid(upper)) {
       const byId = this.#byId.get(upper) ?? await this.store.getRoom(upper);

@@ -36,8 +36,11 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
  * Failures reject with a `ChatError`: `store_failed`, or `room_exists` on a taken room name.
  */
 export interface Store {
-  /** Creates a room; rejects with `room_exists` (details.id = existing id) if the name is taken. */
-  createRoom(room: Room): Promise<Room>;
+  /**
+   * Creates a room; rejects with `room_exists` (details.id = existing id) if the name is taken,
+   * and with `over_capacity` when `maxRooms` rooms exist already (counted atomically).
+   */
+  createRoom(room: Room, options?: { readonly maxRooms?: number }): Promise<Room>;
   /** The room with this id, if any. */
   getRoom(id: string): Promise<Room | undefined>;
   /** The room with this name, compared case-insensitively, if any. */

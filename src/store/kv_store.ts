@@ -17,13 +17,15 @@ import type {
   Room,
 } from "../core/types.ts";
 import { retryBusy } from "./kv_busy.ts";
+import { roomsFull } from "./memory_store.ts";
 import { keeps, type Retention } from "./retention.ts";
 
 // Key layout. Message keys sort by room then id, and ids grow with `seq`, so history pages,
 // replay and repair are range reads in log order. (The layout of 0.1, without `seq`, used the
 // prefixes "messages" and "message_counts"; it is not read.)
 const ROOM = "rooms"; // [ROOM, id] -> Room
-const ROOM_NAME = "room_names"; // [ROOM_NAME, lower-case name] -> id
+const ROOM_NAME = "room_names"; // [ROOM_NAME, name key] -> id
+const ROOM_COUNT = "room_count"; // [ROOM_COUNT] -> Deno.KvU64, rooms created
 const HEAD = "log_heads"; // [HEAD, room] -> LogPosition, written with every append
 const MESSAGE = "log"; // [MESSAGE, room, id] -> ChatMessage
 const TRIMMED = "log_trimmed"; // [TRIMMED, room] -> newest id retention deleted
@@ -118,21 +120,37 @@ export class KvStore implements Store {
     return new KvStore(await openKvDatabase(path), { ...options, ownsKv: true });
   }
 
-  /** Creates a room; the name index is checked and written in one atomic step. */
-  async createRoom(room: Room): Promise<Room> {
+  /**
+   * Creates a room; the name index and the room count are checked and written in one atomic
+   * step (a race for one name, or for the last free place, has one winner).
+   */
+  async createRoom(room: Room, options: { readonly maxRooms?: number } = {}): Promise<Room> {
     const nameEntry = [ROOM_NAME, nameKey(room.name)];
-    const result = await this.#guard(() =>
-      this.#kv.atomic()
-        .check({ key: nameEntry, versionstamp: null })
-        .set(nameEntry, room.id)
-        .set([ROOM, room.id], room)
-        .commit()
-    );
-    if (result.ok) return room;
-    const existing = await this.#guard(() => this.#kv.get<string>(nameEntry));
-    throw new ChatError("room_exists", `a room named '${room.name}' exists`, {
-      id: existing.value,
-    });
+    for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
+      const count = await this.#guard(() => this.#kv.get<Deno.KvU64>([ROOM_COUNT]));
+      const n = count.value?.value ?? 0n;
+      if (options.maxRooms !== undefined && n >= BigInt(options.maxRooms)) {
+        throw roomsFull(options.maxRooms);
+      }
+      const result = await this.#guard(() =>
+        this.#kv.atomic()
+          .check({ key: nameEntry, versionstamp: null })
+          .check(count)
+          .set(nameEntry, room.id)
+          .set([ROOM, room.id], room)
+          .set([ROOM_COUNT], new Deno.KvU64(n + 1n))
+          .commit()
+      );
+      if (result.ok) return room;
+      const existing = await this.#guard(() => this.#kv.get<string>(nameEntry));
+      if (existing.value !== null) {
+        throw new ChatError("room_exists", `a room named '${room.name}' exists`, {
+          id: existing.value,
+        });
+      }
+      // Another room was created meanwhile: count again.
+    }
+    throw storeFailed(new Error("the room count kept moving"));
   }
 
   /** The room with this id. */

@@ -30,6 +30,13 @@ function boundary(list: ChatMessage[], id: string, inclusive: boolean): number {
   return lo;
 }
 
+/** The refusal when the server holds as many rooms as it may. */
+export function roomsFull(max: number): ChatError {
+  return new ChatError("over_capacity", `the server holds its maximum of ${max} rooms`, {
+    limit: max,
+  });
+}
+
 /** One room's log in memory. */
 interface Log {
   head: LogPosition;
@@ -74,13 +81,16 @@ export class MemoryStore implements Store {
   }
 
   /** Creates a room unless its name is taken. */
-  createRoom(room: Room): Promise<Room> {
+  createRoom(room: Room, options: { readonly maxRooms?: number } = {}): Promise<Room> {
     this.#open();
     const existing = this.#data.names.get(nameKey(room.name));
     if (existing) {
       return Promise.reject(
         new ChatError("room_exists", `a room named '${room.name}' exists`, { id: existing }),
       );
+    }
+    if (this.#data.rooms.size >= (options.maxRooms ?? Infinity)) {
+      return Promise.reject(roomsFull(options.maxRooms!));
     }
     this.#data.rooms.set(room.id, room);
     this.#data.names.set(nameKey(room.name), room.id);

@@ -5,13 +5,14 @@ import { validateCursor } from "../core/message.ts";
 import { validateDisplayName } from "../core/names.ts";
 import type { Logger } from "../core/types.ts";
 import type { Settings } from "../config.ts";
-import { checkOrigin } from "./admission.ts";
+import { checkHost, checkOrigin } from "./admission.ts";
 import { mountRoomsApi } from "./http_api.ts";
 import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
 import { mountChatService } from "./grpc/chat_service.ts";
 import { mountStaticFiles } from "./static_files.ts";
-import { tokenOf, verifyGrant } from "./tokens.ts";
+import { keepGrant, tokenOf, verifyGrant } from "./tokens.ts";
+import { bodyLimit } from "hono/body-limit";
 import { errorResponse } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
 import { type Wire, wireNamed } from "../wire/wires.ts";
@@ -83,8 +84,18 @@ async function upgrade(
   if (sessions.open.size >= settings.maxConnections) {
     throw new ChatError("over_capacity", "too many connections; try again later");
   }
+  if (!request.headers.get("sec-websocket-key")) {
+    throw new ChatError("invalid_field", "not a WebSocket upgrade: Sec-WebSocket-Key is missing", {
+      field: "Sec-WebSocket-Key",
+    });
+  }
+  if (!/\bupgrade\b/i.test(request.headers.get("connection") ?? "")) {
+    throw new ChatError("invalid_field", "not a WebSocket upgrade: Connection must say Upgrade", {
+      field: "Connection",
+    });
+  }
   const grant = settings.jwtSecret
-    ? await verifyGrant(tokenOf(request), settings.jwtSecret)
+    ? await verifyGrant(tokenOf(request), settings.jwtSecret, settings.tokenMaxTtlSeconds)
     : undefined;
   const query = new URL(request.url).searchParams;
   const wanted = grant?.name ?? query.get("name") ?? query.get("username") ?? undefined;
@@ -130,6 +141,23 @@ async function upgrade(
 export function buildApp(deps: AppDeps): Hono {
   const app = new Hono();
   // The node header tells which isolate answered (useful behind `deno serve --parallel`).
+  app.use("*", async (c, next) => {
+    checkHost(c.req.raw, deps.settings.allowedHosts);
+    await next();
+    // API answers are JSON or text: no browser should guess otherwise (not on a 101 upgrade).
+    if (c.res.status !== 101) c.res.headers.set("x-content-type-options", "nosniff");
+  });
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.settings.maxBodyBytes,
+      onError: () => {
+        throw new ChatError("too_large", `the body is over ${deps.settings.maxBodyBytes} bytes`, {
+          limit: deps.settings.maxBodyBytes,
+        });
+      },
+    }),
+  );
   app.get("/health", (c) => c.text("ok", 200, { "x-chat-node": deps.hub.nodeId }));
   const socketRoute = (route: { wire?: Wire; roomRequired?: boolean }) => async (c: Context) => {
     try {
@@ -144,17 +172,17 @@ export function buildApp(deps: AppDeps): Hono {
   app.get("/ws", socketRoute({}));
   // Seed 003 ("Chatty"): its WebSocket route and wire, on the same rooms.
   app.get("/chat/join", socketRoute({ wire: wireNamed("chatty"), roomRequired: true }));
-  if (deps.settings.jwtSecret) {
-    // Writes over HTTP need a token too; reads stay open, like the page.
-    app.post("*", async (c, next) => {
-      await verifyGrant(tokenOf(c.req.raw), deps.settings.jwtSecret);
-      await next();
-    });
-  }
-  mountRoomsApi(app, deps.hub, {
-    jwtSecret: deps.settings.jwtSecret,
-    streams: deps.sessions.streams,
+  // Every state-changing request passes the origin rule (a cross-site form or a text/plain
+  // fetch is refused like a cross-site socket) and, with tokens on, needs one.
+  app.post("*", async (c, next) => {
+    checkOrigin(c.req.raw, deps.settings.allowedOrigins);
+    if (deps.settings.jwtSecret) {
+      const { jwtSecret, tokenMaxTtlSeconds } = deps.settings;
+      keepGrant(c.req.raw, await verifyGrant(tokenOf(c.req.raw), jwtSecret, tokenMaxTtlSeconds));
+    }
+    await next();
   });
+  mountRoomsApi(app, deps.hub, { streams: deps.sessions.streams });
   if (deps.metrics) mountMetrics(app, deps.metrics, deps.settings.metricsToken);
   mountChatService(app, deps.hub, deps.sessions.streams);
   mountStaticFiles(app, deps.staticRoot);

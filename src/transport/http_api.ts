@@ -3,7 +3,7 @@ import { ChatError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
 import { validateCursor } from "../core/message.ts";
 import { roomEvents } from "./room_stream.ts";
-import { tokenOf, verifyGrant } from "./tokens.ts";
+import { checkRoomAllowed, grantOf } from "./tokens.ts";
 
 function cursor(value: string | undefined, field: string): string | undefined {
   return value === undefined || value === "" ? undefined : validateCursor(value, field);
@@ -66,11 +66,12 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 export function mountRoomsApi(
   app: Hono,
   hub: Hub,
-  options: { jwtSecret: string; streams: Set<() => void> },
+  options: { streams: Set<() => void> },
 ): void {
-  const { jwtSecret } = options;
   app.post("/rooms", async (c) => {
-    const room = await hub.createRoom(await readName(c.req.raw));
+    const name = await readName(c.req.raw);
+    checkRoomAllowed(grantOf(c.req.raw), { id: "", name });
+    const room = await hub.createRoom(name);
     return c.json(room, 201);
   });
 
@@ -90,6 +91,7 @@ export function mountRoomsApi(
         field: "name",
       });
     }
+    checkRoomAllowed(grantOf(c.req.raw), { id: "", name });
     try {
       const room = await hub.createRoom(name);
       return c.json({ id: room.id, name: room.name }, 201);
@@ -105,7 +107,9 @@ export function mountRoomsApi(
   // Send without a socket: bots, webhooks. A retry with the same Idempotency-Key stores once.
   app.post("/rooms/:id/messages", async (c) => {
     const { message, name } = await readMessage(c.req.raw);
-    const grant = jwtSecret ? await verifyGrant(tokenOf(c.req.raw), jwtSecret) : undefined;
+    const grant = grantOf(c.req.raw);
+    const room = await hub.resolveRoom(c.req.param("id"));
+    checkRoomAllowed(grant, room);
     const key = c.req.header("idempotency-key");
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       throw new ChatError(
@@ -116,7 +120,7 @@ export function mountRoomsApi(
         },
       );
     }
-    const stored = await hub.send(c.req.param("id"), message, grant?.name ?? name ?? "http", key);
+    const stored = await hub.send(room.id, message, grant?.name ?? name ?? "http", key);
     return c.json(stored, 201);
   });
 

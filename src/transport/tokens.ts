@@ -1,6 +1,6 @@
 import { sign, verify } from "hono/jwt";
 import { ChatError } from "../core/errors.ts";
-import { validateDisplayName } from "../core/names.ts";
+import { nameKey, validateDisplayName } from "../core/names.ts";
 
 /** What a valid token grants: a name, perhaps a list of rooms, until an expiry. */
 export interface Grant {
@@ -12,6 +12,29 @@ export interface Grant {
   readonly exp?: number;
 }
 
+const grants = new WeakMap<Request, Grant>();
+
+/** Remembers the grant verified for a request (by the write guard), for its handler. */
+export function keepGrant(request: Request, grant: Grant): void {
+  grants.set(request, grant);
+}
+
+/** The grant verified for a request, if tokens are on. */
+export function grantOf(request: Request): Grant | undefined {
+  return grants.get(request);
+}
+
+/** Refuses a write to a room the grant does not name (`room_forbidden`); any room without a claim. */
+export function checkRoomAllowed(
+  grant: Grant | undefined,
+  room: { id: string; name: string },
+): void {
+  if (!grant?.rooms) return;
+  const allowed = new Set(grant.rooms.flatMap((r) => [nameKey(r.trim()), r.trim().toUpperCase()]));
+  if (allowed.has(room.id) || allowed.has(nameKey(room.name))) return;
+  throw new ChatError("room_forbidden", `your token does not allow room '${room.name}'`);
+}
+
 /** The token of a request: `?token=`, or `Authorization: Bearer <token>`. */
 export function tokenOf(request: Request): string | undefined {
   const query = new URL(request.url).searchParams.get("token");
@@ -21,8 +44,17 @@ export function tokenOf(request: Request): string | undefined {
   return match?.[1];
 }
 
-/** Verifies an HS256 token; `unauthorized` when missing, malformed, badly signed or expired. */
-export async function verifyGrant(token: string | undefined, secret: string): Promise<Grant> {
+/**
+ * Verifies an HS256 token; `unauthorized` when missing, malformed, badly signed, expired, without
+ * an expiry or valid for longer than `maxTtlSeconds` from now, or with a `rooms` claim that is not
+ * a list of names or ids (a claim that cannot be read limits nothing, so it is refused).
+ */
+export async function verifyGrant(
+  token: string | undefined,
+  secret: string,
+  maxTtlSeconds = Infinity,
+  now = Date.now(),
+): Promise<Grant> {
   if (!token) throw new ChatError("unauthorized", "a token is required");
   let payload: Record<string, unknown>;
   try {
@@ -40,10 +72,21 @@ export async function verifyGrant(token: string | undefined, secret: string): Pr
   } catch {
     throw new ChatError("unauthorized", "the token's subject is not a valid display name");
   }
-  const rooms = Array.isArray(payload.rooms)
-    ? payload.rooms.filter((r): r is string => typeof r === "string")
-    : undefined;
+  let rooms: string[] | undefined;
+  if (payload.rooms !== undefined) {
+    if (!Array.isArray(payload.rooms) || !payload.rooms.every((r) => typeof r === "string")) {
+      throw new ChatError("unauthorized", "the token's rooms claim must be a list of room names");
+    }
+    rooms = payload.rooms;
+  }
   const exp = typeof payload.exp === "number" ? payload.exp : undefined;
+  if (exp === undefined) throw new ChatError("unauthorized", "the token has no expiry (exp)");
+  if (exp - now / 1000 > maxTtlSeconds) {
+    throw new ChatError(
+      "unauthorized",
+      `the token is valid for longer than the ${maxTtlSeconds} s this server allows`,
+    );
+  }
   return { name, rooms, exp };
 }
 

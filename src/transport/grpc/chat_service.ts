@@ -1,12 +1,26 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import { createFetchHandler } from "@connectrpc/connect/protocol";
+import {
+  Code,
+  ConnectError,
+  createConnectRouter,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
+import {
+  universalServerRequestFromFetch,
+  universalServerResponseToFetch,
+} from "@connectrpc/connect/protocol";
 import type { Hono } from "hono";
 import { ChatError } from "../../core/errors.ts";
 import type { Hub } from "../../core/hub.ts";
 import type { ChatMessage, Outbound, PushEvent } from "../../core/types.ts";
 import { ChatService, type Message, MessageSchema } from "./gen/chat_v1/chat_pb.ts";
+import { checkRoomAllowed, type Grant, grantOf } from "../tokens.ts";
+
+/** The token's grant of the request, when tokens are on (its subject wins over names sent). */
+const GRANT = createContextKey<Grant | undefined>(undefined);
 
 /** The Connect error code for a chat error code. */
 function connectCode(code: ChatError["code"]): Code {
@@ -94,9 +108,10 @@ function storedOf(out: Outbound): ChatMessage | undefined {
  */
 function routes(hub: Hub, streams: Set<() => void>) {
   return createConnectRouter().service(ChatService, {
-    createChat: (request) =>
+    createChat: (request, context) =>
       rpc(async () => {
         const name = request.name.trim() || `chat-${crypto.randomUUID().slice(0, 8)}`;
+        checkRoomAllowed(context.values.get(GRANT), { id: "", name });
         const room = await hub.resolveRoom(name, true);
         return { chatId: room.id };
       }),
@@ -107,12 +122,17 @@ function routes(hub: Hub, streams: Set<() => void>) {
       const end = () => ended.abort();
       context.signal.addEventListener("abort", end);
       streams.add(end);
-      const member = hub.connect({
-        send: (out) => {
-          const stored = storedOf(out);
-          if (stored) inbox.push(stored);
+      const grant = context.values.get(GRANT);
+      const member = hub.connect(
+        {
+          send: (out) => {
+            const stored = storedOf(out);
+            if (stored) inbox.push(stored);
+          },
         },
-      }, request.username.trim() || undefined);
+        grant?.name ?? (request.username.trim() || undefined),
+        grant?.rooms,
+      );
       try {
         // The chat must exist (a join would create a room of that name).
         const room = await rpc(() => hub.resolveRoom(request.chatId));
@@ -124,11 +144,14 @@ function routes(hub: Hub, streams: Set<() => void>) {
         hub.disconnect(member);
       }
     },
-    sendMessage: (request) =>
+    sendMessage: (request, context) =>
       rpc(async () => {
-        const sender = request.message?.sender ?? "";
+        const grant = context.values.get(GRANT);
+        const sender = grant?.name ?? (request.message?.sender || "anonymous");
         const content = request.message?.content ?? "";
-        const stored = await hub.send(request.chatId, content, sender || "anonymous");
+        const room = await hub.resolveRoom(request.chatId);
+        checkRoomAllowed(grant, room);
+        const stored = await hub.send(room.id, content, sender);
         return toMessage(stored);
       }),
   });
@@ -141,7 +164,10 @@ function routes(hub: Hub, streams: Set<() => void>) {
  */
 export function mountChatService(app: Hono, hub: Hub, streams: Set<() => void>): void {
   for (const handler of routes(hub, streams).handlers) {
-    const fetchHandler = createFetchHandler(handler);
-    app.post(handler.requestPath, (c) => fetchHandler(c.req.raw));
+    app.post(handler.requestPath, async (c) => {
+      const request = universalServerRequestFromFetch(c.req.raw, {});
+      const contextValues = createContextValues().set(GRANT, grantOf(c.req.raw));
+      return universalServerResponseToFetch(await handler({ ...request, contextValues }));
+    });
   }
 }

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { sign } from "hono/jwt";
+import { issueToken } from "../src/transport/tokens.ts";
+import { Client, rawUpgrade, startServer } from "./_helpers.ts";
+
+const SECRET = "k".repeat(32);
+const json = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(body),
+});
+
+Deno.test("every HTTP body is bounded: over CHAT_MAX_BODY is 413 too_large, and nothing is made", async () => {
+  const server = await startServer({ maxBodyBytes: 1024 });
+  try {
+    const big = await fetch(`${server.http}/rooms`, json({ name: "x", pad: "y".repeat(100_000) }));
+    assert.equal(big.status, 413);
+    assert.equal((await big.json()).error, "too_large");
+    // Without a Content-Length (a stream), the limit holds too.
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 64; i++) controller.enqueue(new TextEncoder().encode("z".repeat(1024)));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(`${server.http}/rooms`, { method: "POST", body: stream });
+    assert.equal(streamed.status, 413);
+    await streamed.body?.cancel();
+    assert.deepEqual(await (await fetch(`${server.http}/rooms`)).json(), []);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("tokens: a rooms claim is enforced on every write, a malformed one is refused, and lifetimes are bounded", async () => {
+  const server = await startServer({ jwtSecret: SECRET, tokenMaxTtlSeconds: 3600 });
+  try {
+    const team = await issueToken(SECRET, "ann", { rooms: ["team"], ttlSeconds: 600 });
+    const auth = { authorization: `Bearer ${team}` };
+    assert.equal((await fetch(`${server.http}/rooms`, json({ name: "team" }, auth))).status, 201);
+    const other = await fetch(`${server.http}/rooms`, json({ name: "other" }, auth));
+    assert.equal(other.status, 403);
+    assert.equal((await other.json()).error, "room_forbidden");
+    await server.chat.post("elsewhere", "made by the server");
+    const write = await fetch(
+      `${server.http}/rooms/elsewhere/messages`,
+      json({ message: "x" }, auth),
+    );
+    assert.equal(write.status, 403);
+    await write.body?.cancel();
+    const chatty = await fetch(`${server.http}/chat?name=other`, { method: "POST", headers: auth });
+    assert.equal(chatty.status, 403);
+    await chatty.body?.cancel();
+
+    const now = Math.floor(Date.now() / 1000);
+    const bad = [
+      await sign({ sub: "ann", exp: now + 60, rooms: "team" }, SECRET, "HS256"), // not a list
+      await sign({ sub: "ann", exp: now + 60, rooms: [1, 2] }, SECRET, "HS256"), // not names
+      await sign({ sub: "ann" }, SECRET, "HS256"), // no expiry: valid forever
+      await sign({ sub: "ann", exp: now + 7200 }, SECRET, "HS256"), // over the 1 h maximum
+    ];
+    for (const token of bad) {
+      const upgrade = await rawUpgrade(server.port, `/ws?token=${token}`);
+      assert.equal(upgrade.status, 401, token);
+      const post = await fetch(
+        `${server.http}/rooms`,
+        json({ name: "team2" }, {
+          authorization: `Bearer ${token}`,
+        }),
+      );
+      assert.equal(post.status, 401);
+      await post.body?.cancel();
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("wrong requests get the right errors: an overlong room reference is 400, a broken upgrade is 400", async () => {
+  const server = await startServer();
+  const ann = await Client.connect(server.ws, { name: "ann" });
+  try {
+    const long = "r".repeat(3000);
+    const read = await fetch(`${server.http}/rooms/${long}/messages`);
+    assert.equal(read.status, 400);
+    assert.equal((await read.json()).error, "invalid_field");
+    const joined = await ann.request({ command: "join", room: long });
+    assert.equal(joined.code, "invalid_field");
+    const upgrade = ["Upgrade: websocket", "Sec-WebSocket-Version: 13"];
+    const broken = [
+      [...upgrade, "Connection: Upgrade"], // no Sec-WebSocket-Key
+      [...upgrade, "Connection: keep-alive", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="],
+    ];
+    for (const headers of broken) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      const request = ["GET /ws HTTP/1.1", `Host: 127.0.0.1:${server.port}`, ...headers, "", ""];
+      await conn.write(new TextEncoder().encode(request.join("\r\n")));
+      const answer = new TextDecoder().decode((await readSome(conn)) ?? new Uint8Array());
+      conn.close();
+      assert.match(answer, /^HTTP\/1\.1 400/, JSON.stringify(headers));
+    }
+  } finally {
+    await ann.close();
+    await server.close();
+  }
+});
+
+async function readSome(conn: Deno.TcpConn): Promise<Uint8Array | undefined> {
+  const buf = new Uint8Array(4096);
+  const n = await conn.read(buf);
+  return n === null ? undefined : buf.subarray(0, n);
+}
+
+Deno.test("origins are compared whole, hosts can be pinned (DNS rebinding), and every write follows the origin rule", async () => {
+  const pinned = await startServer({ allowedHosts: ["127.0.0.1"] });
+  const open = await startServer();
+  try {
+    // A rebinding page: its own name pointed at this server, so Host and Origin agree.
+    const rebind = await rawUpgrade(pinned.port, "/ws", {
+      Host: "evil.example",
+      Origin: "http://evil.example",
+    });
+    assert.equal(rebind.status, 403);
+    // fetch cannot forge a Host: speak HTTP by hand.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: pinned.port });
+    const get = "GET /rooms HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n";
+    await conn.write(new TextEncoder().encode(get));
+    const page = new TextDecoder().decode((await readSome(conn)) ?? new Uint8Array());
+    conn.close();
+    assert.match(page, /^HTTP\/1\.1 403/);
+    // Same host, other scheme: not the same origin.
+    const scheme = await rawUpgrade(open.port, "/ws", { Origin: `https://127.0.0.1:${open.port}` });
+    assert.equal(scheme.status, 403);
+    const same = await rawUpgrade(open.port, "/ws", { Origin: `http://127.0.0.1:${open.port}` });
+    assert.equal(same.status, 101);
+    // A cross-site form (text/plain, no preflight) cannot create rooms.
+    const form = await fetch(`${open.http}/rooms`, {
+      method: "POST",
+      headers: { "content-type": "text/plain", origin: "http://evil.example" },
+      body: JSON.stringify({ name: "spam" }),
+    });
+    assert.equal(form.status, 403);
+    assert.equal((await form.json()).error, "origin_forbidden");
+    const api = await fetch(`${open.http}/rooms`);
+    assert.equal(api.headers.get("x-content-type-options"), "nosniff");
+    await api.body?.cancel();
+  } finally {
+    await pinned.close();
+    await open.close();
+  }
+});
+
+Deno.test("joins and leaves are rate-limited per connection; rooms are capped in total", async () => {
+  const server = await startServer({ joinRatePerSecond: 1, joinBurst: 5, maxRooms: 3 });
+  const ann = await Client.connect(server.ws, { name: "ann", room: "a" });
+  try {
+    const codes: unknown[] = [];
+    for (let i = 0; i < 10; i++) {
+      const answer = await ann.request({ command: i % 2 ? "join" : "leave", room: "a" });
+      codes.push(answer.event === "error" ? answer.code : answer.event);
+    }
+    assert.ok(codes.includes("rate_limited"), JSON.stringify(codes));
+    assert.ok(codes.slice(0, 4).every((c) => c !== "rate_limited"), "a short burst passes");
+    // Rooms "a" and two more fill the cap of 3.
+    for (const name of ["b", "c"]) {
+      assert.equal((await fetch(`${server.http}/rooms`, json({ name }))).status, 201);
+    }
+    const full = await fetch(`${server.http}/rooms`, json({ name: "d" }));
+    assert.equal(full.status, 503);
+    assert.equal((await full.json()).error, "over_capacity");
+  } finally {
+    await ann.close();
+    await server.close();
+  }
+});
