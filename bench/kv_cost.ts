@@ -8,7 +8,7 @@
  * @module
  */
 import { KvBus } from "../src/bus/kv_bus.ts";
-import { createChat } from "../src/mod.ts";
+import { createChat, storeHeads } from "../src/mod.ts";
 import { KvStore } from "../src/store/kv_store.ts";
 
 /** Operation counts of one KV handle. */
@@ -81,7 +81,7 @@ async function instance(name: string) {
     ratePerSecond: 1000,
     rateBurst: 1000,
     store: new KvStore(kv, { retention }),
-    bus: new KvBus(kv, { nodeId: name, namespace: "cost" }),
+    bus: new KvBus(kv, { nodeId: name, namespace: "cost", watchedKey: storeHeads }),
   });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, chat.fetch);
   return { counts, kv, chat, server, ws: `ws://127.0.0.1:${server.addr.port}/ws` };

@@ -65,13 +65,14 @@ import { MemoryBus } from "./bus/memory_bus.ts";
 import { DEFAULT_SETTINGS, type Settings } from "./config.ts";
 import type { Bus } from "./core/bus.ts";
 import { Hub, type HubStats as ChatStats } from "./core/hub.ts";
+import { roomOfTopic } from "./core/room_feeds.ts";
 import type { Store } from "./core/store.ts";
 import type { ChatMessage, Clock, IdSource, Logger } from "./core/types.ts";
 import { GOING_AWAY } from "./wire/close_codes.ts";
 import { encode } from "./wire/events.ts";
 import { jsonLogger, silentLogger } from "./log.ts";
 import { KvBus } from "./bus/kv_bus.ts";
-import { KvStore, openKvDatabase } from "./store/kv_store.ts";
+import { KvStore, openKvDatabase, roomHeadKey } from "./store/kv_store.ts";
 import { MemoryStore } from "./store/memory_store.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
 import { ChatMetrics } from "./transport/metrics.ts";
@@ -175,6 +176,15 @@ export interface Chat {
   close(): Promise<void>;
 }
 
+/**
+ * For the KV bus on the KV store's database: a room's topic is watched on the room's head in the
+ * store (its events are there already), every other topic gets a log of its own.
+ */
+export function storeHeads(topic: string): Deno.KvKey | undefined {
+  const room = roomOfTopic(topic);
+  return room === undefined ? undefined : roomHeadKey(room);
+}
+
 /** The store and bus a chat runs on, and how to release them in order. */
 interface Engines {
   readonly store: Store;
@@ -206,10 +216,14 @@ async function openEngines(
   const store = given.store ?? new KvStore(kv!, { retention, clock, log });
   const namespace = settings.busNamespace;
   const bus: Bus = given.bus ??
-    (busKind === "memory"
-      ? new MemoryBus(undefined, nodeId)
-      : busKind === "kv"
-      ? new KvBus(kv!, { nodeId, namespace: `${namespace}-bus`, log })
+    (busKind === "memory" ? new MemoryBus(undefined, nodeId) : busKind === "kv"
+      ? new KvBus(kv!, {
+        nodeId,
+        namespace: `${namespace}-bus`,
+        log,
+        // A room's events are in the store already: watch its head there, do not copy them.
+        watchedKey: given.store ? undefined : storeHeads,
+      })
       : new BroadcastChannelBus(namespace, nodeId));
   return {
     store,

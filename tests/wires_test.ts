@@ -116,6 +116,7 @@ Deno.test("an unknown wire is refused with 400 invalid_field", async () => {
 Deno.test("a text-wire user and a web-client user in one room see each other", async () => {
   const server = await startServer();
   const text = await TextClient.open(server.ws, { wire: "text", name: "terminal", room: "mixed" });
+  await text.next((line) => line === "Server: terminal has joined the chat");
   const web = await Client.connect(server.ws, { name: "browser", room: "mixed" });
   try {
     assert.deepEqual((await web.request({ command: "list" })).members, ["terminal", "browser"]);

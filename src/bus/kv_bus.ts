@@ -37,6 +37,14 @@ export interface KvBusOptions {
   readonly retainMs?: number;
   /** Failed appends and reads are logged here. */
   readonly log?: Logger;
+  /**
+   * For topics whose events the store already holds (a room's topic, when the store is Deno KV on
+   * the same database): the store's key that changes with each of them. Such a topic gets no
+   * log of its own: publishing is a no-op (the store's commit was the publication), and a
+   * subscriber watches that key and is told of every change as a gap, so that it reads the new
+   * events from the store by `seq`. One write per message instead of two.
+   */
+  readonly watchedKey?: (topic: string) => Deno.KvKey | undefined;
 }
 
 /** A Deno KV value is at most 64 KiB; packets stay under this many characters of JSON. */
@@ -63,6 +71,7 @@ export class KvBus implements Bus {
   readonly #ns: string;
   readonly #retainMs: number;
   readonly #log?: Logger;
+  readonly #watchedKey: (topic: string) => Deno.KvKey | undefined;
   readonly #outgoing = new Map<string, Outgoing>();
   readonly #subscriptions = new Map<string, Subscription>();
   #closed = false;
@@ -74,6 +83,7 @@ export class KvBus implements Bus {
     this.#ns = options.namespace ?? "bus";
     this.#retainMs = options.retainMs ?? 300_000;
     this.#log = options.log;
+    this.#watchedKey = options.watchedKey ?? (() => undefined);
   }
 
   #headKey(topic: string): Deno.KvKey {
@@ -86,7 +96,7 @@ export class KvBus implements Bus {
 
   /** Queues a message; everything queued in this turn is appended as one entry (or a few). */
   publish(topic: string, message: BusMessage): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#watchedKey(topic)) return;
     let out = this.#outgoing.get(topic);
     if (!out) {
       this.#outgoing.set(topic, out = { items: [], flushing: false, chain: Promise.resolve() });
@@ -156,7 +166,8 @@ export class KvBus implements Bus {
   subscribe(topic: string, handler: BusHandler, onGap?: GapHandler): () => void {
     let sub = this.#subscriptions.get(topic);
     if (!sub) {
-      sub = this.#watch(topic);
+      const key = this.#watchedKey(topic);
+      sub = key ? this.#watchKey(key) : this.#watch(topic);
       this.#subscriptions.set(topic, sub);
     }
     const entry = { handler, onGap };
@@ -204,6 +215,31 @@ export class KvBus implements Bus {
       if (!stopped && !this.#closed) {
         this.#log?.("kv_bus_watch_failed", { topic, error: String(error) });
       }
+    });
+    return sub;
+  }
+
+  /** Watches a store's key: each change (the first answer included) is told as a gap. */
+  #watchKey(key: Deno.KvKey): Subscription {
+    const reader = this.#kv.watch([key]).getReader();
+    let stopped = false;
+    const sub: Subscription = {
+      handlers: new Set(),
+      seen: 0,
+      reading: false,
+      stop: () => {
+        stopped = true;
+        reader.cancel().catch(() => {});
+      },
+    };
+    (async () => {
+      for (;;) {
+        const { done } = await reader.read();
+        if (done || stopped) return;
+        this.#gap(sub);
+      }
+    })().catch((error) => {
+      if (!stopped && !this.#closed) this.#log?.("kv_bus_watch_failed", { error: String(error) });
     });
     return sub;
   }

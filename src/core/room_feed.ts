@@ -80,6 +80,7 @@ export class RoomFeed {
   #gapBeforeStart = false;
   #timer?: ReturnType<typeof setTimeout>;
   #repairing = false;
+  /** A gap was reported during a repair: read again as soon as it ends. */
   #repairAgain = false;
   #closed = false;
 
@@ -154,7 +155,7 @@ export class RoomFeed {
   #schedule(delay: number): void {
     if (this.#closed) return;
     if (this.#repairing) {
-      this.#repairAgain = true;
+      if (delay === 0) this.#repairAgain = true;
       return;
     }
     if (this.#timer !== undefined) {
@@ -203,7 +204,8 @@ export class RoomFeed {
       this.stats.repairs++;
       this.stats.repaired += this.#position.seq - before;
     }
-    if (this.#repairAgain || this.#ahead.size > 0) this.#schedule(this.#deps.graceMs);
+    if (this.#repairAgain) this.#schedule(0);
+    else if (this.#ahead.size > 0) this.#schedule(this.#deps.graceMs);
   }
 
   /** Stops delivering and cancels any repair. */

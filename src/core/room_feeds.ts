@@ -33,7 +33,13 @@ export interface FeedsStats {
   readonly messagesRepaired: number;
 }
 
-const roomTopic = (room: string) => `room:${room}`;
+const ROOM_TOPIC = "room:";
+const roomTopic = (room: string) => `${ROOM_TOPIC}${room}`;
+
+/** The room whose bus topic this is, if it is a room's (`room:<id>`). */
+export function roomOfTopic(topic: string): string | undefined {
+  return topic.startsWith(ROOM_TOPIC) ? topic.slice(ROOM_TOPIC.length) : undefined;
+}
 
 /**
  * The rooms this node listens to: one {@link RoomFeed} and one bus topic per room that has a

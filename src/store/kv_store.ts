@@ -27,6 +27,14 @@ const ROOM = "rooms"; // [ROOM, id] -> Room
 const ROOM_NAME = "room_names"; // [ROOM_NAME, name key] -> id
 const ROOM_COUNT = "room_count"; // [ROOM_COUNT] -> Deno.KvU64, rooms created
 const HEAD = "log_heads"; // [HEAD, room] -> LogPosition, written with every append
+
+/**
+ * The key of a room's head in a KV store's layout: it changes with every append to the room, so
+ * a watch on it tells other nodes that the room has new events (the KV bus uses this).
+ */
+export function roomHeadKey(room: string): Deno.KvKey {
+  return [HEAD, room];
+}
 const MESSAGE = "log"; // [MESSAGE, room, id] -> ChatMessage
 const TRIMMED = "log_trimmed"; // [TRIMMED, room] -> newest id retention deleted
 const IDEMPOTENCY = "idempotency"; // [IDEMPOTENCY, room, key] -> the message first stored (a day)
