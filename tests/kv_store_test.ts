@@ -262,3 +262,36 @@ Deno.test("retention by age drops expired messages with a range delete, not a sc
     await store.close();
   }
 });
+
+Deno.test("a storm of room creations on two KV handles all succeed, each name once, under the room cap", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-rooms-" });
+  const path = `${dir}/chat.kv`;
+  const retention = { maxMessages: 100, maxAgeMs: 0 };
+  const one = await KvStore.open(path, { retention });
+  const two = await KvStore.open(path, { retention });
+  const clock = new FakeClock();
+  const ids = seededIds(clock);
+  try {
+    // 200 creations at once, every name asked twice (once per handle): no creation may fail for
+    // contention (a count checked on every creation once made them fail).
+    const results = await Promise.allSettled(
+      Array.from(
+        { length: 100 },
+        (_, i) =>
+          [one, two].map((store) =>
+            store.createRoom({ id: ids(), name: `storm ${i}`, createdAt: 1 }, { maxRooms: 10_000 })
+          ),
+      ).flat(),
+    );
+    const failures = results.filter((r) => r.status === "rejected").map((r) =>
+      (r as PromiseRejectedResult).reason.code
+    );
+    assert.equal(failures.length, 100, "one of each pair lost the name");
+    assert.ok(failures.every((code) => code === "room_exists"), JSON.stringify(failures));
+    assert.equal((await one.listRooms()).length, 100);
+  } finally {
+    await one.close();
+    await two.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

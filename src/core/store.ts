@@ -38,7 +38,8 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export interface Store {
   /**
    * Creates a room; rejects with `room_exists` (details.id = existing id) if the name is taken,
-   * and with `over_capacity` when `maxRooms` rooms exist already (counted atomically).
+   * and with `over_capacity` when `maxRooms` rooms exist already (rooms created at the same
+   * instant may pass the cap by as many: the count is not a point of contention).
    */
   createRoom(room: Room, options?: { readonly maxRooms?: number }): Promise<Room>;
   /** The room with this id, if any. */
