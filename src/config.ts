@@ -61,6 +61,8 @@ export interface Settings {
   readonly joinBurst: number;
   /** `CHAT_MAX_ROOMS`: rooms the server holds at most; creating more gets `over_capacity`. */
   readonly maxRooms: number;
+  /** `CHAT_MAX_REPLAY`: messages one `since` replay may send; a longer backlog: `recovered: false`. */
+  readonly maxReplay: number;
   /** `CHAT_METRICS`: `on` serves `GET /metrics` (Prometheus text); `off` leaves it out. */
   readonly metrics: "on" | "off";
   /** `CHAT_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. */
@@ -98,6 +100,7 @@ export const DEFAULT_SETTINGS: Settings = {
   joinRatePerSecond: 2,
   joinBurst: 10,
   maxRooms: 10_000,
+  maxReplay: 5000,
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -196,5 +199,6 @@ export function loadSettings(env: Env = Deno.env): Settings {
     joinRatePerSecond: number(env, "CHAT_JOIN_RATE_PER_SEC", d.joinRatePerSecond),
     joinBurst: integer(env, "CHAT_JOIN_BURST", d.joinBurst, 1),
     maxRooms: integer(env, "CHAT_MAX_ROOMS", d.maxRooms, 1),
+    maxReplay: integer(env, "CHAT_MAX_REPLAY", d.maxReplay, 1),
   };
 }

@@ -77,7 +77,7 @@ const flush = () => new Promise((r) => setTimeout(r, 0));
 /** Joins as the transport does: the answer, then the held events. */
 async function join(hub: Hub, member: LocalMember, ref: string) {
   const joined = await hub.join(member, ref);
-  joined.flush();
+  await joined.flush();
   return joined;
 }
 

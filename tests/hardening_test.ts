@@ -173,3 +173,56 @@ Deno.test("joins and leaves are rate-limited per connection; rooms are capped in
     await server.close();
   }
 });
+
+Deno.test("a reader resuming over a backlog of megabytes gets all of it, at its pace, without 1013", async () => {
+  const server = await startServer({ ratePerSecond: 1e6, rateBurst: 1e6, maxMessageLength: 4000 });
+  const writer = await Client.connect(server.ws, { name: "writer", room: "big" });
+  try {
+    const first = await writer.request({ command: "broadcast", message: "start" });
+    const text = "x".repeat(3900);
+    // The writer sends in rounds of 50, reading its acknowledgements, so that it is not itself
+    // closed as too slow.
+    for (let i = 0; i < 1000; i++) {
+      writer.send({ command: "broadcast", message: `${i} ${text}` });
+      if (i % 50 === 49) {
+        await writer.waitFor((e) => String(e.message ?? "").startsWith(`${i} `), 30_000);
+      }
+    }
+    // ~3.9 MB missed, four times the default unsent-backlog bound of 1 MiB.
+    const reader = await Client.connect(server.ws, {
+      name: "reader",
+      room: "big",
+      since: String(first.id),
+    });
+    await reader.waitFor((e) => String(e.message ?? "").startsWith("999 "), 30_000);
+    assert.equal(reader.broadcasts().length, 1000, "the whole backlog, once");
+    assert.equal(reader.events.find((e) => e.event === "joined")?.recovered, true);
+    assert.equal(reader.socket.readyState, WebSocket.OPEN, "not closed as too slow");
+    await reader.close();
+  } finally {
+    await writer.close();
+    await server.close();
+  }
+});
+
+Deno.test("a backlog over CHAT_MAX_REPLAY is not replayed: recovered is false and live events go on", async () => {
+  const server = await startServer({ ratePerSecond: 1e6, rateBurst: 1e6, maxReplay: 50 });
+  const writer = await Client.connect(server.ws, { name: "writer", room: "long" });
+  try {
+    const first = await writer.request({ command: "broadcast", message: "start" });
+    for (let i = 0; i < 100; i++) await writer.request({ command: "broadcast", message: `m${i}` });
+    const reader = await Client.connect(server.ws, {
+      name: "reader",
+      room: "long",
+      since: String(first.id),
+    });
+    assert.equal(reader.events.find((e) => e.event === "joined")?.recovered, false);
+    await writer.request({ command: "broadcast", message: "live" });
+    await reader.next((e) => e.message === "live");
+    assert.deepEqual(reader.broadcasts().map((m) => m.message), ["live"], "no replay, then live");
+    await reader.close();
+  } finally {
+    await writer.close();
+    await server.close();
+  }
+});

@@ -48,6 +48,8 @@ export interface HubSettings {
   readonly joinBurst?: number;
   /** Rooms the server holds at most (default: no limit). */
   readonly maxRooms?: number;
+  /** Messages one `since` replay may send; a longer backlog gets `recovered: false` (default 5000). */
+  readonly maxReplay?: number;
 }
 
 /** What the hub is built from; every moving part is passed in. */
@@ -105,8 +107,12 @@ export interface JoinResult {
   readonly seq: number;
   /** With `since`: whether everything missed was still kept. */
   readonly recovered?: boolean;
-  /** Sends the replayed messages, then the events held meanwhile (call after `joined`). */
-  readonly flush: () => void;
+  /**
+   * Sends the replayed messages, page by page (awaiting `drained` between pages, so that a slow
+   * socket is not overrun), then the events held meanwhile. Call it after `joined`; it stops early
+   * if the member leaves the room meanwhile.
+   */
+  readonly flush: (drained?: () => Promise<void>) => Promise<void>;
 }
 
 /** Members of a room, as `list` answers. */
@@ -163,6 +169,10 @@ export interface HubObserver {
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
 const REPLAY_PAGE = 200;
+/** Messages one `since` replay may send before it gives up and says `recovered: false`. */
+const MAX_REPLAY = 5000;
+/** A replay waits for the socket to drain after about this much text. */
+const REPLAY_PACE_BYTES = 64 * 1024;
 /** Room list pages: 100 rooms unless asked, never more than 500 (the contract's limits). */
 const ROOMS_DEFAULT = 100;
 const ROOMS_MAX = 500;
@@ -374,7 +384,8 @@ export class Hub {
   async join(member: LocalMember, ref: string, since?: string): Promise<JoinResult> {
     const room = await this.#joinableRoom(member, ref);
     if (member.rooms.has(room.id)) {
-      return { room, members: this.#memberNames(room.id), seq: this.#seqOf(room.id), flush() {} };
+      const seq = this.#seqOf(room.id);
+      return { room, members: this.#memberNames(room.id), seq, flush: () => Promise.resolve() };
     }
     if (member.rooms.size >= this.#deps.settings.maxRoomsPerConnection) {
       throw new ChatError(
@@ -387,14 +398,10 @@ export class Hub {
     try {
       const seq = await this.#enterRoom(member, room);
       const members = this.#memberNames(room.id);
-      if (since === undefined) return { room, members, seq, flush: () => member.openGate(room.id) };
-      const { missed, recovered, floor } = await this.#missedSince(room.id, since);
-      const flush = () => {
-        for (const message of missed) {
-          member.replay(room.id, { event: message, seq: message.seq, id: message.id });
-        }
-        member.openGate(room.id, floor);
-      };
+      if (since === undefined) {
+        return { room, members, seq, flush: () => Promise.resolve(member.openGate(room.id)) };
+      }
+      const { recovered, flush } = await this.#replay(member, room.id, since);
       return { room, members, seq, recovered, flush };
     } catch (error) {
       member.openGate(room.id);
@@ -425,27 +432,61 @@ export class Hub {
   }
 
   /**
-   * The messages after `since`, whether retention kept all of them, and the floor: the `seq` the
-   * member has after the replay (this node's feed may be behind it, if the member came from a
-   * faster node; events up to it are not sent again).
+   * Prepares a `since` replay: whether retention kept everything after `since`, and the `flush`
+   * that sends it. Only the first page is read here; `flush` reads the rest page by page, waiting
+   * for the socket to drain between pages and stopping if the member leaves. A backlog over
+   * `maxReplay` is not replayed at all: `recovered` is false and the client reloads history (as
+   * Centrifugo does), so one join never reads or sends more than that. The gate then opens at the
+   * floor, the last `seq` the member has (this node's feed may be behind it if the member came from
+   * a faster node: events up to it are not sent again).
    */
-  async #missedSince(
+  async #replay(
+    member: LocalMember,
     room: string,
     since: string,
-  ): Promise<{ missed: ChatMessage[]; recovered: boolean; floor: number }> {
+  ): Promise<{ recovered: boolean; flush: JoinResult["flush"] }> {
+    const store = this.#deps.store;
     // The head before the read: if nothing follows `since`, `since` is at most this far.
-    const head = await this.#deps.store.head(room);
-    const missed: ChatMessage[] = [];
-    for (let after = since;;) {
-      const page = await this.#deps.store.readMessages(room, { after, limit: REPLAY_PAGE });
-      missed.push(...page.messages);
-      if (!page.more || page.messages.length === 0) break;
-      after = page.messages[page.messages.length - 1].id;
-    }
+    const before = await store.head(room);
+    const first = await store.readMessages(room, { after: since, limit: REPLAY_PAGE });
     // Read after the messages: a trim racing the read can only make this answer more cautious.
-    const trimmed = await this.#deps.store.trimmedThrough(room);
-    const floor = missed.length > 0 ? missed[missed.length - 1].seq : head.seq;
-    return { missed, recovered: trimmed === undefined || trimmed <= since, floor };
+    const trimmed = await store.trimmedThrough(room);
+    let recovered = trimmed === undefined || trimmed <= since;
+    const cap = this.#deps.settings.maxReplay ?? MAX_REPLAY;
+    const backlog = first.messages.length === 0
+      ? 0
+      : (await store.head(room)).seq - first.messages[0].seq + 1;
+    if (backlog > cap) {
+      recovered = false;
+      const floor = (await store.head(room)).seq;
+      return { recovered, flush: () => Promise.resolve(member.openGate(room, floor)) };
+    }
+    const flush = async (drained?: () => Promise<void>) => {
+      let floor = before.seq;
+      try {
+        let unpaced = 0;
+        for (let page = first;;) {
+          for (const message of page.messages) {
+            member.replay(room, { event: message, seq: message.seq, id: message.id });
+            floor = message.seq;
+            // About every 64 KiB of text, let the socket catch up.
+            unpaced += message.message.length + 200;
+            if (unpaced >= REPLAY_PACE_BYTES && drained) {
+              unpaced = 0;
+              await drained();
+              if (!member.rooms.has(room)) return; // left, or gone: stop sending
+            }
+          }
+          if (!page.more || page.messages.length === 0) break;
+          if (!member.rooms.has(room)) return; // left, or gone: stop reading
+          const after = page.messages[page.messages.length - 1].id;
+          page = await store.readMessages(room, { after, limit: REPLAY_PAGE });
+        }
+      } finally {
+        if (member.rooms.has(room)) member.openGate(room, floor);
+      }
+    };
+    return { recovered, flush };
   }
 
   /** Takes a member out of a room, telling the others. */
@@ -560,7 +601,7 @@ export class Hub {
     ref: string,
     connection: Connection,
     since?: string,
-  ): Promise<Omit<JoinResult, "flush"> & { flush(): void; stop(): void }> {
+  ): Promise<JoinResult & { stop(): void }> {
     const room = await this.resolveRoom(ref);
     const { ratePerSecond: perSecond, rateBurst: burst } = this.#deps.settings;
     const id = this.#deps.ids();
@@ -574,6 +615,7 @@ export class Hub {
     const feed = this.#feeds.open(room.id);
     const after = feed.started ? feed.position.seq : undefined;
     const stop = () => {
+      observer.rooms.delete(room.id);
       observer.openGate(room.id);
       if (this.#locals.exit(observer, room.id)) this.#feeds.close(room.id);
     };
@@ -582,15 +624,16 @@ export class Hub {
       const seq = after ?? feed.startSeq;
       const members = this.#memberNames(room.id);
       if (since === undefined) {
-        return { room, members, seq, flush: () => observer.openGate(room.id), stop };
+        return {
+          room,
+          members,
+          seq,
+          flush: () => Promise.resolve(observer.openGate(room.id)),
+          stop,
+        };
       }
-      const { missed, recovered, floor } = await this.#missedSince(room.id, since);
-      const flush = () => {
-        for (const message of missed) {
-          observer.replay(room.id, { event: message, seq: message.seq, id: message.id });
-        }
-        observer.openGate(room.id, floor);
-      };
+      observer.rooms.set(room.id, room); // for the replay: it stops when this is gone
+      const { recovered, flush } = await this.#replay(observer, room.id, since);
       return { room, members, seq, recovered, flush, stop };
     } catch (error) {
       stop();

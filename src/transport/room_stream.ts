@@ -44,7 +44,10 @@ export async function roomEvents(
     open.add(end); // a shutdown ends every stream
     try {
       await stream.writeSSE({ event: "joined", data: JSON.stringify(joinedEvent(observed)) });
-      observed.flush();
+      // The replay fills the queue a page at a time, while this loop writes it out.
+      const flushing = observed.flush(async () => {
+        while (queue.length > 500 && !ended) await new Promise((r) => setTimeout(r, 5));
+      }).catch(end);
       while (!ended) {
         const out = queue.shift();
         if (out) {
@@ -61,6 +64,7 @@ export async function roomEvents(
         wake = undefined;
         if (queue.length === 0 && !ended) await stream.write(": keepalive\n\n");
       }
+      await flushing;
     } finally {
       open.delete(end);
       observed.stop();

@@ -196,7 +196,19 @@ export class WsSession {
   async #join(room: string, since: string | undefined, re?: string, quiet = false): Promise<void> {
     const joined = await this.hub.join(this.#member!, room, since);
     if (!quiet) this.#sendText(this.#wire.answer(joinedEvent(joined), re));
-    joined.flush();
+    await joined.flush(() => this.#drained());
+  }
+
+  /**
+   * Resolves once the socket's unsent backlog is down to a quarter of its bound (or the socket is
+   * gone): a long replay goes out at the pace the client reads. WebSockets have no drain event,
+   * so this looks every few milliseconds, and only while a replay waits.
+   */
+  async #drained(): Promise<void> {
+    const low = this.options.maxBufferedBytes / 4;
+    while (this.socket.readyState === WebSocket.OPEN && this.socket.bufferedAmount > low) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   /** Runs an embedder's command; its answer is `{"event": <name>, ...answer}`. */

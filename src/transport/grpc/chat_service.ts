@@ -137,7 +137,7 @@ function routes(hub: Hub, streams: Set<() => void>) {
         // The chat must exist (a join would create a room of that name).
         const room = await rpc(() => hub.resolveRoom(request.chatId));
         const joined = await rpc(() => hub.join(member, room.id));
-        joined.flush();
+        await joined.flush();
         for await (const message of inbox.drain(ended.signal)) yield toMessage(message);
       } finally {
         streams.delete(end);
