@@ -63,6 +63,7 @@ const OURS_ENV = {
   CHAT_RATE_BURST: "1000000000",
   CHAT_MAX_BUFFERED: String(64 * 1024 * 1024),
   CHAT_MAX_CONNECTIONS: "100000",
+  CHAT_MAX_CONNECTIONS_PER_ADDRESS: "100000", // the load generator is one address
   CHAT_BUS_NAMESPACE: `bench-${crypto.randomUUID()}`,
 };
 const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];

@@ -61,6 +61,10 @@ export interface Settings {
   readonly joinBurst: number;
   /** `CHAT_MAX_ROOMS`: rooms the server holds at most; creating more gets `over_capacity`. */
   readonly maxRooms: number;
+  /** `CHAT_MAX_CONNECTIONS_PER_ADDRESS`: sockets one client address may hold on an isolate. */
+  readonly maxConnectionsPerAddress: number;
+  /** `CHAT_TRUST_PROXY`: `on` takes the client address from `X-Forwarded-For` (behind a proxy). */
+  readonly trustProxy: "on" | "off";
   /** `CHAT_MAX_REPLAY`: messages one `since` replay may send; a longer backlog: `recovered: false`. */
   readonly maxReplay: number;
   /** `CHAT_METRICS`: `on` serves `GET /metrics` (Prometheus text); `off` leaves it out. */
@@ -101,6 +105,8 @@ export const DEFAULT_SETTINGS: Settings = {
   joinBurst: 10,
   maxRooms: 10_000,
   maxReplay: 5000,
+  maxConnectionsPerAddress: 64,
+  trustProxy: "off",
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -200,5 +206,12 @@ export function loadSettings(env: Env = Deno.env): Settings {
     joinBurst: integer(env, "CHAT_JOIN_BURST", d.joinBurst, 1),
     maxRooms: integer(env, "CHAT_MAX_ROOMS", d.maxRooms, 1),
     maxReplay: integer(env, "CHAT_MAX_REPLAY", d.maxReplay, 1),
+    maxConnectionsPerAddress: integer(
+      env,
+      "CHAT_MAX_CONNECTIONS_PER_ADDRESS",
+      d.maxConnectionsPerAddress,
+      1,
+    ),
+    trustProxy: oneOf(env, "CHAT_TRUST_PROXY", d.trustProxy, ["on", "off"] as const),
   };
 }

@@ -167,8 +167,15 @@ export interface Chat {
   notify(to: NoticeTo, message: string): Promise<void>;
   /** The settings in force. */
   readonly settings: Settings;
-  /** The app's fetch handler, for `Deno.serve` or `deno serve`. */
-  readonly fetch: (request: Request) => Response | Promise<Response>;
+  /**
+   * The app's fetch handler, for `Deno.serve` or `deno serve`; pass the handler's `info` along so
+   * that per-address limits see the peer (when mounted with `app.route`, give `{ remoteAddr }` as
+   * the parent app's env).
+   */
+  readonly fetch: (
+    request: Request,
+    info?: { readonly remoteAddr: Deno.Addr },
+  ) => Response | Promise<Response>;
   /**
    * Stops accepting, closes every socket with 1001, tells other isolates, commits pending writes
    * and releases the store and bus. Safe to call twice.
@@ -311,7 +318,8 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     post: (room, message, as) => hub.post(room, message, as),
     notify: (to, message) => hub.notify(to, message),
     settings,
-    fetch: (request) => app.fetch(request),
+    // The peer's address (Deno.serve's second argument) reaches the per-address limits.
+    fetch: (request, info) => app.fetch(request, { remoteAddr: info?.remoteAddr }),
     close,
   };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { sign } from "hono/jwt";
 import { issueToken } from "../src/transport/tokens.ts";
-import { Client, rawUpgrade, startServer } from "./_helpers.ts";
+import { Client, eventually, rawSocket, rawUpgrade, startServer } from "./_helpers.ts";
 
 const SECRET = "k".repeat(32);
 const json = (body: unknown, headers: Record<string, string> = {}) => ({
@@ -224,5 +224,50 @@ Deno.test("a backlog over CHAT_MAX_REPLAY is not replayed: recovered is false an
   } finally {
     await writer.close();
     await server.close();
+  }
+});
+
+/** The status of a raw upgrade whose socket stays open (it holds its slot) until closed. */
+async function hold(port: number, headers: Record<string, string> = {}) {
+  const conn = await rawSocket(port, "/ws", headers);
+  const answer = new TextDecoder().decode((await readSome(conn)) ?? new Uint8Array());
+  return { status: Number(answer.split(" ")[1]), conn };
+}
+
+Deno.test("one address may hold CHAT_MAX_CONNECTIONS_PER_ADDRESS sockets; behind a trusted proxy, X-Forwarded-For is the address", async () => {
+  const direct = await startServer({ maxConnectionsPerAddress: 2 });
+  const proxied = await startServer({ maxConnectionsPerAddress: 1, trustProxy: "on" });
+  const held: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const one = await hold(direct.port);
+      assert.equal(one.status, 101);
+      held.push(one.conn);
+    }
+    const third = await rawUpgrade(direct.port, "/ws");
+    assert.equal(third.status, 503);
+    assert.equal(JSON.parse(third.body).error, "over_capacity");
+    // A forged X-Forwarded-For changes nothing where the proxy is not trusted.
+    assert.equal(
+      (await rawUpgrade(direct.port, "/ws", { "X-Forwarded-For": "192.0.2.9" })).status,
+      503,
+    );
+    held.shift()!.close();
+    await eventually(
+      async () => (await rawUpgrade(direct.port, "/ws")).status === 101,
+      "a freed slot",
+    );
+
+    // Behind the proxy every peer is the proxy: the forwarded client address is what counts.
+    const a = await hold(proxied.port, { "X-Forwarded-For": "192.0.2.1" });
+    const b = await hold(proxied.port, { "X-Forwarded-For": "192.0.2.2, 127.0.0.1" });
+    held.push(a.conn, b.conn);
+    assert.deepEqual([a.status, b.status], [101, 101]);
+    const again = await rawUpgrade(proxied.port, "/ws", { "X-Forwarded-For": "192.0.2.1" });
+    assert.equal(again.status, 503);
+  } finally {
+    for (const conn of held) conn.close();
+    await direct.close();
+    await proxied.close();
   }
 });

@@ -31,6 +31,7 @@ Deno.test(`soak: ${CLIENTS} clients in ${ROOMS} rooms, reconnects with since, ev
     kvPath: `${dir}/chat.kv`,
     ratePerSecond: 1e6,
     rateBurst: 1e6,
+    maxConnectionsPerAddress: 10_000, // every client of this test comes from 127.0.0.1
   });
   const members = Array.from(
     { length: CLIENTS },

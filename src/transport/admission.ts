@@ -42,3 +42,20 @@ export function checkHost(request: Request, allowed: readonly string[]): void {
   if (allowed.includes(host) || allowed.includes(bare)) return;
   throw new ChatError("origin_forbidden", `host '${host.slice(0, 200)}' is not served here`);
 }
+
+/**
+ * The client's address: the peer's, or with `trustProxy` the first `X-Forwarded-For` entry (only
+ * behind a proxy that sets it: a client could forge it otherwise). `undefined` when unknown (the
+ * app was called without the peer, as in `app.request` tests).
+ */
+export function clientAddress(
+  request: Request,
+  remoteAddr: Deno.Addr | undefined,
+  trustProxy: boolean,
+): string | undefined {
+  if (trustProxy) {
+    const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0].trim();
+    if (forwarded) return forwarded.slice(0, 64);
+  }
+  return remoteAddr && "hostname" in remoteAddr ? remoteAddr.hostname : undefined;
+}

@@ -5,7 +5,7 @@ import { validateCursor } from "../core/message.ts";
 import { validateDisplayName } from "../core/names.ts";
 import type { Logger } from "../core/types.ts";
 import type { Settings } from "../config.ts";
-import { checkHost, checkOrigin } from "./admission.ts";
+import { checkHost, checkOrigin, clientAddress } from "./admission.ts";
 import { mountRoomsApi } from "./http_api.ts";
 import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
@@ -23,6 +23,8 @@ export class Sessions {
   readonly open = new Set<WsSession>();
   /** Set by shutdown: new upgrades get 503. */
   draining = false;
+  /** Open sockets per client address. */
+  readonly byAddress = new Map<string, number>();
   /** Ends each open Server-Sent Events stream (a shutdown calls them all). */
   readonly streams = new Set<() => void>();
   /** Errors sent to clients (WebSocket and HTTP) by code, since start. */
@@ -74,6 +76,7 @@ async function upgrade(
   request: Request,
   deps: AppDeps,
   route: { wire?: Wire; roomRequired?: boolean } = {},
+  remoteAddr?: Deno.Addr,
 ): Promise<Response> {
   const { settings, sessions, hub, log } = deps;
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -83,6 +86,15 @@ async function upgrade(
   checkOrigin(request, settings.allowedOrigins);
   if (sessions.open.size >= settings.maxConnections) {
     throw new ChatError("over_capacity", "too many connections; try again later");
+  }
+  // One address may not hold more than its share (300 sockets would also multiply its message
+  // rate 300-fold).
+  const address = clientAddress(request, remoteAddr, settings.trustProxy === "on");
+  const held = address === undefined ? 0 : sessions.byAddress.get(address) ?? 0;
+  if (held >= settings.maxConnectionsPerAddress) {
+    throw new ChatError("over_capacity", "too many connections from your address", {
+      limit: settings.maxConnectionsPerAddress,
+    });
   }
   if (!request.headers.get("sec-websocket-key")) {
     throw new ChatError("invalid_field", "not a WebSocket upgrade: Sec-WebSocket-Key is missing", {
@@ -130,10 +142,17 @@ async function upgrade(
     commands: deps.commands,
     onDisconnect: deps.hooks?.onDisconnect,
     wire,
-    logFields: { origin, wire: wire.name },
+    logFields: { origin, wire: wire.name, address },
   });
   sessions.open.add(session);
-  socket.addEventListener("close", () => sessions.open.delete(session));
+  if (address !== undefined) sessions.byAddress.set(address, held + 1);
+  socket.addEventListener("close", () => {
+    sessions.open.delete(session);
+    if (address === undefined) return;
+    const left = (sessions.byAddress.get(address) ?? 1) - 1;
+    if (left > 0) sessions.byAddress.set(address, left);
+    else sessions.byAddress.delete(address);
+  });
   return response;
 }
 
@@ -161,7 +180,8 @@ export function buildApp(deps: AppDeps): Hono {
   app.get("/health", (c) => c.text("ok", 200, { "x-chat-node": deps.hub.nodeId }));
   const socketRoute = (route: { wire?: Wire; roomRequired?: boolean }) => async (c: Context) => {
     try {
-      return await upgrade(c.req.raw, deps, route);
+      const env = c.env as { remoteAddr?: Deno.Addr } | undefined;
+      return await upgrade(c.req.raw, deps, route, env?.remoteAddr);
     } catch (error) {
       const chatError = toChatError(error);
       deps.sessions.refused(chatError.code);

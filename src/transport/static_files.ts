@@ -17,7 +17,8 @@ export const CONTENT_SECURITY_POLICY = {
   frameAncestors: ["'none'"],
 };
 
-const SAFE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+/** A file name of the client: no path, no dot first, and short (a long one is no file, not an error). */
+const SAFE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$/;
 
 /**
  * A client file's bytes as a stream, from disk or from a remote root (the package loaded over
