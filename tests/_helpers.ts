@@ -87,6 +87,20 @@ export async function eventually(
   }
 }
 
+/** The command `deno task start` runs (`main.ts listen`), with more arguments and settings. */
+export function startCommand(
+  env: Record<string, string>,
+  options: { args?: readonly string[]; stdout?: "piped" | "null"; stderr?: "piped" | "null" } = {},
+): Deno.Command {
+  const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "main.ts", "listen", ...(options.args ?? [])],
+    env: { CHAT_LOG: "off", ...env },
+    stdout: options.stdout ?? "null",
+    stderr: options.stderr ?? "null",
+  });
+}
+
 /** Resolves once a server process answers `GET /health` on `port` (it may take a while to start). */
 export async function listening(port: number, timeoutMs = 20_000): Promise<void> {
   await eventually(

@@ -1,26 +1,13 @@
 import assert from "node:assert/strict";
-import { freePort, listening } from "./_helpers.ts";
+import { freePort, listening, startCommand } from "./_helpers.ts";
 
 /** Runs `main.ts listen` as `deno task start` does, and returns its exit code and stderr. */
 async function start(
   env: Record<string, string>,
   args: readonly string[] = [],
 ): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "main.ts",
-      "listen",
-      ...args,
-    ],
-    env: { CHAT_KV_PATH: ":memory:", CHAT_LOG: "off", ...env },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  const out = await startCommand({ CHAT_KV_PATH: ":memory:", ...env }, { args, stderr: "piped" })
+    .output();
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr).trim() };
 }
 

@@ -10,25 +10,16 @@ import {
   type Json,
   listening,
   seededIds,
+  startCommand,
   startServer,
 } from "./_helpers.ts";
 
 /** Runs `deno task start` (main.ts listen) as its own process on a KV file. */
 async function startProcess(kvPath: string, port: number) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "main.ts",
-      "listen",
-    ],
-    env: { PORT: String(port), HOSTNAME: "127.0.0.1", CHAT_KV_PATH: kvPath, CHAT_LOG: "off" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = startCommand(
+    { PORT: String(port), HOSTNAME: "127.0.0.1", CHAT_KV_PATH: kvPath },
+    { stdout: "piped", stderr: "piped" },
+  ).spawn();
   await listening(port);
   return {
     http: `http://127.0.0.1:${port}`,

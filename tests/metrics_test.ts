@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { Client, closeAll, eventually, freePort, listening, startServer } from "./_helpers.ts";
+import {
+  Client,
+  closeAll,
+  eventually,
+  freePort,
+  listening,
+  startCommand,
+  startServer,
+} from "./_helpers.ts";
 
 /** The value of one sample line (`name{labels} value`) of a Prometheus text body. */
 function sample(body: string, line: string): number | undefined {
@@ -77,28 +85,14 @@ Deno.test("with OTEL_DENO=true the same figures leave through Deno's OpenTelemet
     },
   );
   const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "main.ts",
-      "listen",
-    ],
-    env: {
-      PORT: String(port),
-      HOSTNAME: "127.0.0.1",
-      CHAT_KV_PATH: ":memory:",
-      CHAT_LOG: "off",
-      OTEL_DENO: "true",
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.addr.port}`,
-      OTEL_METRIC_EXPORT_INTERVAL: "300",
-    },
-    stdout: "null",
-    stderr: "null",
+  const child = startCommand({
+    PORT: String(port),
+    HOSTNAME: "127.0.0.1",
+    CHAT_KV_PATH: ":memory:",
+    OTEL_DENO: "true",
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.addr.port}`,
+    OTEL_METRIC_EXPORT_INTERVAL: "300",
   }).spawn();
   let alice: Client | undefined;
   try {

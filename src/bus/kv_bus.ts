@@ -167,7 +167,7 @@ export class KvBus implements Bus {
     let sub = this.#subscriptions.get(topic);
     if (!sub) {
       const key = this.#watchedKey(topic);
-      sub = key ? this.#watchKey(key) : this.#watch(topic);
+      sub = key ? this.#watchKey(topic, key) : this.#watch(topic);
       this.#subscriptions.set(topic, sub);
     }
     const entry = { handler, onGap };
@@ -182,9 +182,35 @@ export class KvBus implements Bus {
     };
   }
 
+  /** Follows the topic's own log: each new head is read by range from the cursor. */
   #watch(topic: string): Subscription {
-    const stream = this.#kv.watch<[number]>([this.#headKey(topic)]);
-    const reader = stream.getReader();
+    return this.#watching(topic, this.#headKey(topic), (sub, value) => {
+      const head = typeof value === "number" ? value : 0;
+      if (sub.cursor === undefined) {
+        // Live from here: what was appended while the watch started is not ours to deliver,
+        // so say so, and the subscriber repairs from its store if it cares.
+        sub.cursor = head;
+        sub.seen = head;
+        this.#gap(sub);
+        return;
+      }
+      if (head > sub.seen) sub.seen = head;
+      this.#catchUp(topic, sub);
+    });
+  }
+
+  /** Watches a store's key: each change (the first answer included) is told as a gap. */
+  #watchKey(topic: string, key: Deno.KvKey): Subscription {
+    return this.#watching(topic, key, (sub) => this.#gap(sub));
+  }
+
+  /** A subscription that calls `onValue` with each value a watch of `key` reports, until stopped. */
+  #watching(
+    topic: string,
+    key: Deno.KvKey,
+    onValue: (sub: Subscription, value: unknown) => void,
+  ): Subscription {
+    const reader = this.#kv.watch([key]).getReader();
     let stopped = false;
     const sub: Subscription = {
       handlers: new Set(),
@@ -199,47 +225,12 @@ export class KvBus implements Bus {
       for (;;) {
         const { value, done } = await reader.read();
         if (done || stopped) return;
-        const head = value[0].value ?? 0;
-        if (sub.cursor === undefined) {
-          // Live from here: what was appended while the watch started is not ours to deliver,
-          // so say so, and the subscriber repairs from its store if it cares.
-          sub.cursor = head;
-          sub.seen = head;
-          for (const { onGap } of sub.handlers) onGap?.("*");
-          continue;
-        }
-        if (head > sub.seen) sub.seen = head;
-        this.#catchUp(topic, sub);
+        onValue(sub, value[0].value);
       }
     })().catch((error) => {
       if (!stopped && !this.#closed) {
         this.#log?.("kv_bus_watch_failed", { topic, error: String(error) });
       }
-    });
-    return sub;
-  }
-
-  /** Watches a store's key: each change (the first answer included) is told as a gap. */
-  #watchKey(key: Deno.KvKey): Subscription {
-    const reader = this.#kv.watch([key]).getReader();
-    let stopped = false;
-    const sub: Subscription = {
-      handlers: new Set(),
-      seen: 0,
-      reading: false,
-      stop: () => {
-        stopped = true;
-        reader.cancel().catch(() => {});
-      },
-    };
-    (async () => {
-      for (;;) {
-        const { done } = await reader.read();
-        if (done || stopped) return;
-        this.#gap(sub);
-      }
-    })().catch((error) => {
-      if (!stopped && !this.#closed) this.#log?.("kv_bus_watch_failed", { error: String(error) });
     });
     return sub;
   }
