@@ -89,7 +89,7 @@ export { ChatError } from "./core/errors.ts";
 export type { ErrorCode } from "./core/errors.ts";
 export type { Env } from "./config.ts";
 export type { Bus, BusHandler, BusMessage, GapHandler } from "./core/bus.ts";
-export type { Store } from "./core/store.ts";
+export type { AppendOptions, RoomPage, Store } from "./core/store.ts";
 export type {
   ChatMessage,
   Clock,
