@@ -3,10 +3,17 @@ import { ChatError } from "./errors.ts";
 import { LocalMember } from "./local_member.ts";
 import { LocalRooms } from "./local_rooms.ts";
 import { pageLimit, validateMessageText } from "./message.ts";
-import type { MemberInfo, MessageHook } from "./hooks.ts";
+import type { MemberInfo, MessageHook, MessageVerdict } from "./hooks.ts";
 import { clashLosers } from "./name_settlement.ts";
 import { type NoticeNodeMessage, type NoticeTarget, parseNoticeMessage } from "./node_messages.ts";
-import { guestName, nameKey, uniqueName, validateDisplayName } from "./names.ts";
+import {
+  guestName,
+  nameKey,
+  roomAccessKeys,
+  roomAllowed,
+  uniqueName,
+  validateDisplayName,
+} from "./names.ts";
 import { Presence, type RoomChange } from "./presence.ts";
 import { PresenceSync } from "./presence_sync.ts";
 import { RoomDirectory } from "./room_directory.ts";
@@ -292,9 +299,7 @@ export class Hub {
     const name = uniqueName(base, (key) => this.presence.isNameTaken(key));
     const id = this.#deps.ids();
     const { ratePerSecond: perSecond, rateBurst: burst } = this.#deps.settings;
-    const allowed = allowedRooms === undefined
-      ? undefined
-      : new Set(allowedRooms.flatMap((r) => [nameKey(r.trim()), r.trim().toUpperCase()]));
+    const allowed = allowedRooms === undefined ? undefined : roomAccessKeys(allowedRooms);
     const member = new LocalMember(
       id,
       name,
@@ -427,7 +432,7 @@ export class Hub {
     const trimmed = ref.trim();
     const named = allowed.has(nameKey(trimmed)) || allowed.has(trimmed.toUpperCase());
     const room = await this.resolveRoom(ref, named).catch(() => undefined);
-    if (room && (allowed.has(room.id) || allowed.has(nameKey(room.name)))) return room;
+    if (room && roomAllowed(allowed, room)) return room;
     throw new ChatError("room_forbidden", `your token does not allow room '${trimmed}'`);
   }
 
@@ -451,15 +456,14 @@ export class Hub {
     const first = await store.readMessages(room, { after: since, limit: REPLAY_PAGE });
     // Read after the messages: a trim racing the read can only make this answer more cautious.
     const trimmed = await store.trimmedThrough(room);
-    let recovered = trimmed === undefined || trimmed <= since;
+    const recovered = trimmed === undefined || trimmed <= since;
     const cap = this.#deps.settings.maxReplay ?? MAX_REPLAY;
-    const backlog = first.messages.length === 0
-      ? 0
-      : (await store.head(room)).seq - first.messages[0].seq + 1;
-    if (backlog > cap) {
-      recovered = false;
-      const floor = (await store.head(room)).seq;
-      return { recovered, flush: () => Promise.resolve(member.openGate(room, floor)) };
+    if (first.messages.length > 0) {
+      const now = (await store.head(room)).seq;
+      if (now - first.messages[0].seq + 1 > cap) {
+        // Too long a backlog: none of it is sent, the member goes on from the head.
+        return { recovered: false, flush: () => Promise.resolve(member.openGate(room, now)) };
+      }
     }
     const flush = async (drained?: () => Promise<void>) => {
       let floor = before.seq;
@@ -467,7 +471,7 @@ export class Hub {
         let unpaced = 0;
         for (let page = first;;) {
           for (const message of page.messages) {
-            member.replay(room, { event: message, seq: message.seq, id: message.id });
+            member.replay({ event: message, seq: message.seq, id: message.id });
             floor = message.seq;
             // About every 64 KiB of text, let the socket catch up.
             unpaced += message.message.length + 200;
@@ -522,15 +526,19 @@ export class Hub {
       const judged = member.judging.then(() => hook({ member: this.#info(member), room, message }));
       member.judging = judged.catch(() => {});
       return judged.then((verdict) => {
-        if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
-        const text = verdict && "message" in verdict
-          ? validateMessageText(verdict.message, this.#deps.settings.maxMessageLength)
-          : message;
+        const text = this.#judged(verdict, message);
         return this.#append(member.id, this.#draft(member, room, text), acknowledge);
       });
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** The text to store after the message hook's verdict (`forbidden` when it refused). */
+  #judged(verdict: MessageVerdict, message: string): string {
+    if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
+    if (!verdict || !("message" in verdict)) return message;
+    return validateMessageText(verdict.message, this.#deps.settings.maxMessageLength);
   }
 
   #draft(member: { id: string; name: string }, room: Room, message: string): MessageDraft {
@@ -577,16 +585,14 @@ export class Hub {
     validateMessageText(message, this.#deps.settings.maxMessageLength);
     const author = validateDisplayName(name);
     const id = `http:${nameKey(author)}`;
-    let text = message;
     const hook = this.#deps.onMessage;
-    if (hook) {
-      // The embedder's judge sees every message, whatever way it came in.
-      const verdict = await hook({ member: { id, name: author, data: undefined }, room, message });
-      if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
-      if (verdict && "message" in verdict) {
-        text = validateMessageText(verdict.message, this.#deps.settings.maxMessageLength);
-      }
-    }
+    // The embedder's judge sees every message, whatever way it came in.
+    const text = hook
+      ? this.#judged(
+        await hook({ member: { id, name: author, data: undefined }, room, message }),
+        message,
+      )
+      : message;
     return await this.#append(id, this.#draft({ id, name: author }, room, text), undefined, {
       idempotencyKey,
     });

@@ -70,7 +70,7 @@ export class LocalMember {
   }
 
   /** Sends a replayed stored event directly (past the gate). */
-  replay(_room: string, out: Outbound): void {
+  replay(out: Outbound): void {
     this.connection.send(out);
   }
 

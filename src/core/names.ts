@@ -76,3 +76,19 @@ export function uniqueName(base: string, isTaken: (key: string) => boolean): str
 export function guestName(random: () => number = Math.random): string {
   return `guest-${Math.floor(random() * 0x10000).toString(16).padStart(4, "0")}`;
 }
+
+/**
+ * The keys under which a list of allowed rooms (names or ids, as a token's `rooms` claim gives
+ * them) is matched: name keys and upper-cased ids.
+ */
+export function roomAccessKeys(rooms: readonly string[]): ReadonlySet<string> {
+  return new Set(rooms.flatMap((r) => [nameKey(r.trim()), r.trim().toUpperCase()]));
+}
+
+/** Whether a room is among the allowed ones (by id or by name). */
+export function roomAllowed(
+  allowed: ReadonlySet<string>,
+  room: { readonly id: string; readonly name: string },
+): boolean {
+  return allowed.has(room.id) || allowed.has(nameKey(room.name));
+}

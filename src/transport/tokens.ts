@@ -1,6 +1,6 @@
 import { sign, verify } from "hono/jwt";
 import { ChatError } from "../core/errors.ts";
-import { nameKey, validateDisplayName } from "../core/names.ts";
+import { roomAccessKeys, roomAllowed, validateDisplayName } from "../core/names.ts";
 
 /** What a valid token grants: a name, perhaps a list of rooms, until an expiry. */
 export interface Grant {
@@ -30,8 +30,7 @@ export function checkRoomAllowed(
   room: { id: string; name: string },
 ): void {
   if (!grant?.rooms) return;
-  const allowed = new Set(grant.rooms.flatMap((r) => [nameKey(r.trim()), r.trim().toUpperCase()]));
-  if (allowed.has(room.id) || allowed.has(nameKey(room.name))) return;
+  if (roomAllowed(roomAccessKeys(grant.rooms), room)) return;
   throw new ChatError("room_forbidden", `your token does not allow room '${room.name}'`);
 }
 
