@@ -85,15 +85,26 @@ Deno.test("rooms and acknowledged messages survive a restart, and since resumes 
   }
 });
 
-Deno.test("two KV handles creating the same room name at once end with one room", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "chat-race-" });
+/** Two KV stores on one temp file (as two isolates or processes would open it), closed after. */
+async function withTwoHandles(
+  body: (one: KvStore, two: KvStore, ids: () => string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-handles-" });
   const path = `${dir}/chat.kv`;
   const retention = { maxMessages: 100, maxAgeMs: 0 };
   const one = await KvStore.open(path, { retention });
   const two = await KvStore.open(path, { retention });
-  const clock = new FakeClock();
-  const ids = seededIds(clock);
   try {
+    await body(one, two, seededIds(new FakeClock()));
+  } finally {
+    await one.close();
+    await two.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("two KV handles creating the same room name at once end with one room", async () => {
+  await withTwoHandles(async (one, two, ids) => {
     for (let round = 0; round < 20; round++) {
       const name = `Room ${round}`;
       const results = await Promise.allSettled([
@@ -110,11 +121,7 @@ Deno.test("two KV handles creating the same room name at once end with one room"
     }
     assert.equal((await one.listRooms()).length, 20);
     assert.equal((await two.listRooms()).length, 20);
-  } finally {
-    await one.close();
-    await two.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("an acknowledged message is already readable through another KV handle", async () => {
@@ -255,14 +262,7 @@ Deno.test("retention by age drops expired messages with a range delete, not a sc
 });
 
 Deno.test("a storm of room creations on two KV handles all succeed, each name once, under the room cap", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "chat-rooms-" });
-  const path = `${dir}/chat.kv`;
-  const retention = { maxMessages: 100, maxAgeMs: 0 };
-  const one = await KvStore.open(path, { retention });
-  const two = await KvStore.open(path, { retention });
-  const clock = new FakeClock();
-  const ids = seededIds(clock);
-  try {
+  await withTwoHandles(async (one, two, ids) => {
     // 200 creations at once, every name asked twice (once per handle): no creation may fail for
     // contention (a count checked on every creation once made them fail).
     const results = await Promise.allSettled(
@@ -280,9 +280,5 @@ Deno.test("a storm of room creations on two KV handles all succeed, each name on
     assert.equal(failures.length, 100, "one of each pair lost the name");
     assert.ok(failures.every((code) => code === "room_exists"), JSON.stringify(failures));
     assert.equal((await one.listRooms()).length, 100);
-  } finally {
-    await one.close();
-    await two.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
