@@ -112,10 +112,10 @@ Deno.test("room feed: the store's copy of a local author's message waits for its
   assert.deepEqual(delivered, [], "held: the author's acknowledgement is still on its way");
   const acks: Outbound[] = [];
   awaits.clear();
-  feed.offer(entry(mine, { memberId: author, send: (out) => acks.push(out) }));
+  feed.offer(entry(mine, { connectionId: author, send: (out) => acks.push(out) }));
   const [first, ...rest] = delivered as FeedEntry[];
   assert.equal(rest.length, 0);
-  assert.equal(first.ack?.memberId, author, "delivered with the acknowledgement");
+  assert.equal(first.ack?.connectionId, author, "delivered with the acknowledgement");
   feed.close();
 });
 
@@ -156,7 +156,7 @@ Deno.test("local rooms: fan-out skips the actor; the author gets its acknowledge
   assert.equal(rooms.exit(a, ROOM), false);
   const message = { event: "broadcast", room: ROOM, seq: 1, id: "X", memberId: "a" } as ChatMessage;
   const acks: unknown[] = [];
-  rooms.deliver(ROOM, entry(message, { memberId: "a", send: (out) => acks.push(out.event) }));
+  rooms.deliver(ROOM, entry(message, { connectionId: "a", send: (out) => acks.push(out.event) }));
   assert.deepEqual(acks, [message], "a left, and still gets its answer");
   assert.deepEqual(got.get("b")!.at(-1), message);
   assert.equal(rooms.exit(b, ROOM), true, "the last member closes the room here");

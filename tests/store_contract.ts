@@ -154,7 +154,7 @@ export function storeContract(
       const draft = drafts(clock);
       const all = [];
       for (let i = 0; i < 10; i++) all.push(await store.appendMessage(draft(String(i))));
-      const text = (p: { messages: { message: string }[]; more: boolean }) => [
+      const text = (p: { messages: { message?: string }[]; more: boolean }) => [
         p.messages.map((m) => m.message).join(""),
         p.more,
       ];
@@ -323,4 +323,125 @@ export function storeContract(
         await reader.close();
       }
     }));
+
+  const AUTHOR = "01J00000000000000000MEMBER";
+  const OTHER = "01J000000000000000000OTHER";
+
+  test("changes: an edit, a reaction and a delete take the next seqs; history shows current state, the log every change", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const draft = drafts(clock);
+      const ids = seededIds(clock, 70);
+      const message = await store.appendMessage(draft("helo"));
+      const other = await store.appendMessage(draft("second"));
+      const base = { room: ROOM, target: message.id };
+      const edited = await store.changeMessage({
+        ...base,
+        kind: "edit",
+        memberId: AUTHOR,
+        id: ids(),
+        message: "hello",
+      });
+      assert.deepEqual([edited.event, edited.seq, edited.id], ["edited", 3, message.id]);
+      assert.ok(edited.event === "edited");
+      assert.ok(edited.logId > other.id, "a change has its own place in the log");
+      const react = { ...base, kind: "react" as const, member: "o", emoji: "👍" };
+      const on = await store.changeMessage({ ...react, memberId: OTHER, id: ids() });
+      assert.equal(on.event === "reaction" && on.on, true);
+      await store.changeMessage({ ...react, memberId: AUTHOR, id: ids() });
+      let page = await store.readMessages(ROOM, { limit: 10 });
+      assert.deepEqual(page.messages.map((m) => m.message), ["hello", "second"]);
+      const first = page.messages[0];
+      assert.ok("reactions" in first);
+      assert.deepEqual(first.reactions, { "👍": 2 });
+      assert.equal(first.editedAt, edited.editedAt);
+      assert.equal("reactedBy" in first, false, "who reacted stays inside the store");
+      const off = await store.changeMessage({ ...react, memberId: OTHER, id: ids() });
+      assert.equal(off.event === "reaction" && off.on, false);
+      await store.changeMessage({ ...base, kind: "delete", memberId: AUTHOR, id: ids() });
+      page = await store.readMessages(ROOM, { limit: 10 });
+      assert.deepEqual(page.messages[0], {
+        event: "broadcast",
+        room: ROOM,
+        id: message.id,
+        seq: 1,
+        ts: message.ts,
+        deleted: true,
+      });
+      const log = await store.readLog(ROOM, { after: message.id, limit: 100 });
+      assert.deepEqual(log.entries.map((e) => [e.seq, e.event]), [
+        [2, "broadcast"],
+        [3, "edited"],
+        [4, "reaction"],
+        [5, "reaction"],
+        [6, "reaction"],
+        [7, "deleted"],
+      ]);
+      assert.equal((await store.head(ROOM)).seq, 7);
+      const paged = await store.readLog(ROOM, { after: message.id, limit: 2 });
+      assert.deepEqual([paged.entries.length, paged.more], [2, true]);
+    }));
+
+  test("changes: only the author edits or deletes, nothing is stored for a refused change", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const ids = seededIds(clock, 80);
+      const message = await store.appendMessage(drafts(clock)("mine"));
+      const base = { room: ROOM, target: message.id, id: ids() };
+      assert.equal(
+        await code(store.changeMessage({ ...base, kind: "edit", memberId: OTHER, message: "x" })),
+        "forbidden",
+      );
+      assert.equal(
+        await code(store.changeMessage({ ...base, kind: "delete", memberId: OTHER })),
+        "forbidden",
+      );
+      assert.equal(
+        await code(
+          store.changeMessage({ ...base, target: ids(), kind: "delete", memberId: AUTHOR }),
+        ),
+        "not_found",
+      );
+      assert.deepEqual(await store.head(ROOM), { seq: 1, id: message.id });
+      // A refused change in a batch with good writes refuses only itself.
+      const results = await Promise.allSettled([
+        store.appendMessage(drafts(clock, 81)("next")),
+        store.changeMessage({ ...base, id: ids(), kind: "edit", memberId: OTHER, message: "x" }),
+        store.changeMessage({ ...base, id: ids(), kind: "edit", memberId: AUTHOR, message: "ok" }),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+      assert.equal((await store.head(ROOM)).seq, 3);
+    }));
+
+  withHandles(
+    "changes: reactions toggled through two handles at once are all counted",
+    (clock) =>
+      withStore(LOTS, clock, async ({ store, another }) => {
+        const second = await another!();
+        try {
+          const message = await store.appendMessage(drafts(clock)("react to me"));
+          const ids = seededIds(clock, 90);
+          const members = Array.from(
+            { length: 12 },
+            (_, i) => `01J0000000000000000MEMB${String(i).padStart(2, "0")}`,
+          );
+          await Promise.all(members.map((memberId, i) =>
+            (i % 2 ? second : store).changeMessage({
+              kind: "react",
+              room: ROOM,
+              target: message.id,
+              memberId,
+              member: `m${i}`,
+              emoji: "🎉",
+              id: ids(),
+            })
+          ));
+          const page = await second.readMessages(ROOM, { limit: 5 });
+          const first = page.messages[0];
+          assert.ok("reactions" in first);
+          assert.deepEqual(first.reactions, { "🎉": 12 });
+          assert.equal((await store.head(ROOM)).seq, 13);
+        } finally {
+          await second.close();
+        }
+      }),
+  );
 }

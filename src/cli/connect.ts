@@ -129,9 +129,17 @@ class TerminalClient {
         if (cursor) cursor.last = String(event.id);
         if (typeof event.re === "string") this.#settle(event.re);
         else if (this.#ids.has(String(event.memberId))) this.#storedMeanwhile(event);
-        this.#print(`${prefix}${event.member}: ${event.message}`);
+        // A message deleted since (in a replay) shows as a tombstone.
+        if (event.deleted === true) this.#print(`${prefix}Server: a message was deleted`);
+        else this.#print(`${prefix}${event.member}: ${event.message}`);
         break;
       }
+      case "edited":
+        this.#print(`${prefix}Server: a message was edited: ${event.message}`);
+        break;
+      case "direct":
+        this.#print(`(direct) ${event.from}: ${event.message}`);
+        break;
       case "join":
         this.#print(`${prefix}Server: ${event.member} has joined the chat`);
         break;

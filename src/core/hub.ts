@@ -2,10 +2,25 @@ import type { Bus } from "./bus.ts";
 import { ChatError } from "./errors.ts";
 import { LocalMember } from "./local_member.ts";
 import { LocalRooms } from "./local_rooms.ts";
-import { pageLimit, validateMessageText } from "./message.ts";
+import {
+  isUlid,
+  pageLimit,
+  validateCursor,
+  validateEmoji,
+  validateMessageText,
+} from "./message.ts";
 import type { MemberInfo, MessageHook, MessageVerdict } from "./hooks.ts";
 import { clashLosers } from "./name_settlement.ts";
-import { type NoticeNodeMessage, type NoticeTarget, parseNoticeMessage } from "./node_messages.ts";
+import {
+  type DirectNodeMessage,
+  type NoticeNodeMessage,
+  type NoticeTarget,
+  parseMemberMessage,
+  type TypingNodeMessage,
+} from "./node_messages.ts";
+import { directEvent, directRoom } from "./direct.ts";
+import { memberIdOf } from "./member_identity.ts";
+import { logIdOf, type MessageChange } from "./message_changes.ts";
 import {
   guestName,
   nameKey,
@@ -14,16 +29,18 @@ import {
   uniqueName,
   validateDisplayName,
 } from "./names.ts";
-import { Presence, type RoomChange } from "./presence.ts";
+import { Presence, type PresenceMember, type RoomChange } from "./presence.ts";
 import { PresenceSync } from "./presence_sync.ts";
 import { RoomDirectory } from "./room_directory.ts";
 import { storedEntry } from "./room_feed.ts";
 import { RoomFeeds } from "./room_feeds.ts";
 import type { AppendOptions, Store } from "./store.ts";
 import type {
+  ChangeEvent,
   ChatMessage,
   Clock,
   Connection,
+  DirectEvent,
   IdSource,
   Logger,
   MeEvent,
@@ -31,6 +48,7 @@ import type {
   MessagePage,
   Outbound,
   Room,
+  TypingEvent,
 } from "./types.ts";
 
 /** The limits and timings the hub enforces. */
@@ -136,6 +154,22 @@ export interface HistoryPage extends MessagePage {
   readonly room: string;
 }
 
+/** A change to a stored message, as a member asks for it (`room` as for `broadcast`). */
+export type ChangeRequest =
+  | {
+    readonly kind: "edit";
+    readonly room?: string;
+    readonly target: string;
+    readonly message: string;
+  }
+  | { readonly kind: "delete"; readonly room?: string; readonly target: string }
+  | {
+    readonly kind: "react";
+    readonly room?: string;
+    readonly target: string;
+    readonly emoji: string;
+  };
+
 /** Counters that tests and operators read. */
 export interface HubStats {
   /** This node's id. */
@@ -184,6 +218,8 @@ const REPLAY_PACE_BYTES = 64 * 1024;
 const ROOMS_DEFAULT = 100;
 const ROOMS_MAX = 500;
 const GAP_GRACE_MS = 100;
+/** At most one `typing` per connection per this many ms is relayed (the contract's rate). */
+const TYPING_INTERVAL_MS = 1000;
 const NOTICES_TOPIC = "notices";
 /** The author of messages an embedder posts in the server's name. */
 const SERVER_AUTHOR = "server";
@@ -231,7 +267,8 @@ export class Hub {
       presenceTimeoutMs: settings.presenceTimeoutMs,
       onRemoteChanges: (changes) => this.#announceChanges(changes),
       onNameSeen: (name) => this.#settleName(nameKey(name)),
-      onRemoteRename: (id, from, to, rooms) => this.#announceRename(id, from, to, rooms),
+      onRemoteRename: (id, from, to, rooms) =>
+        this.#announceRename(this.presence.get(id)?.memberId ?? id, from, to, rooms),
     });
   }
 
@@ -244,8 +281,12 @@ export class Hub {
   start(options: { timers?: boolean } = {}): void {
     this.#sync.start(options.timers !== false);
     this.#unsubscribeNotices = this.#deps.bus.subscribe(NOTICES_TOPIC, (raw) => {
-      const notice = parseNoticeMessage(raw);
-      if (notice) this.#deliverNotice(notice.to, notice.message);
+      const message = parseMemberMessage(raw);
+      if (!message) return;
+      if (message.t === "notice") this.#deliverNotice(message.to, message.message);
+      else if (message.t === "typing") {
+        this.#locals.fanoutExcept(message.room, { text: message.text }, message.memberId);
+      } else this.#deliverDirect(message.to, message.from, message.skip, { text: message.text });
     });
   }
 
@@ -292,11 +333,15 @@ export class Hub {
     connection: Connection,
     wantedName?: string,
     allowedRooms?: readonly string[],
+    subject?: string,
   ): LocalMember {
     const base = wantedName === undefined
       ? guestName(this.#deps.random)
       : validateDisplayName(wantedName);
-    const name = uniqueName(base, (key) => this.presence.isNameTaken(key));
+    // A token's subject is one member on all its connections: a device joins under its name.
+    const memberId = subject === undefined ? undefined : memberIdOf(subject);
+    const sibling = memberId === undefined ? undefined : this.presence.connectionsOf(memberId)[0];
+    const name = sibling?.name ?? uniqueName(base, (key) => this.presence.isNameTaken(key));
     const id = this.#deps.ids();
     const { ratePerSecond: perSecond, rateBurst: burst } = this.#deps.settings;
     const allowed = allowedRooms === undefined ? undefined : roomAccessKeys(allowedRooms);
@@ -317,20 +362,26 @@ export class Hub {
         clock: this.#deps.clock,
       },
     );
-    this.#locals.members.set(id, member);
-    this.presence.add(id, name, this.nodeId);
-    this.#sync.announce({ t: "up", id, name });
+    if (memberId !== undefined) member.memberId = memberId;
+    this.#locals.add(member);
+    this.presence.add(id, name, this.nodeId, member.memberId);
+    this.#sync.announce({ t: "up", id, name, ...(memberId === undefined ? {} : { m: memberId }) });
     return member;
   }
 
   /** Who a member is. */
   me(member: LocalMember): MeEvent {
-    return { event: "me", member: member.name, id: member.id, rooms: [...member.rooms.keys()] };
+    return {
+      event: "me",
+      member: member.name,
+      id: member.memberId,
+      rooms: [...member.rooms.keys()],
+    };
   }
 
   /** Removes a member from every room (with `leave` to the others) and from presence. */
   disconnect(member: LocalMember): void {
-    if (!this.#locals.members.delete(member.id)) return;
+    if (!this.#locals.remove(member)) return;
     for (const room of [...member.rooms.keys()]) this.#leaveRoom(member, room);
     this.presence.remove(member.id);
     this.#sync.announce({ t: "down", id: member.id });
@@ -453,14 +504,14 @@ export class Hub {
     const store = this.#deps.store;
     // The head before the read: if nothing follows `since`, `since` is at most this far.
     const before = await store.head(room);
-    const first = await store.readMessages(room, { after: since, limit: REPLAY_PAGE });
+    const first = await store.readLog(room, { after: since, limit: REPLAY_PAGE });
     // Read after the messages: a trim racing the read can only make this answer more cautious.
     const trimmed = await store.trimmedThrough(room);
     const recovered = trimmed === undefined || trimmed <= since;
     const cap = this.#deps.settings.maxReplay ?? MAX_REPLAY;
-    if (first.messages.length > 0) {
+    if (first.entries.length > 0) {
       const now = (await store.head(room)).seq;
-      if (now - first.messages[0].seq + 1 > cap) {
+      if (now - first.entries[0].seq + 1 > cap) {
         // Too long a backlog: none of it is sent, the member goes on from the head.
         return { recovered: false, flush: () => Promise.resolve(member.openGate(room, now)) };
       }
@@ -470,21 +521,25 @@ export class Hub {
       try {
         let unpaced = 0;
         for (let page = first;;) {
-          for (const message of page.messages) {
-            member.replay({ event: message, seq: message.seq, id: message.id });
-            floor = message.seq;
+          for (const entry of page.entries) {
+            member.replay(storedEntry(entry).out);
+            floor = entry.seq;
             // About every 64 KiB of text, let the socket catch up.
-            unpaced += message.message.length + 200;
+            unpaced += (entry.event === "broadcast" || entry.event === "edited"
+              ? entry.message?.length ?? 0
+              : 0) + 200;
             if (unpaced >= REPLAY_PACE_BYTES && drained) {
               unpaced = 0;
               await drained();
-              if (!member.rooms.has(room)) return; // left, or gone: stop sending
+              if (!member.rooms.has(room)) {
+                return; // left, or gone: stop sending
+              }
             }
           }
-          if (!page.more || page.messages.length === 0) break;
+          if (!page.more || page.entries.length === 0) break;
           if (!member.rooms.has(room)) return; // left, or gone: stop reading
-          const after = page.messages[page.messages.length - 1].id;
-          page = await store.readMessages(room, { after, limit: REPLAY_PAGE });
+          const after = logIdOf(page.entries[page.entries.length - 1]);
+          page = await store.readLog(room, { after, limit: REPLAY_PAGE });
         }
       } finally {
         if (member.rooms.has(room)) member.openGate(room, floor);
@@ -521,13 +576,13 @@ export class Hub {
         throw new ChatError("rate_limited", "too many messages; slow down");
       }
       const hook = this.#deps.onMessage;
-      if (!hook) return this.#append(member.id, this.#draft(member, room, message), acknowledge);
+      if (!hook) return this.#append(member, this.#draft(member, room, message), acknowledge);
       // Judged one at a time per member, so that its messages are stored in the order sent.
       const judged = member.judging.then(() => hook({ member: this.#info(member), room, message }));
       member.judging = judged.catch(() => {});
       return judged.then((verdict) => {
         const text = this.#judged(verdict, message);
-        return this.#append(member.id, this.#draft(member, room, text), acknowledge);
+        return this.#append(member, this.#draft(member, room, text), acknowledge);
       });
     } catch (error) {
       return Promise.reject(error);
@@ -541,20 +596,20 @@ export class Hub {
     return validateMessageText(verdict.message, this.#deps.settings.maxMessageLength);
   }
 
-  #draft(member: { id: string; name: string }, room: Room, message: string): MessageDraft {
+  #draft(member: { memberId: string; name: string }, room: Room, message: string): MessageDraft {
     return {
       event: "broadcast",
       room: room.id,
       id: this.#deps.ids(),
       member: member.name,
-      memberId: member.id,
+      memberId: member.memberId,
       message,
       ts: this.#deps.clock(),
     };
   }
 
   #info(member: LocalMember): MemberInfo {
-    return { id: member.id, name: member.name, data: member.data };
+    return { id: member.memberId, name: member.name, data: member.data };
   }
 
   /**
@@ -565,10 +620,8 @@ export class Hub {
     const room = await this.resolveRoom(ref, true);
     validateMessageText(message, this.#deps.settings.maxMessageLength);
     const name = validateDisplayName(author);
-    return await this.#append(
-      SERVER_AUTHOR,
-      this.#draft({ id: SERVER_AUTHOR, name }, room, message),
-    );
+    const server = { memberId: SERVER_AUTHOR, name };
+    return await this.#append(server, this.#draft(server, room, message));
   }
 
   /**
@@ -593,7 +646,8 @@ export class Hub {
         message,
       )
       : message;
-    return await this.#append(id, this.#draft({ id, name: author }, room, text), undefined, {
+    const sender = { memberId: id, name: author };
+    return await this.#append(sender, this.#draft(sender, room, text), undefined, {
       idempotencyKey,
     });
   }
@@ -660,10 +714,11 @@ export class Hub {
     else if ("room" in target) to = { room: (await this.resolveRoom(target.room)).id };
     else {
       const key = nameKey(target.member.trim());
-      const found = this.presence.get(target.member.trim().toUpperCase()) ??
+      const found = this.presence.connectionsOf(target.member.trim().toUpperCase())[0] ??
+        this.presence.get(target.member.trim().toUpperCase()) ??
         this.presence.holdersOf(key)[0];
       if (!found) throw new ChatError("no_such_member", `no member '${target.member}'`);
-      to = { member: found.id };
+      to = { member: found.memberId };
     }
     this.#deliverNotice(to, message);
     const out: NoticeNodeMessage = { t: "notice", to, message };
@@ -676,28 +731,49 @@ export class Hub {
     } else if ("room" in to) {
       this.#locals.fanout(to.room, { event: { event: "notice", room: to.room, message } });
     } else {
-      this.#locals.members.get(to.member)?.connection.send({ event: { event: "notice", message } });
+      const out: Outbound = { event: { event: "notice", message } };
+      for (const device of this.#locals.devicesOf(to.member)) device.connection.send(out);
     }
   }
 
-  async #append(
-    authorId: string,
+  #append(
+    author: { memberId: string; id?: string },
     draft: MessageDraft,
     acknowledge?: (out: Outbound) => void,
     options?: AppendOptions,
   ): Promise<ChatMessage> {
+    return this.#commit(author, draft.room, async () => {
+      const stored = await this.#deps.store.appendMessage(draft, options);
+      this.#stored++;
+      return stored;
+    }, acknowledge);
+  }
+
+  /**
+   * Writes one event of a room's log, then hands it to the room's feed (the author's connection
+   * gets `acknowledge` in the event's place) and to the other nodes.
+   */
+  async #commit<T extends ChatMessage | ChangeEvent>(
+    author: { memberId: string; id?: string },
+    room: string,
+    write: () => Promise<T>,
+    acknowledge?: (out: Outbound) => void,
+  ): Promise<T> {
+    const authorId = author.memberId;
     this.#inFlight.set(authorId, (this.#inFlight.get(authorId) ?? 0) + 1);
     try {
       // A duration, not a time of day: measured with the monotonic timer.
       const started = performance.now();
-      const stored = await this.#deps.store.appendMessage(draft, options);
-      this.#stored++;
+      const stored = await write();
       this.#deps.observer?.committed(performance.now() - started);
-      const entry = storedEntry(stored, { memberId: authorId, send: (o) => acknowledge?.(o) });
-      const feed = this.#feeds.get(stored.room);
+      const entry = storedEntry(stored, {
+        connectionId: author.id ?? "",
+        send: (o) => acknowledge?.(o),
+      });
+      const feed = this.#feeds.get(room);
       if (feed) feed.offer(entry);
       else entry.ack?.send(entry.out);
-      this.#feeds.publish(entry, stored.room);
+      this.#feeds.publish(entry, room);
       return stored;
     } finally {
       const left = this.#inFlight.get(authorId)! - 1;
@@ -705,8 +781,166 @@ export class Hub {
       else {
         this.#inFlight.delete(authorId);
         // Events of this author read from the store may have waited for its acknowledgement.
-        const rooms = this.#locals.members.get(authorId)?.rooms.keys() ?? [draft.room];
-        for (const room of rooms) this.#feeds.get(room)?.drain();
+        const rooms = new Set([room]);
+        for (const device of this.#locals.devicesOf(authorId)) {
+          for (const joined of device.rooms.keys()) rooms.add(joined);
+        }
+        for (const each of rooms) this.#feeds.get(each)?.drain();
+      }
+    }
+  }
+
+  /**
+   * Edits, deletes or toggles a reaction on a message of one of the member's rooms: a stored
+   * event of the room's log (delivered in `seq` order like messages; the member's connection
+   * gets it as `acknowledge`). Only the author edits or deletes (`forbidden`); a message that is
+   * not there is `not_found`. Edits and reactions share the member's message budget.
+   */
+  change(
+    member: LocalMember,
+    request: ChangeRequest,
+    acknowledge?: (out: Outbound) => void,
+  ): Promise<ChangeEvent> {
+    try {
+      const room = request.room === undefined
+        ? this.#onlyRoom(member)
+        : this.#memberRoom(member, request.room);
+      if (!room) return this.#notInRoom(request.room ?? "");
+      const target = validateCursor(request.target, "target");
+      const base = { room: room.id, target, memberId: member.memberId, id: this.#deps.ids() };
+      let change: MessageChange;
+      if (request.kind === "edit") {
+        const message = validateMessageText(request.message, this.#deps.settings.maxMessageLength);
+        change = { ...base, kind: "edit", message };
+      } else if (request.kind === "react") {
+        change = {
+          ...base,
+          kind: "react",
+          member: member.name,
+          emoji: validateEmoji(request.emoji),
+        };
+      } else change = { ...base, kind: "delete" };
+      if (change.kind !== "delete" && !member.limiter.take()) {
+        throw new ChatError("rate_limited", "too many messages; slow down");
+      }
+      return this.#commit(
+        member,
+        room.id,
+        () => this.#deps.store.changeMessage(change),
+        acknowledge,
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Tells the other members of a room (on every node) that the member is typing. Not stored; at
+   * most one a second per connection is relayed, the rest are dropped without a word.
+   */
+  typing(member: LocalMember, ref?: string): void {
+    const room = ref === undefined ? this.#onlyRoom(member) : this.#memberRoom(member, ref);
+    if (!room) throw new ChatError("not_in_room", "join the room first");
+    const now = this.#deps.clock();
+    if (now - member.lastTypingAt < TYPING_INTERVAL_MS) return;
+    member.lastTypingAt = now;
+    const event: TypingEvent = {
+      event: "typing",
+      room: room.id,
+      member: member.name,
+      memberId: member.memberId,
+    };
+    const out: Outbound = { event };
+    this.#locals.fanoutExcept(room.id, out, member.memberId);
+    const message: TypingNodeMessage = {
+      t: "typing",
+      room: room.id,
+      memberId: member.memberId,
+      text: this.#deps.encode(out),
+    };
+    this.#deps.bus.publish(NOTICES_TOPIC, message);
+  }
+
+  /**
+   * Sends a direct message to a member (by name or id, on any node): stored first in the pair's
+   * private log (see `direct.ts`), then pushed to every connection of the recipient and the
+   * sender's other connections. Resolves with the event (the sender's answer).
+   */
+  async direct(member: LocalMember, to: string, message: string): Promise<DirectEvent> {
+    const text = validateMessageText(message, this.#deps.settings.maxMessageLength);
+    const recipient = this.#findMember(to);
+    if (!member.limiter.take()) throw new ChatError("rate_limited", "too many messages; slow down");
+    const stored = await this.#deps.store.appendMessage({
+      event: "broadcast",
+      room: directRoom(member.memberId, recipient.memberId),
+      id: this.#deps.ids(),
+      member: member.name,
+      memberId: member.memberId,
+      message: text,
+      ts: this.#deps.clock(),
+      to: recipient.name,
+    });
+    this.#stored++;
+    const event = directEvent(stored, recipient.memberId);
+    const out: Outbound = { event };
+    this.#deliverDirect(event.toId, event.fromId, member.id, out);
+    const node: DirectNodeMessage = {
+      t: "direct",
+      to: event.toId,
+      from: event.fromId,
+      skip: member.id,
+      text: this.#deps.encode(out),
+    };
+    this.#deps.bus.publish(NOTICES_TOPIC, node);
+    return event;
+  }
+
+  /**
+   * A page of the direct messages between the member and another (by id, or by name while
+   * connected), oldest first: only its two parties can read a pair's log.
+   */
+  async directHistory(
+    member: LocalMember,
+    other: string,
+    before: string | undefined,
+    limit: number | undefined,
+  ): Promise<{ with: string; messages: DirectEvent[]; more: boolean }> {
+    const trimmed = other.trim();
+    const otherId = isUlid(trimmed.toUpperCase())
+      ? trimmed.toUpperCase()
+      : this.#findMember(trimmed).memberId;
+    const page = await this.#deps.store.readMessages(directRoom(member.memberId, otherId), {
+      before,
+      limit: pageLimit(limit, PAGE_DEFAULT, PAGE_MAX),
+    });
+    const messages = page.messages.flatMap((m) =>
+      "deleted" in m
+        ? []
+        : [directEvent(m, m.memberId === member.memberId ? otherId : member.memberId)]
+    );
+    return { with: otherId, messages, more: page.more };
+  }
+
+  /** A connected member by id or name (on any node); `no_such_member` otherwise. */
+  #findMember(ref: string): PresenceMember {
+    const trimmed = ref.trim();
+    const found = this.presence.connectionsOf(trimmed.toUpperCase())[0] ??
+      this.presence.get(trimmed.toUpperCase()) ??
+      this.presence.holdersOf(nameKey(trimmed))[0];
+    if (!found) {
+      throw new ChatError("no_such_member", `no member '${trimmed.slice(0, 64)}' is connected`);
+    }
+    return found;
+  }
+
+  /** Hands a direct message to this node's connections of its two parties, but the sender's. */
+  #deliverDirect(toId: string, fromId: string, skip: string, out: Outbound): void {
+    const parties = toId === fromId ? [toId] : [toId, fromId];
+    for (const party of parties) {
+      for (const device of this.#locals.devicesOf(party)) {
+        if (device.id === skip) continue;
+        device.connection.send(out);
+        this.#locals.deliveries++;
       }
     }
   }
@@ -799,7 +1033,7 @@ export class Hub {
   #announceChanges(changes: RoomChange[], actor?: LocalMember): void {
     for (const { kind, room, member } of changes) {
       const out: Outbound = {
-        event: { event: kind, room, member: member.name, memberId: member.id },
+        event: { event: kind, room, member: member.name, memberId: member.memberId },
       };
       this.#locals.fanout(room, out, actor);
     }
@@ -807,21 +1041,27 @@ export class Hub {
 
   /** Renames this node's members that lost a name clash (see `name_settlement.ts`). */
   #settleName(key: string): void {
+    const renamed = new Map<string, string>();
     for (const loser of clashLosers(this.presence.holdersOf(key))) {
       const local = this.#locals.members.get(loser.id);
-      if (local) this.#renameLocal(local);
+      if (local) this.#renameLocal(local, renamed);
     }
   }
 
-  #renameLocal(member: LocalMember): void {
+  /** Renames a connection; this node's other connections of the member take the same name. */
+  #renameLocal(member: LocalMember, renamed: Map<string, string>): void {
     const from = member.name;
-    const to = uniqueName(member.wantedName, (key) => this.presence.isNameTaken(key));
+    let to = renamed.get(member.memberId);
+    if (to === undefined) {
+      to = uniqueName(member.wantedName, (key) => this.presence.isNameTaken(key));
+      renamed.set(member.memberId, to);
+    }
     member.name = to;
     this.presence.rename(member.id, to);
-    this.#deps.log?.("member_renamed", { memberId: member.id, from, to });
+    this.#deps.log?.("member_renamed", { memberId: member.memberId, from, to });
     this.#sync.announce({ t: "rename", id: member.id, name: to });
     member.connection.send({ event: this.me(member) });
-    this.#announceRename(member.id, from, to, [...member.rooms.keys()]);
+    this.#announceRename(member.memberId, from, to, [...member.rooms.keys()]);
   }
 
   #announceRename(memberId: string, from: string, to: string, rooms: string[]): void {

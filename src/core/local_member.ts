@@ -17,6 +17,13 @@ export class LocalMember {
   readonly limiter: RateLimiter;
   /** The member's budget of joins and leaves. */
   readonly membership: RateLimiter;
+  /**
+   * The member's public id: this connection's own id, or with a token the id of its subject,
+   * shared by all its connections (devices) on every node (see `memberIdOf`).
+   */
+  memberId: string;
+  /** When this connection's last `typing` was relayed (at most one a second is). */
+  lastTypingAt = -Infinity;
   /** What an embedder's connect hook attached to this member (see `ChatHooks`). */
   data: unknown = undefined;
   /** The message hook's judgements of this member's messages, one after the other. */
@@ -40,6 +47,7 @@ export class LocalMember {
       clock: rate.clock,
     },
   ) {
+    this.memberId = id;
     this.limiter = new RateLimiter(rate.perSecond, rate.burst, rate.clock);
     this.membership = new RateLimiter(membership.perSecond, membership.burst, membership.clock);
   }

@@ -7,11 +7,35 @@ import type { Outbound } from "./types.ts";
  * only local members; other nodes hear of events through the bus and fan out themselves.
  */
 export class LocalRooms {
-  /** This node's members, by id. */
+  /** This node's members (connections), by id. */
   readonly members = new Map<string, LocalMember>();
+  /** This node's connections by public member id (a person's devices). */
+  readonly #devices = new Map<string, Set<LocalMember>>();
   /** Events handed to members' connections so far (for the metrics). */
   deliveries = 0;
   readonly #rooms = new Map<string, Set<LocalMember>>();
+
+  /** Registers a connection. */
+  add(member: LocalMember): void {
+    this.members.set(member.id, member);
+    let set = this.#devices.get(member.memberId);
+    if (!set) this.#devices.set(member.memberId, set = new Set());
+    set.add(member);
+  }
+
+  /** Forgets a connection; false if it was not here. */
+  remove(member: LocalMember): boolean {
+    if (!this.members.delete(member.id)) return false;
+    const set = this.#devices.get(member.memberId);
+    set?.delete(member);
+    if (set?.size === 0) this.#devices.delete(member.memberId);
+    return true;
+  }
+
+  /** This node's connections of a member (by public id). */
+  devicesOf(memberId: string): Iterable<LocalMember> {
+    return this.#devices.get(memberId) ?? [];
+  }
 
   /** Whether any member of this node is in the room. */
   has(room: string): boolean {
@@ -45,6 +69,17 @@ export class LocalRooms {
     this.deliveries += locals.size - (skip && locals.has(skip) ? 1 : 0);
   }
 
+  /** Sends an event to this node's members of a room, except the connections of `memberId`. */
+  fanoutExcept(room: string, out: Outbound, memberId: string): void {
+    const locals = this.#rooms.get(room);
+    if (!locals) return;
+    for (const member of locals) {
+      if (member.memberId === memberId) continue;
+      member.deliver(room, out);
+      this.deliveries++;
+    }
+  }
+
   /** Sends an event to every member of this node. */
   everyone(out: Outbound): void {
     for (const member of this.members.values()) member.connection.send(out);
@@ -58,7 +93,7 @@ export class LocalRooms {
     let acknowledged = false;
     if (locals) {
       for (const member of locals) {
-        if (ack && member.id === ack.memberId) {
+        if (ack && member.id === ack.connectionId) {
           acknowledged = true;
           ack.send(entry.out);
         } else member.deliver(room, entry.out);

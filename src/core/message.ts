@@ -42,3 +42,18 @@ export function pageLimit(value: number | undefined, fallback: number, max: numb
 export function idFloor(ms: number): string {
   return encodeTime(Math.max(0, Math.floor(ms)), 10) + "0".repeat(16);
 }
+
+/** The longest emoji a reaction takes, in UTF-16 code units (long enough for ZWJ sequences). */
+export const MAX_EMOJI_LENGTH = 32;
+
+/** Validates a reaction's emoji: 1–32 code units, no spaces or control characters. */
+export function validateEmoji(emoji: string): string {
+  if (emoji.length === 0 || emoji.length > MAX_EMOJI_LENGTH || /[\s\p{Cc}]/u.test(emoji)) {
+    throw new ChatError(
+      "invalid_field",
+      `emoji must be 1–${MAX_EMOJI_LENGTH} characters without spaces`,
+      { field: "emoji" },
+    );
+  }
+  return emoji;
+}

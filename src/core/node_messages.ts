@@ -36,6 +36,35 @@ export type NoticeNodeMessage = {
   readonly message: string;
 };
 
+/** Someone is typing in a room: each node hands the event's text to its members there. */
+export type TypingNodeMessage = {
+  /** The kind. */
+  readonly t: "typing";
+  /** The room. */
+  readonly room: string;
+  /** The typer (its connections are skipped). */
+  readonly memberId: string;
+  /** The `typing` event, serialised. */
+  readonly text: string;
+};
+
+/** A stored direct message: each node hands it to its connections of the two parties. */
+export type DirectNodeMessage = {
+  /** The kind. */
+  readonly t: "direct";
+  /** The recipient's member id. */
+  readonly to: string;
+  /** The sender's member id (its other connections get the message too). */
+  readonly from: string;
+  /** The sending connection, which has its answer already. */
+  readonly skip: string;
+  /** The `direct` event, serialised. */
+  readonly text: string;
+};
+
+/** What travels on the notices topic: messages for members rather than rooms' logs. */
+export type MemberNodeMessage = NoticeNodeMessage | TypingNodeMessage | DirectNodeMessage;
+
 /** What a node says on the presence topic, before it signs it with its id. */
 export type PresenceBody =
   /** A node started: everyone answers with a `sync`. */
@@ -52,8 +81,8 @@ export type PresenceBody =
     readonly part: number;
     readonly parts: number;
   }
-  /** A member connected under a name. */
-  | { readonly t: "up"; readonly id: string; readonly name: string }
+  /** A member connected under a name (`m`: its public member id, when it is not `id`). */
+  | { readonly t: "up"; readonly id: string; readonly name: string; readonly m?: string }
   /** A member entered a room. */
   | { readonly t: "join"; readonly id: string; readonly room: string }
   /** A member left a room. */
@@ -78,11 +107,11 @@ function snapshot(value: unknown): MemberSnapshot[] | undefined {
   const members: MemberSnapshot[] = [];
   for (const item of value) {
     if (typeof item !== "object" || item === null) return undefined;
-    const { id, name, rooms } = item as Fields;
+    const { id, name, rooms, m } = item as Fields;
     if (!isString(id) || !isString(name) || !Array.isArray(rooms) || !rooms.every(isString)) {
       return undefined;
     }
-    members.push({ id, name, rooms });
+    members.push(isString(m) ? { id, m, name, rooms } : { id, name, rooms });
   }
   return members;
 }
@@ -96,7 +125,20 @@ export function parseRoomMessage(raw: BusMessage): RoomNodeMessage | undefined {
 }
 
 /** Parses a message from the notices topic; anything that does not fit is `undefined`. */
-export function parseNoticeMessage(raw: BusMessage): NoticeNodeMessage | undefined {
+export function parseMemberMessage(raw: BusMessage): MemberNodeMessage | undefined {
+  const { t, room, memberId, text, to, from, skip } = raw;
+  if (t === "typing") {
+    if (!isString(room) || !isString(memberId) || !isString(text)) return undefined;
+    return { t, room, memberId, text };
+  }
+  if (t === "direct") {
+    if (!isString(to) || !isString(from) || !isString(skip) || !isString(text)) return undefined;
+    return { t, to, from, skip, text };
+  }
+  return parseNoticeMessage(raw);
+}
+
+function parseNoticeMessage(raw: BusMessage): NoticeNodeMessage | undefined {
   const { t, to, message } = raw;
   if (t !== "notice" || !isString(message) || typeof to !== "object" || to === null) {
     return undefined;
@@ -127,6 +169,8 @@ export function parsePresenceMessage(raw: BusMessage): PresenceNodeMessage | und
       return { node, t: "sync", members, part: part as number, parts: parts as number };
     }
     case "up":
+      if (!isString(id) || !isString(name)) return undefined;
+      return isString(raw.m) ? { node, t: "up", id, name, m: raw.m } : { node, t: "up", id, name };
     case "rename":
       return isString(id) && isString(name) ? { node, t: raw.t, id, name } : undefined;
     case "join":

@@ -1,8 +1,12 @@
 import { nameKey } from "./names.ts";
 
-/** One connected member as every node sees it. */
+/**
+ * One connection of a member as every node sees it. `id` is the connection's own key; `memberId`
+ * is the member's public id, shared by the connections of one person (one token `sub`) on any node.
+ */
 export interface PresenceMember {
   readonly id: string;
+  readonly memberId: string;
   name: string;
   readonly node: string;
   readonly rooms: Set<string>;
@@ -11,6 +15,8 @@ export interface PresenceMember {
 /** A member's state as carried in a full sync between nodes. */
 export interface MemberSnapshot {
   readonly id: string;
+  /** The public member id, when it is not `id`. */
+  readonly m?: string;
   readonly name: string;
   readonly rooms: string[];
 }
@@ -25,17 +31,25 @@ export interface RoomChange {
 /**
  * The replicated table of who is connected, on which node, in which rooms, under which name.
  * Pure data: the hub feeds it local actions and bus messages. Lookups by room and by name are
- * indexed, so no operation scans every member.
+ * indexed, so no operation scans every member. A member with several connections (devices) is one
+ * member of a room: it joins with its first connection there and leaves with its last.
  */
 export class Presence {
   readonly #members = new Map<string, PresenceMember>();
-  readonly #byRoom = new Map<string, Set<PresenceMember>>();
+  /** Per room, the connections in it grouped by public member id (in the order members came). */
+  readonly #byRoom = new Map<string, Map<string, Set<PresenceMember>>>();
+  readonly #byMemberId = new Map<string, Set<PresenceMember>>();
   readonly #byName = new Map<string, Set<PresenceMember>>();
   readonly #byNode = new Map<string, Set<PresenceMember>>();
 
   /** The member with this id. */
   get(id: string): PresenceMember | undefined {
     return this.#members.get(id);
+  }
+
+  /** The connections of a member (by public id), on every node. */
+  connectionsOf(memberId: string): PresenceMember[] {
+    return [...(this.#byMemberId.get(memberId) ?? [])];
   }
 
   /** Whether any member, on any node, holds this name key. */
@@ -48,9 +62,11 @@ export class Presence {
     return [...(this.#byName.get(key) ?? [])];
   }
 
-  /** The members of a room on every node, in the order they joined. */
+  /** The members of a room on every node (one connection each), in the order they joined. */
   membersOf(room: string): PresenceMember[] {
-    return [...(this.#byRoom.get(room) ?? [])];
+    const groups = this.#byRoom.get(room);
+    if (!groups) return [];
+    return [...groups.values()].map((connections) => connections.values().next().value!);
   }
 
   /** How many members a room has on every node. */
@@ -58,7 +74,7 @@ export class Presence {
     return this.#byRoom.get(room)?.size ?? 0;
   }
 
-  /** How many members are connected, on every node. */
+  /** How many connections there are, on every node. */
   get memberCount(): number {
     return this.#members.size;
   }
@@ -73,14 +89,18 @@ export class Presence {
     return [...(this.#byNode.get(node) ?? [])];
   }
 
-  /** Adds a member (no rooms yet); returns it, or the existing entry for that id. */
-  add(id: string, name: string, node: string): PresenceMember {
+  /**
+   * Adds a connection (no rooms yet) of the member `memberId` (itself by default); returns it, or
+   * the existing entry for that id.
+   */
+  add(id: string, name: string, node: string, memberId = id): PresenceMember {
     const existing = this.#members.get(id);
     if (existing) return existing;
-    const member: PresenceMember = { id, name, node, rooms: new Set() };
+    const member: PresenceMember = { id, memberId, name, node, rooms: new Set() };
     this.#members.set(id, member);
     index(this.#byName, nameKey(name), member);
     index(this.#byNode, node, member);
+    index(this.#byMemberId, memberId, member);
     return member;
   }
 
@@ -92,24 +112,37 @@ export class Presence {
     this.#members.delete(id);
     unindex(this.#byName, nameKey(member.name), member);
     unindex(this.#byNode, member.node, member);
+    unindex(this.#byMemberId, member.memberId, member);
     return changes;
   }
 
-  /** Puts a member in a room; returns the change, or nothing if it was there already. */
+  /**
+   * Puts a connection in a room; returns the change, or nothing if it was there already or
+   * another connection of the same member is.
+   */
   join(id: string, room: string): RoomChange[] {
     const member = this.#members.get(id);
     if (!member || member.rooms.has(room)) return [];
     member.rooms.add(room);
-    index(this.#byRoom, room, member);
-    return [{ kind: "join", room, member }];
+    let groups = this.#byRoom.get(room);
+    if (!groups) this.#byRoom.set(room, groups = new Map());
+    const first = !groups.has(member.memberId);
+    index(groups, member.memberId, member);
+    return first ? [{ kind: "join", room, member }] : [];
   }
 
-  /** Takes a member out of a room; returns the change, or nothing if it was not there. */
+  /**
+   * Takes a connection out of a room; returns the change, or nothing if it was not there or
+   * another connection of the same member still is.
+   */
   leave(id: string, room: string): RoomChange[] {
     const member = this.#members.get(id);
     if (!member || !member.rooms.delete(room)) return [];
-    unindex(this.#byRoom, room, member);
-    return [{ kind: "leave", room, member }];
+    const groups = this.#byRoom.get(room)!;
+    unindex(groups, member.memberId, member);
+    const last = !groups.has(member.memberId);
+    if (groups.size === 0) this.#byRoom.delete(room);
+    return last ? [{ kind: "leave", room, member }] : [];
   }
 
   /** Gives a member a new name. */
@@ -137,7 +170,7 @@ export class Presence {
       if (!seen.has(member.id)) changes.push(...this.remove(member.id));
     }
     for (const m of snapshot) {
-      const member = this.add(m.id, m.name, node);
+      const member = this.add(m.id, m.name, node, m.m);
       if (member.name !== m.name) this.rename(m.id, m.name);
       const wanted = new Set(m.rooms);
       for (const room of [...member.rooms]) {
@@ -150,7 +183,12 @@ export class Presence {
 
   /** A snapshot of a node's members, to send to others. */
   snapshotOf(node: string): MemberSnapshot[] {
-    return this.membersOn(node).map((m) => ({ id: m.id, name: m.name, rooms: [...m.rooms] }));
+    return this.membersOn(node).map((m) => ({
+      id: m.id,
+      ...(m.memberId === m.id ? {} : { m: m.memberId }),
+      name: m.name,
+      rooms: [...m.rooms],
+    }));
   }
 }
 

@@ -1,12 +1,13 @@
 import { type LogPosition } from "./log_order.ts";
 import { idFloor } from "./message.ts";
 import type { Store } from "./store.ts";
-import type { ChatMessage, Logger, Outbound } from "./types.ts";
+import { logIdOf } from "./message_changes.ts";
+import type { LogEntry, Logger, Outbound } from "./types.ts";
 
 /** The sender's acknowledgement of a message, sent in the message's place in the log. */
 export interface Acknowledgement {
-  /** The author (a member of this node): it gets the acknowledgement instead of the event. */
-  readonly memberId: string;
+  /** The author's connection (on this node): it gets the acknowledgement instead of the event. */
+  readonly connectionId: string;
   /** Sends the acknowledgement. */
   readonly send: (out: Outbound) => void;
 }
@@ -25,10 +26,11 @@ export interface FeedEntry {
   readonly ack?: Acknowledgement;
 }
 
-/** The feed entry of a message read from the store. */
-export function storedEntry(message: ChatMessage, ack?: Acknowledgement): FeedEntry {
-  const { seq, id, memberId } = message;
-  return { seq, id, memberId, out: { event: message, seq, id }, ack };
+/** The feed entry of a stored event (a message or a change), as committed or read back. */
+export function storedEntry(entry: LogEntry, ack?: Acknowledgement): FeedEntry {
+  const id = logIdOf(entry);
+  const memberId = entry.memberId ?? "";
+  return { seq: entry.seq, id, memberId, out: { event: entry, seq: entry.seq, id }, ack };
 }
 
 /** What a feed is built from. */
@@ -36,7 +38,7 @@ export interface RoomFeedDeps {
   /** The room. */
   readonly room: string;
   /** Where the room's log is read from: the head at start, and what the bus did not bring. */
-  readonly store: Pick<Store, "head" | "readMessages">;
+  readonly store: Pick<Store, "head" | "readLog">;
   /** Hands an entry to this node's members of the room; called in `seq` order, once per `seq`. */
   readonly deliver: (entry: FeedEntry) => void;
   /**
@@ -178,12 +180,12 @@ export class RoomFeed {
     try {
       for (;;) {
         const after: string = this.#position.id ?? FROM_START;
-        const page = await this.#deps.store.readMessages(this.#deps.room, {
+        const page = await this.#deps.store.readLog(this.#deps.room, {
           after,
           limit: REPAIR_PAGE,
         });
         if (this.#closed) return;
-        const first = page.messages[0];
+        const first = page.entries[0];
         if (first && first.seq > this.#position.seq + 1) {
           // Retention dropped what this node missed: there is nothing to deliver in between.
           this.#deps.log?.("feed_skipped", {
@@ -194,8 +196,8 @@ export class RoomFeed {
           this.#position = { seq: first.seq - 1, id: this.#position.id };
         }
         const reached = this.#position.seq;
-        for (const message of page.messages) {
-          if (message.seq > reached) this.offer(storedEntry(message));
+        for (const entry of page.entries) {
+          if (entry.seq > reached) this.offer(storedEntry(entry));
         }
         if (!page.more || this.#position.seq === reached) break;
       }

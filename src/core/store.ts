@@ -1,5 +1,14 @@
 import type { LogPosition } from "./log_order.ts";
-import type { ChatMessage, MessageDraft, MessagePage, MessageQuery, Room } from "./types.ts";
+import type { MessageChange } from "./message_changes.ts";
+import type {
+  ChangeEvent,
+  ChatMessage,
+  LogPage,
+  MessageDraft,
+  MessagePage,
+  MessageQuery,
+  Room,
+} from "./types.ts";
 
 /** A page of rooms (ids are ULIDs, so `after` is a cursor). */
 export interface RoomPage {
@@ -29,6 +38,10 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
  * Appends made through one handle commit in call order. Nothing is visible to a reader before it
  * is durable, and an append that rejects stored nothing.
  *
+ * **Changes.** Edits, deletes and reactions are events of the log too: each gets the next `seq`
+ * and its own id (`logId`), and in the same atomic step the target message's record takes its
+ * new state (see `applyChange`), so history shows current state and replay shows every change.
+ *
  * **Retention.** A room keeps its newest `maxMessages` events (those with `seq` > head − max) that
  * are not older than `maxAgeMs` (by `ts`). Reads never return what the rule drops, even if the
  * store deletes it later; {@link Store.trimmedThrough} names the newest event the rule dropped.
@@ -55,10 +68,20 @@ export interface Store {
    * stored the first time.
    */
   appendMessage(draft: MessageDraft, options?: AppendOptions): Promise<ChatMessage>;
+  /**
+   * Appends a change to a message of the room (the rule: `applyChange`); rejects with its
+   * `not_found`, `forbidden` or `too_large`, having stored nothing.
+   */
+  changeMessage(change: MessageChange): Promise<ChangeEvent>;
   /** The room's newest `seq` and id (`seq` 0 for an empty room). */
   head(room: string): Promise<LogPosition>;
-  /** A page of a room's history, oldest first (id bounds are exclusive). */
+  /** A page of a room's messages in their current state, oldest first (id bounds are exclusive). */
   readMessages(room: string, query: MessageQuery): Promise<MessagePage>;
+  /** Every kind of entry of a room's log after the log id `after`, in `seq` order. */
+  readLog(
+    room: string,
+    query: { readonly after: string; readonly limit: number },
+  ): Promise<LogPage>;
   /** The id of the newest message that retention dropped from the room, if any. */
   trimmedThrough(room: string): Promise<string | undefined>;
   /** Waits for pending writes, then releases resources. */

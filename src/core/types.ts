@@ -30,6 +30,8 @@ export interface MessageDraft {
   readonly message: string;
   /** When it was sent, in ms since the epoch. */
   readonly ts: number;
+  /** A direct message's recipient name (direct messages only; see `core/direct.ts`). */
+  readonly to?: string;
 }
 
 /**
@@ -40,12 +42,99 @@ export interface MessageDraft {
 export interface ChatMessage extends MessageDraft {
   /** The event's position in the room's log. */
   readonly seq: number;
+  /** When its author last edited it (absent if never). */
+  readonly editedAt?: number;
+  /** Reactions, as counts by emoji (absent when none). */
+  readonly reactions?: Readonly<Record<string, number>>;
+}
+
+/** A deleted message as history and replay show it: its place, no text, no author. */
+export interface Tombstone {
+  /** Always `broadcast`, in the place of the message. */
+  readonly event: "broadcast";
+  /** The room's id. */
+  readonly room: string;
+  /** The deleted message's id. */
+  readonly id: string;
+  /** Its position in the room's log. */
+  readonly seq: number;
+  /** When it was sent. */
+  readonly ts: number;
+  /** Always true. */
+  readonly deleted: true;
+  /** No text: it was taken back. */
+  readonly message?: undefined;
+  /** No author shown. */
+  readonly member?: undefined;
+  /** No author shown. */
+  readonly memberId?: undefined;
+}
+
+/** A stored message in its current state: as sent, edited, reacted to, or a tombstone. */
+export type StoredMessage = ChatMessage | Tombstone;
+
+/** Fields every change event carries: its own place in the room's log, and who made it. */
+interface ChangeBase {
+  /** The room's id. */
+  readonly room: string;
+  /** The id of the message changed. */
+  readonly id: string;
+  /** The change's position in the room's log. */
+  readonly seq: number;
+  /** The change's own id in the log (a cursor for `since`, as a message id is). */
+  readonly logId: string;
+  /** When it was made. */
+  readonly ts: number;
+  /** The member id of whoever made it. */
+  readonly memberId: string;
+}
+
+/** A message's author changed its text. */
+export interface EditedEvent extends ChangeBase {
+  /** The event's name. */
+  readonly event: "edited";
+  /** The new text. */
+  readonly message: string;
+  /** When (ms since the epoch). */
+  readonly editedAt: number;
+}
+
+/** A message's author took it back. */
+export interface DeletedEvent extends ChangeBase {
+  /** The event's name. */
+  readonly event: "deleted";
+}
+
+/** A member toggled a reaction on a message. */
+export interface ReactionEvent extends ChangeBase {
+  /** The event's name. */
+  readonly event: "reaction";
+  /** The emoji. */
+  readonly emoji: string;
+  /** The member's name. */
+  readonly member: string;
+  /** Whether the member's reaction is now on. */
+  readonly on: boolean;
+}
+
+/** A stored change to an earlier message of the room. */
+export type ChangeEvent = EditedEvent | DeletedEvent | ReactionEvent;
+
+/** One entry of a room's log as read: a message in its current state, or a change. */
+export type LogEntry = StoredMessage | ChangeEvent;
+
+/** A page of a room's log (every kind of stored event), in `seq` order. */
+export interface LogPage {
+  /** The entries, in `seq` order. */
+  readonly entries: LogEntry[];
+  /** Whether entries lie beyond the page. */
+  readonly more: boolean;
 }
 
 /** A page of messages, oldest first; `more` tells whether messages lie beyond it. */
 export interface MessagePage {
   /** The messages, oldest first. */
-  readonly messages: ChatMessage[];
+  readonly messages: StoredMessage[];
   /** Whether messages lie beyond the page in the direction read. */
   readonly more: boolean;
 }
@@ -111,8 +200,47 @@ export interface NoticeEvent {
   readonly message: string;
 }
 
+/** Someone is typing in a room (not stored). */
+export interface TypingEvent {
+  /** The event's name. */
+  readonly event: "typing";
+  /** The room's id. */
+  readonly room: string;
+  /** The member's name. */
+  readonly member: string;
+  /** The member's id. */
+  readonly memberId: string;
+}
+
+/** A direct message from one member to another. */
+export interface DirectEvent {
+  /** The event's name. */
+  readonly event: "direct";
+  /** The message's id. */
+  readonly id: string;
+  /** The sender's name. */
+  readonly from: string;
+  /** The sender's member id. */
+  readonly fromId: string;
+  /** The recipient's name. */
+  readonly to: string;
+  /** The recipient's member id. */
+  readonly toId: string;
+  /** The text. */
+  readonly message: string;
+  /** When it was sent. */
+  readonly ts: number;
+}
+
 /** What the core pushes to members unasked; the transport serialises it (see `wire/events.ts`). */
-export type PushEvent = ChatMessage | MembershipEvent | RenamedEvent | MeEvent | NoticeEvent;
+export type PushEvent =
+  | LogEntry
+  | MembershipEvent
+  | RenamedEvent
+  | MeEvent
+  | NoticeEvent
+  | TypingEvent
+  | DirectEvent;
 
 /**
  * An event on its way to members. The core builds it once per event, not per recipient; the wire

@@ -7,14 +7,27 @@ import {
   type RoomPage,
   type Store,
 } from "../core/store.ts";
+import {
+  applyChange,
+  isMessage,
+  type LogRecord,
+  type MessageChange,
+  type MessageRecord,
+  publicEntry,
+  publicMessage,
+} from "../core/message_changes.ts";
 import type {
+  ChangeEvent,
   ChatMessage,
   Clock,
+  LogEntry,
   Logger,
+  LogPage,
   MessageDraft,
   MessagePage,
   MessageQuery,
   Room,
+  StoredMessage,
 } from "../core/types.ts";
 import { retryBusy } from "./kv_busy.ts";
 import { roomsFull } from "./memory_store.ts";
@@ -35,7 +48,7 @@ const HEAD = "log_heads"; // [HEAD, room] -> LogPosition, written with every app
 export function roomHeadKey(room: string): Deno.KvKey {
   return [HEAD, room];
 }
-const MESSAGE = "log"; // [MESSAGE, room, id] -> ChatMessage
+const MESSAGE = "log"; // [MESSAGE, room, log id] -> LogRecord (a message, or a change to one)
 const TRIMMED = "log_trimmed"; // [TRIMMED, room] -> newest id retention deleted
 const IDEMPOTENCY = "idempotency"; // [IDEMPOTENCY, room, key] -> the message first stored (a day)
 
@@ -51,14 +64,28 @@ const GET_MANY = 10;
 /** Commits refused because another handle moved a head meanwhile are retried this often. */
 const MAX_CONFLICTS = 64;
 
-interface Pending {
-  readonly draft: MessageDraft;
-  /** The append's idempotency key, if any. */
-  readonly key?: string;
-  readonly size: number;
-  readonly resolve: (stored: ChatMessage) => void;
-  readonly reject: (error: unknown) => void;
-}
+/** A write waiting for its batch: a message to append, or a change to one. */
+type Pending =
+  & {
+    readonly room: string;
+    readonly size: number;
+    readonly reject: (error: unknown) => void;
+  }
+  & (
+    | {
+      readonly draft: MessageDraft;
+      /** The append's idempotency key, if any. */
+      readonly key?: string;
+      readonly resolve: (stored: ChatMessage) => void;
+    }
+    | {
+      readonly change: MessageChange;
+      readonly resolve: (stored: ChangeEvent) => void;
+    }
+  );
+
+/** What one write of a batch came to: its stored event, or why it was refused. */
+type Outcome = { readonly ok: ChatMessage | ChangeEvent } | { readonly refused: unknown };
 
 /** A head as last read or written by this handle, with the versionstamp to check it against. */
 interface CachedHead {
@@ -187,7 +214,22 @@ export class KvStore implements Store {
     if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
     return new Promise((resolve, reject) => {
       const size = draft.message.length * 3 + 256;
-      this.#queue.push({ draft, key: options.idempotencyKey, size, resolve, reject });
+      const room = draft.room;
+      this.#queue.push({ room, draft, key: options.idempotencyKey, size, resolve, reject });
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  /**
+   * Queues a change with the appends: its batch reads the target, applies the change (refusing
+   * it alone if it breaks a rule) and writes both, checked against the room's head like appends.
+   */
+  changeMessage(change: MessageChange): Promise<ChangeEvent> {
+    if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
+    return new Promise((resolve, reject) => {
+      // The record travels twice (the target's new state and the change) with its old text.
+      const size = ("message" in change ? change.message.length * 3 : 0) + 4 * 4096 * 3 + 512;
+      this.#queue.push({ room: change.room, change, size, resolve, reject });
       this.#draining ??= this.#drain();
     });
   }
@@ -197,8 +239,13 @@ export class KvStore implements Store {
       while (this.#queue.length > 0) {
         const batch = this.#takeBatch();
         try {
-          const stored = await this.#commitBatch(batch);
-          batch.forEach((pending, i) => pending.resolve(stored[i]));
+          const outcomes = await this.#commitBatch(batch);
+          batch.forEach((pending, i) => {
+            const outcome = outcomes[i];
+            if ("refused" in outcome) pending.reject(outcome.refused);
+            // Each outcome is of its pending's kind (an append's message, a change's event).
+            else (pending.resolve as (stored: ChatMessage | ChangeEvent) => void)(outcome.ok);
+          });
         } catch (error) {
           for (const pending of batch) pending.reject(storeFailed(error));
         }
@@ -215,13 +262,14 @@ export class KvStore implements Store {
     let checks = 0;
     const rooms = new Set<string>();
     while (count < this.#queue.length && count < MAX_BATCH_MESSAGES) {
-      const { draft, key, size } = this.#queue[count];
-      bytes += size;
+      const pending = this.#queue[count];
+      bytes += pending.size;
       if (count > 0 && bytes > MAX_BATCH_BYTES) break;
-      const adds = (rooms.has(draft.room) ? 0 : 1) + (key === undefined ? 0 : 1);
+      const keyed = "key" in pending && pending.key !== undefined;
+      const adds = (rooms.has(pending.room) ? 0 : 1) + (keyed ? 1 : 0);
       if (count > 0 && checks + adds > MAX_BATCH_CHECKS) break;
       checks += adds;
-      rooms.add(draft.room);
+      rooms.add(pending.room);
       count++;
     }
     return this.#queue.splice(0, count);
@@ -229,15 +277,17 @@ export class KvStore implements Store {
 
   /**
    * Commits a batch at the heads this handle knows, checking that no other handle moved them;
-   * when one did, reads the heads again and retries. Returns the stored messages, in batch order.
+   * when one did, reads the heads again and retries. Returns each write's outcome, in batch order.
    */
-  async #commitBatch(batch: Pending[]): Promise<ChatMessage[]> {
-    const rooms = [...new Set(batch.map((p) => p.draft.room))];
+  async #commitBatch(batch: Pending[]): Promise<Outcome[]> {
+    const rooms = [...new Set(batch.map((p) => p.room))];
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       const unknown = rooms.filter((room) => !this.#heads.has(room));
       if (unknown.length > 0) await retryBusy(() => this.#readHeads(unknown));
       // Appends whose idempotency key was used already resolve with the first message.
       const used = await retryBusy(() => this.#usedKeys(batch));
+      // Read after the heads: a commit checked against them saw these records as they are.
+      const targets = await retryBusy(() => this.#targets(batch));
       const heads = new Map(rooms.map((room) => [room, this.#heads.get(room)!]));
       const op = this.#kv.atomic();
       const positions = new Map<string, LogPosition>();
@@ -245,11 +295,29 @@ export class KvStore implements Store {
         op.check({ key: [HEAD, room], versionstamp: head.versionstamp });
         positions.set(room, head.position);
       }
-      const stored = batch.map(({ draft, key }) => {
+      const outcomes = batch.map((pending): Outcome => {
+        const at = positions.get(pending.room)!;
+        if ("change" in pending) {
+          const key = [MESSAGE, pending.room, pending.change.target];
+          try {
+            const { record, event } = applyChange(
+              targets.get(key.join("\u0000")),
+              pending.change,
+              at,
+            );
+            targets.set(key.join("\u0000"), record);
+            op.set(key, record);
+            op.set([MESSAGE, pending.room, event.logId], event);
+            positions.set(pending.room, { seq: event.seq, id: event.logId });
+            return { ok: event };
+          } catch (error) {
+            return { refused: error };
+          }
+        }
+        const { draft, key } = pending;
         const keyed = key === undefined ? undefined : [IDEMPOTENCY, draft.room, key];
         const first = keyed && used.get(keyed.join("\u0000"));
-        if (first) return first;
-        const at = positions.get(draft.room)!;
+        if (first) return { ok: first };
         const id = nextLogId(at.id, draft.id);
         const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: at.seq + 1 };
         positions.set(draft.room, { seq: message.seq, id });
@@ -260,7 +328,7 @@ export class KvStore implements Store {
           op.check({ key: keyed, versionstamp: null });
           op.set(keyed, message, { expireIn: IDEMPOTENCY_TTL_MS });
         }
-        return message;
+        return { ok: message };
       });
       for (const [room, position] of positions) op.set([HEAD, room], position);
       const result = await retryBusy(() => op.commit());
@@ -269,7 +337,7 @@ export class KvStore implements Store {
           this.#heads.set(room, { position, versionstamp: result.versionstamp });
           this.#noteWrites(room, position.seq - heads.get(room)!.position.seq);
         }
-        return stored;
+        return outcomes;
       }
       // Another handle appended to one of these rooms (or used one of the keys): read again.
       for (const room of rooms) this.#heads.delete(room);
@@ -277,10 +345,33 @@ export class KvStore implements Store {
     throw new Error(`the rooms' heads kept moving (${MAX_CONFLICTS} attempts)`);
   }
 
+  /**
+   * The records of the messages the batch's changes target, kept by retention, by key; a missing
+   * or dropped one is absent.
+   */
+  async #targets(batch: Pending[]): Promise<Map<string, MessageRecord>> {
+    const found = new Map<string, MessageRecord>();
+    const keys = batch.flatMap((p) =>
+      "change" in p ? [[MESSAGE, p.room, p.change.target] as Deno.KvKey] : []
+    );
+    for (let i = 0; i < keys.length; i += GET_MANY) {
+      const entries = await this.#kv.getMany<LogRecord[]>(keys.slice(i, i + GET_MANY));
+      for (const entry of entries) {
+        const record = entry.value;
+        if (!record || !isMessage(record)) continue;
+        const room = String(entry.key[1]);
+        const cached = this.#heads.get(room)?.position;
+        if (cached && !keeps(this.#retention, cached, this.#clock())(record)) continue;
+        found.set(entry.key.join("\u0000"), record);
+      }
+    }
+    return found;
+  }
+
   /** The messages already stored under the batch's idempotency keys, by room and key. */
   async #usedKeys(batch: Pending[]): Promise<Map<string, ChatMessage>> {
-    const keys = batch.filter((p) => p.key !== undefined).map((p) =>
-      [IDEMPOTENCY, p.draft.room, p.key!] as Deno.KvKey
+    const keys = batch.flatMap((p) =>
+      "key" in p && p.key !== undefined ? [[IDEMPOTENCY, p.room, p.key] as Deno.KvKey] : []
     );
     const used = new Map<string, ChatMessage>();
     for (let i = 0; i < keys.length; i += GET_MANY) {
@@ -333,37 +424,39 @@ export class KvStore implements Store {
   async trim(room: string): Promise<void> {
     const kept = keeps(this.#retention, await this.head(room), this.#clock());
     for (;;) {
-      const doomed: ChatMessage[] = [];
-      const list = this.#kv.list<ChatMessage>({ prefix: [MESSAGE, room] }, {
+      const doomed: Deno.KvKey[] = [];
+      const list = this.#kv.list<LogRecord>({ prefix: [MESSAGE, room] }, {
         limit: DELETE_CHUNK,
       });
       for await (const entry of list) {
         if (kept(entry.value)) break;
-        doomed.push(entry.value);
+        doomed.push(entry.key);
       }
       if (doomed.length === 0) return;
       const op = this.#kv.atomic();
-      for (const message of doomed) op.delete([MESSAGE, room, message.id]);
-      op.set([TRIMMED, room], doomed[doomed.length - 1].id);
+      for (const key of doomed) op.delete(key);
+      op.set([TRIMMED, room], doomed[doomed.length - 1][2]);
       await op.commit();
       if (doomed.length < DELETE_CHUNK) return;
     }
   }
 
-  /** A page of history, oldest first, as one range read; retention is applied as it reads. */
+  /**
+   * A page of history (messages in their current state, changes skipped), oldest first, as one
+   * range read; retention is applied as it reads.
+   */
   readMessages(room: string, query: MessageQuery): Promise<MessagePage> {
     return this.#guard(async () => {
       const kept = await this.#keeps(room);
       const prefix = [MESSAGE, room];
-      const messages: ChatMessage[] = [];
+      const messages: StoredMessage[] = [];
+      const batchSize = query.limit + 2;
       if (query.after !== undefined) {
         const selector = { prefix, start: [MESSAGE, room, query.after] };
         // What retention drops is a prefix of the room: skip it, then take a page and one more.
-        for await (
-          const e of this.#kv.list<ChatMessage>(selector, { batchSize: query.limit + 2 })
-        ) {
-          if (e.value.id <= query.after || !kept(e.value)) continue;
-          messages.push(e.value);
+        for await (const e of this.#kv.list<LogRecord>(selector, { batchSize })) {
+          if (e.key[2] as string <= query.after || !kept(e.value) || !isMessage(e.value)) continue;
+          messages.push(publicMessage(e.value));
           if (messages.length > query.limit) break;
         }
         return { messages: messages.slice(0, query.limit), more: messages.length > query.limit };
@@ -371,17 +464,35 @@ export class KvStore implements Store {
       const selector = query.before === undefined
         ? { prefix }
         : { prefix, end: [MESSAGE, room, query.before] };
-      const options = { limit: query.limit + 1, reverse: true };
-      for await (const e of this.#kv.list<ChatMessage>(selector, options)) {
+      for await (const e of this.#kv.list<LogRecord>(selector, { batchSize, reverse: true })) {
         if (!kept(e.value)) break; // everything older is dropped too
-        messages.push(e.value);
+        if (!isMessage(e.value)) continue;
+        messages.push(publicMessage(e.value));
+        if (messages.length > query.limit) break;
       }
       const more = messages.length > query.limit;
       return { messages: messages.slice(0, query.limit).reverse(), more };
     });
   }
 
-  async #keeps(room: string): Promise<(message: ChatMessage) => boolean> {
+  /** A page of the log (messages and changes) after a log id, in `seq` order, as one range read. */
+  readLog(room: string, query: { after: string; limit: number }): Promise<LogPage> {
+    return this.#guard(async () => {
+      const kept = await this.#keeps(room);
+      const entries: LogEntry[] = [];
+      const selector = { prefix: [MESSAGE, room], start: [MESSAGE, room, query.after] };
+      for await (
+        const e of this.#kv.list<LogRecord>(selector, { batchSize: query.limit + 2 })
+      ) {
+        if (e.key[2] as string <= query.after || !kept(e.value)) continue;
+        entries.push(publicEntry(e.value));
+        if (entries.length > query.limit) break;
+      }
+      return { entries: entries.slice(0, query.limit), more: entries.length > query.limit };
+    });
+  }
+
+  async #keeps(room: string): Promise<(entry: { seq: number; ts: number }) => boolean> {
     return keeps(this.#retention, await this.head(room), this.#clock());
   }
 
@@ -390,9 +501,9 @@ export class KvStore implements Store {
     return this.#guard(async () => {
       const kept = await this.#keeps(room);
       let newest: string | undefined;
-      for await (const e of this.#kv.list<ChatMessage>({ prefix: [MESSAGE, room] })) {
+      for await (const e of this.#kv.list<LogRecord>({ prefix: [MESSAGE, room] })) {
         if (kept(e.value)) break;
-        newest = e.value.id;
+        newest = e.key[2] as string;
       }
       return newest ?? (await this.#kv.get<string>([TRIMMED, room])).value ?? undefined;
     });

@@ -7,23 +7,36 @@ import {
   type RoomPage,
   type Store,
 } from "../core/store.ts";
+import {
+  applyChange,
+  isMessage,
+  logIdOf,
+  type LogRecord,
+  type MessageChange,
+  publicEntry,
+  publicMessage,
+} from "../core/message_changes.ts";
 import type {
+  ChangeEvent,
   ChatMessage,
   Clock,
+  LogPage,
   MessageDraft,
   MessagePage,
   MessageQuery,
   Room,
+  StoredMessage,
 } from "../core/types.ts";
 import { keeps, type Retention } from "./retention.ts";
 
-/** The first index whose id is greater than `id` (or `>=` with `inclusive`). */
-function boundary(list: ChatMessage[], id: string, inclusive: boolean): number {
+/** The first index whose log id is greater than `id` (or `>=` with `inclusive`). */
+function boundary(list: LogRecord[], id: string, inclusive: boolean): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    const before = inclusive ? list[mid].id < id : list[mid].id <= id;
+    const at = logIdOf(list[mid]);
+    const before = inclusive ? at < id : at <= id;
     if (before) lo = mid + 1;
     else hi = mid;
   }
@@ -40,8 +53,8 @@ export function roomsFull(max: number): ChatError {
 /** One room's log in memory. */
 interface Log {
   head: LogPosition;
-  /** Kept messages, in `seq` (and id) order. */
-  readonly messages: ChatMessage[];
+  /** Kept entries (messages and changes), in `seq` (and log id) order. */
+  readonly entries: LogRecord[];
   trimmed?: string;
 }
 
@@ -118,7 +131,7 @@ export class MemoryStore implements Store {
 
   #log(room: string): Log {
     let log = this.#data.logs.get(room);
-    if (!log) this.#data.logs.set(room, log = { head: EMPTY_LOG, messages: [] });
+    if (!log) this.#data.logs.set(room, log = { head: EMPTY_LOG, entries: [] });
     return log;
   }
 
@@ -137,20 +150,41 @@ export class MemoryStore implements Store {
     const log = this.#log(draft.room);
     const id = nextLogId(log.head.id, draft.id);
     const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: log.head.seq + 1 };
-    log.messages.push(message);
+    log.entries.push(message);
     log.head = { seq: message.seq, id };
     this.#trim(log);
     if (key !== undefined) this.#data.keys.set(key, { message, at: this.clock() });
     return Promise.resolve(message);
   }
 
+  /** Applies a change to its target and appends it, in one step. */
+  changeMessage(change: MessageChange): Promise<ChangeEvent> {
+    try {
+      this.#open();
+      const log = this.#log(change.room);
+      this.#trim(log);
+      const at = boundary(log.entries, change.target, true);
+      const found = log.entries[at];
+      const target = found && logIdOf(found) === change.target && isMessage(found)
+        ? found
+        : undefined;
+      const { record, event } = applyChange(target, change, log.head);
+      log.entries[at] = record;
+      log.entries.push(event);
+      log.head = { seq: event.seq, id: event.logId };
+      return Promise.resolve(event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   #trim(log: Log): void {
     const kept = keeps(this.retention, log.head, this.clock());
     let drop = 0;
-    while (drop < log.messages.length && !kept(log.messages[drop])) drop++;
+    while (drop < log.entries.length && !kept(log.entries[drop])) drop++;
     if (drop === 0) return;
-    log.trimmed = log.messages[drop - 1].id;
-    log.messages.splice(0, drop);
+    log.trimmed = logIdOf(log.entries[drop - 1]);
+    log.entries.splice(0, drop);
   }
 
   /** The room's newest `seq` and id. */
@@ -158,20 +192,42 @@ export class MemoryStore implements Store {
     return Promise.resolve(this.#data.logs.get(room)?.head ?? EMPTY_LOG);
   }
 
-  /** A page of history, oldest first. */
+  /** A page of history (messages only, in their current state), oldest first. */
   readMessages(room: string, query: MessageQuery): Promise<MessagePage> {
     const log = this.#data.logs.get(room);
     if (!log) return Promise.resolve({ messages: [], more: false });
     this.#trim(log);
-    const list = log.messages;
+    const list = log.entries;
+    const messages: StoredMessage[] = [];
     if (query.after !== undefined) {
-      const start = boundary(list, query.after, false);
-      const messages = list.slice(start, start + query.limit);
-      return Promise.resolve({ messages, more: start + query.limit < list.length });
+      let i = boundary(list, query.after, false);
+      for (; i < list.length && messages.length < query.limit; i++) {
+        const entry = list[i];
+        if (isMessage(entry)) messages.push(publicMessage(entry));
+      }
+      const more = list.slice(i).some(isMessage);
+      return Promise.resolve({ messages, more });
     }
-    const end = query.before === undefined ? list.length : boundary(list, query.before, true);
-    const start = Math.max(0, end - query.limit);
-    return Promise.resolve({ messages: list.slice(start, end), more: start > 0 });
+    let i = (query.before === undefined ? list.length : boundary(list, query.before, true)) - 1;
+    for (; i >= 0 && messages.length < query.limit; i--) {
+      const entry = list[i];
+      if (isMessage(entry)) messages.push(publicMessage(entry));
+    }
+    const more = list.slice(0, i + 1).some(isMessage);
+    return Promise.resolve({ messages: messages.reverse(), more });
+  }
+
+  /** A page of the log (every kind of entry), in `seq` order. */
+  readLog(room: string, query: { after: string; limit: number }): Promise<LogPage> {
+    const log = this.#data.logs.get(room);
+    if (!log) return Promise.resolve({ entries: [], more: false });
+    this.#trim(log);
+    const start = boundary(log.entries, query.after, false);
+    const page = log.entries.slice(start, start + query.limit);
+    return Promise.resolve({
+      entries: page.map(publicEntry),
+      more: start + query.limit < log.entries.length,
+    });
   }
 
   /** The newest id retention dropped from the room. */

@@ -1,5 +1,4 @@
 import type { LogPosition } from "../core/log_order.ts";
-import type { ChatMessage } from "../core/types.ts";
 
 /** How much history a room keeps. */
 export interface Retention {
@@ -22,8 +21,8 @@ export function keeps(
   retention: Retention,
   head: LogPosition,
   now: number,
-): (message: ChatMessage) => boolean {
+): (entry: { readonly seq: number; readonly ts: number }) => boolean {
   const lowestSeq = head.seq - retention.maxMessages;
   const cutoff = retentionCutoff(retention, now);
-  return (message) => message.seq > lowestSeq && message.ts >= cutoff;
+  return (entry) => entry.seq > lowestSeq && entry.ts >= cutoff;
 }

@@ -133,6 +133,7 @@ async function upgrade(
     room,
     since,
     allowedRooms: grant?.rooms,
+    subject: grant?.name,
     expiresAt: grant?.exp === undefined ? undefined : grant.exp * 1000,
     maxFrameBytes: settings.maxFrameBytes,
     maxBufferedBytes: settings.maxBufferedBytes,

@@ -1,5 +1,5 @@
 import { ChatError, toChatError } from "../core/errors.ts";
-import type { Hub } from "../core/hub.ts";
+import type { ChangeRequest, Hub } from "../core/hub.ts";
 import type { MemberInfo } from "../core/hooks.ts";
 import type { LocalMember } from "../core/local_member.ts";
 import type { Connection, Logger, Outbound } from "../core/types.ts";
@@ -7,7 +7,13 @@ import { INTERNAL_ERROR, POLICY, TOO_LARGE, TRY_AGAIN_LATER } from "../wire/clos
 import type { Command } from "../wire/commands.ts";
 import { type Wire, wireNamed } from "../wire/wires.ts";
 import type { CommandHandler } from "./embedding.ts";
-import { historyEvent, joinedEvent, leftEvent, listEvent } from "../wire/events.ts";
+import {
+  directHistoryEvent,
+  historyEvent,
+  joinedEvent,
+  leftEvent,
+  listEvent,
+} from "../wire/events.ts";
 
 /** What a session needs besides its socket and the hub. */
 export interface SessionOptions {
@@ -16,6 +22,8 @@ export interface SessionOptions {
   readonly since?: string;
   /** Rooms (names or ids) the member's token allows; all when absent. */
   readonly allowedRooms?: readonly string[];
+  /** The token's subject: its connections are one member. Absent without tokens. */
+  readonly subject?: string;
   /** When the member's token expires (ms since the epoch): the socket closes with 1008 then. */
   readonly expiresAt?: number;
   readonly maxFrameBytes: number;
@@ -43,6 +51,21 @@ function frameBytes(data: string | ArrayBuffer | Blob, limit: number): number {
   // UTF-8 needs at least one and at most three bytes per UTF-16 code unit.
   if (data.length > limit || data.length * 3 <= limit) return data.length;
   return encoder.encode(data).length;
+}
+
+/** The hub's request for an `edit`, `delete` or `react` command. */
+function changeRequest(
+  command: Extract<Command, { command: "edit" | "delete" | "react" }>,
+): ChangeRequest {
+  const { room, target } = command;
+  switch (command.command) {
+    case "edit":
+      return { kind: "edit", room, target, message: command.message };
+    case "delete":
+      return { kind: "delete", room, target };
+    case "react":
+      return { kind: "react", room, target, emoji: command.emoji };
+  }
 }
 
 /**
@@ -102,7 +125,11 @@ export class WsSession {
   }
 
   #fields(): Record<string, unknown> {
-    return { ...this.options.logFields, memberId: this.#member?.id, member: this.#member?.name };
+    return {
+      ...this.options.logFields,
+      memberId: this.#member?.memberId,
+      member: this.#member?.name,
+    };
   }
 
   #enqueue(work: () => Promise<void> | void): void {
@@ -113,7 +140,12 @@ export class WsSession {
   }
 
   async #open(): Promise<void> {
-    const member = this.hub.connect(this.#connection, this.options.name, this.options.allowedRooms);
+    const member = this.hub.connect(
+      this.#connection,
+      this.options.name,
+      this.options.allowedRooms,
+      this.options.subject,
+    );
     member.data = this.options.data;
     this.#member = member;
     if (this.options.expiresAt !== undefined) {
@@ -140,7 +172,7 @@ export class WsSession {
     if (!member) return;
     this.hub.disconnect(member);
     try {
-      this.options.onDisconnect?.({ id: member.id, name: member.name, data: member.data });
+      this.options.onDisconnect?.({ id: member.memberId, name: member.name, data: member.data });
     } catch (error) {
       this.options.log("hook_failed", { hook: "onDisconnect", error: String(error) });
     }
@@ -219,7 +251,7 @@ export class WsSession {
   ): Promise<object> {
     const handler = this.options.commands!.get(name)!;
     const result = await handler({
-      member: { id: member.id, name: member.name, data: member.data },
+      member: { id: member.memberId, name: member.name, data: member.data },
       rooms: [...member.rooms.keys()],
       fields,
       post: (room, message, as) => this.hub.post(room, message, as),
@@ -254,8 +286,34 @@ export class WsSession {
           this.#wire.answer(listEvent(await this.hub.list(member, command.room)), re),
         );
       case "history": {
+        if (command.with !== undefined) {
+          const page = await this.hub.directHistory(
+            member,
+            command.with,
+            command.before,
+            command.limit,
+          );
+          return this.#sendText(this.#wire.answer(directHistoryEvent(page), re));
+        }
         const page = await this.hub.history(member, command.room, command.before, command.limit);
         return this.#sendText(this.#wire.answer(historyEvent(page), re));
+      }
+      case "direct":
+        return this.#sendText(
+          this.#wire.answer(await this.hub.direct(member, command.to, command.message), re),
+        );
+      case "typing":
+        return this.hub.typing(member, command.room);
+      case "edit":
+      case "delete":
+      case "react": {
+        // Like a broadcast, not awaited: the answer comes in the change's place in the log.
+        this.hub.change(
+          member,
+          changeRequest(command),
+          (out) => this.#sendText(this.#wire.acknowledge(out, re)),
+        ).catch((error) => this.#refuse(error, re));
+        return;
       }
       case "custom":
         return this.#sendText(

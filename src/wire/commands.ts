@@ -22,8 +22,37 @@ export type Command =
     readonly command: "history";
     readonly id?: string;
     readonly room?: string;
+    /** Direct messages with this member (id or name) instead of a room's messages. */
+    readonly with?: string;
     readonly before?: string;
     readonly limit?: number;
+  }
+  | {
+    readonly command: "direct";
+    readonly id?: string;
+    readonly to: string;
+    readonly message: string;
+  }
+  | { readonly command: "typing"; readonly id?: string; readonly room?: string }
+  | {
+    readonly command: "edit";
+    readonly id?: string;
+    readonly room?: string;
+    readonly target: string;
+    readonly message: string;
+  }
+  | {
+    readonly command: "delete";
+    readonly id?: string;
+    readonly room?: string;
+    readonly target: string;
+  }
+  | {
+    readonly command: "react";
+    readonly id?: string;
+    readonly room?: string;
+    readonly target: string;
+    readonly emoji: string;
   }
   | {
     /** A command an embedder added (`commands` of `createChat`), with the frame's fields. */
@@ -41,6 +70,11 @@ export const BUILT_IN_COMMANDS: ReadonlySet<string> = new Set([
   "broadcast",
   "list",
   "history",
+  "direct",
+  "typing",
+  "edit",
+  "delete",
+  "react",
   "custom",
 ]);
 
@@ -112,8 +146,41 @@ function toCommand(
         command: "history",
         id,
         room: optional(fields, "room"),
+        with: optional(fields, "with"),
         before: optionalCursor(fields, "before"),
         limit: optionalNumber(fields, "limit"),
+      };
+    case "direct":
+      return {
+        command: "direct",
+        id,
+        to: required(fields, "to"),
+        message: required(fields, "message"),
+      };
+    case "typing":
+      return { command: "typing", id, room: optional(fields, "room") };
+    case "edit":
+      return {
+        command: "edit",
+        id,
+        room: optional(fields, "room"),
+        target: required(fields, "target"),
+        message: required(fields, "message"),
+      };
+    case "delete":
+      return {
+        command: "delete",
+        id,
+        room: optional(fields, "room"),
+        target: required(fields, "target"),
+      };
+    case "react":
+      return {
+        command: "react",
+        id,
+        room: optional(fields, "room"),
+        target: required(fields, "target"),
+        emoji: required(fields, "emoji"),
       };
     default:
       if (custom.has(name)) return { command: "custom", id, name, fields };

@@ -44,6 +44,13 @@ export function listEvent(list: MemberList): object {
   return { event: "list", room: list.room, members: list.members };
 }
 
+/** The `history` answer for direct messages (`with`: the other member's id). */
+export function directHistoryEvent(
+  page: { with: string; messages: object[]; more: boolean },
+): object {
+  return { event: "history", with: page.with, messages: page.messages, more: page.more };
+}
+
 /** The `history` answer. */
 export function historyEvent(page: HistoryPage): object {
   return { event: "history", room: page.room, messages: page.messages, more: page.more };

@@ -30,6 +30,8 @@ export interface Wire {
   arrived(name: string): string | undefined;
 }
 
+const BROADCAST_START = '{"event":"broadcast"';
+
 const JSON_WIRE: Wire = {
   name: "json",
   greets: true,
@@ -49,10 +51,11 @@ const BASIC_WIRE: Wire = {
   ...JSON_WIRE,
   name: "basic",
   greets: false,
-  // Stored events carry their seq: the test needs no parsing for them.
-  push: (
-    out,
-  ) => (out.seq !== undefined || event(out).event === "broadcast" ? encode(out) : undefined),
+  // Only messages: a check of the text's start needs no parsing (events serialise `event` first).
+  push: (out) =>
+    (out.event ? out.event.event === "broadcast" : out.text.startsWith(BROADCAST_START))
+      ? encode(out)
+      : undefined,
 };
 
 const parsed = new WeakMap<Outbound, PushEvent>();
@@ -84,7 +87,7 @@ const TEXT_WIRE: Wire = {
     const e = event(out);
     switch (e.event) {
       case "broadcast":
-        return `${e.member}: ${e.message}`;
+        return "deleted" in e ? undefined : `${e.member}: ${e.message}`;
       case "join":
         return `Server: ${e.member} has joined the chat`;
       case "leave":
@@ -114,7 +117,9 @@ const CHATTY_WIRE: Wire = {
     const e = event(out);
     switch (e.event) {
       case "broadcast":
-        return JSON.stringify({ text: e.message, participant: e.member });
+        return "deleted" in e
+          ? undefined
+          : JSON.stringify({ text: e.message, participant: e.member });
       case "join":
         return JSON.stringify({ event_type: "participant_joined", participant: e.member });
       case "leave":

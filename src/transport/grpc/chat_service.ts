@@ -98,7 +98,7 @@ class Inbox {
 function storedOf(out: Outbound): ChatMessage | undefined {
   if (out.seq === undefined) return undefined;
   const event = (out.event ?? JSON.parse(out.text)) as PushEvent;
-  return event.event === "broadcast" ? event : undefined;
+  return event.event === "broadcast" && !("deleted" in event) ? event : undefined;
 }
 
 /**
