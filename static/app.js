@@ -10,14 +10,28 @@ import { Connection } from "./connection.js";
  * members and unread counts.
  */
 
-/** @typedef {{ id: string, seq: number, member: string, memberId: string, message: string, ts: number, room: string }} Message */
-/** @typedef {{ kind: "message", message: Message, pending?: boolean, failed?: string, key: string } | { kind: "notice", text: string, key: string }} Line */
 /**
  * @typedef {{
- *   id: string, name: string, lines: Line[], ids: Set<string>, newest?: string, oldest?: string,
- *   more: boolean, loading: boolean, members: string[], unread: number, seq?: number
+ *   id: string, seq: number, member: string, memberId: string, message: string, ts: number,
+ *   room: string, editedAt?: number, deleted?: boolean, reactions?: Record<string, number>
+ * }} Message
+ */
+/** @typedef {{ kind: "message", message: Message, pending?: boolean, failed?: string, key: string } | { kind: "notice", text: string, key: string }} Line */
+/**
+ * A room, or a direct conversation with one member (`kind: "direct"`, `id` = "@" + their name
+ * in lower case, `name` = their name).
+ * @typedef {{
+ *   kind: "room" | "direct", id: string, name: string, lines: Line[], ids: Set<string>,
+ *   newest?: string, oldest?: string, more: boolean, loading: boolean, members: string[],
+ *   unread: number, seq?: number, typing: Map<string, number>
  * }} RoomState
  */
+
+/** Reactions offered in the palette (any emoji is accepted from other clients). */
+const EMOJIS = ["👍", "❤️", "😂", "🎉", "😮"];
+/** How long "… is typing" shows after the last typing event, and how often we send ours. */
+const TYPING_SHOW_MS = 3000;
+const TYPING_SEND_MS = 2000;
 
 const NAME_KEY = "chat.name";
 const ROOMS_KEY = "chat.rooms";
@@ -45,6 +59,17 @@ const ui = {
   composer: /** @type {HTMLFormElement} */ (byId("composer")),
   input: /** @type {HTMLTextAreaElement} */ (byId("message")),
   members: byId("members"),
+  directList: byId("direct-list"),
+  directHint: byId("direct-hint"),
+  typing: byId("typing"),
+  editing: byId("editing"),
+  cancelEdit: /** @type {HTMLButtonElement} */ (byId("cancel-edit")),
+  openRooms: /** @type {HTMLButtonElement} */ (byId("open-rooms")),
+  openMembers: /** @type {HTMLButtonElement} */ (byId("open-members")),
+  roomsUnread: byId("rooms-unread"),
+  roomsPanel: byId("rooms-panel"),
+  membersPanel: byId("members-panel"),
+  backdrop: byId("backdrop"),
 };
 
 const state = {
@@ -61,7 +86,21 @@ const state = {
   joining: new Map(),
   /** @type {Set<string>} every member id this page has had (one per connection) */
   formerIds: new Set(),
+  /** @type {Map<string, RoomState>} direct conversations, by "@" + name in lower case */
+  directs: new Map(),
+  /** @type {Map<string, Set<string>>} the emojis this page's member reacted with, by message */
+  reacted: new Map(),
+  /** @type {{ room: string, id: string } | undefined} the message being edited */
+  editing: undefined,
+  lastTypingSent: 0,
 };
+
+/** The active conversation, room or direct. */
+function current() {
+  return state.active
+    ? (state.rooms.get(state.active) ?? state.directs.get(state.active))
+    : undefined;
+}
 
 /** Room names the user is in, remembered for the next visit. */
 function savedRooms() {
@@ -125,19 +164,38 @@ function nextId() {
 function roomState(id, name) {
   let room = state.rooms.get(id);
   if (!room) {
-    room = {
-      id,
-      name,
-      lines: [],
-      ids: new Set(),
-      more: true,
-      loading: false,
-      members: [],
-      unread: 0,
-    };
+    room = blankConversation("room", id, name);
     state.rooms.set(id, room);
   }
   return room;
+}
+
+/** @param {"room" | "direct"} kind @param {string} id @param {string} name @returns {RoomState} */
+function blankConversation(kind, id, name) {
+  return {
+    kind,
+    id,
+    name,
+    lines: [],
+    ids: new Set(),
+    more: true,
+    loading: false,
+    members: [],
+    unread: 0,
+    typing: new Map(),
+  };
+}
+
+/** The direct conversation with a member, created (and its history asked for) on first use. @param {string} name */
+function directState(name) {
+  const id = `@${name.toLowerCase()}`;
+  let conversation = state.directs.get(id);
+  if (!conversation) {
+    conversation = blankConversation("direct", id, name);
+    state.directs.set(id, conversation);
+    loadOlder(conversation);
+  }
+  return conversation;
 }
 
 /** @param {Record<string, unknown>} event */
@@ -171,6 +229,17 @@ function handle(event) {
       break;
     case "history":
       receiveHistory(event);
+      break;
+    case "edited":
+    case "deleted":
+    case "reaction":
+      receiveChange(event);
+      break;
+    case "typing":
+      receiveTyping(event);
+      break;
+    case "direct":
+      receiveDirect(event);
       break;
     case "join":
     case "leave": {
@@ -223,13 +292,8 @@ function receive(message, re) {
     room.lines = room.lines.filter((l) => l.key !== pending.key);
   }
   if (room.ids.has(message.id)) return; // a replay of something already shown
-  if (room.seq !== undefined && message.seq > room.seq + 1) {
-    room.seq = message.seq;
-    reload(room, "Some messages did not arrive; reloading history.");
-    render();
-    return;
-  }
-  if (room.seq === undefined || message.seq > room.seq) room.seq = message.seq;
+  if (!advanceSeq(room, message.seq)) return;
+  room.typing.delete(message.member);
   if (!pending) dropLostCopy(room, message);
   room.ids.add(message.id);
   room.lines.push({ kind: "message", message, key: message.id });
@@ -240,6 +304,93 @@ function receive(message, re) {
     ui.announcer.textContent = `${message.member}: ${message.message}`;
   }
   render(room.id === state.active);
+}
+
+/**
+ * Moves the room's `seq` to a stored event's; on a jump (something missed) reloads the history
+ * and returns false.
+ * @param {RoomState} room @param {number} seq
+ */
+function advanceSeq(room, seq) {
+  if (room.seq !== undefined && seq > room.seq + 1) {
+    room.seq = seq;
+    reload(room, "Some messages did not arrive; reloading history.");
+    render();
+    return false;
+  }
+  if (room.seq === undefined || seq > room.seq) room.seq = seq;
+  return true;
+}
+
+/** An edit, a delete or a reaction: applied to the message where it is shown. @param {Record<string, unknown>} event */
+function receiveChange(event) {
+  const room = state.rooms.get(String(event.room));
+  if (!room || typeof event.seq !== "number") return;
+  if (room.seq !== undefined && event.seq <= room.seq) return; // replayed: already applied
+  if (!advanceSeq(room, event.seq)) return;
+  const line = room.lines.find((l) => l.kind === "message" && l.message.id === event.id);
+  if (!line || line.kind !== "message") return render(); // not loaded here: history has it
+  const m = line.message;
+  if (event.event === "edited") {
+    m.message = String(event.message);
+    m.editedAt = Number(event.editedAt);
+    if (state.editing?.id === m.id) stopEditing();
+  } else if (event.event === "deleted") {
+    m.deleted = true;
+    m.message = "";
+    m.reactions = undefined;
+  } else {
+    const emoji = String(event.emoji);
+    const counts = { ...m.reactions };
+    counts[emoji] = (counts[emoji] ?? 0) + (event.on ? 1 : -1);
+    if (counts[emoji] <= 0) delete counts[emoji];
+    m.reactions = counts;
+    if (event.member === state.me.name) {
+      const mine = state.reacted.get(m.id) ?? new Set();
+      if (event.on) mine.add(emoji);
+      else mine.delete(emoji);
+      state.reacted.set(m.id, mine);
+    }
+  }
+  render();
+}
+
+/** @param {Record<string, unknown>} event */
+function receiveTyping(event) {
+  const room = state.rooms.get(String(event.room));
+  if (!room || event.memberId === state.me.id) return;
+  room.typing.set(String(event.member), Date.now() + TYPING_SHOW_MS);
+  renderTyping();
+  setTimeout(renderTyping, TYPING_SHOW_MS + 50);
+}
+
+/** A direct message, to us or (an answer, or an echo from another device) from us. @param {Record<string, unknown>} event */
+function receiveDirect(event) {
+  const ours = event.fromId === state.me.id || state.formerIds.has(String(event.fromId));
+  const conversation = directState(String(ours ? event.to : event.from));
+  const re = event.re;
+  const pending = typeof re === "string" ? state.pending.get(re) : undefined;
+  if (pending) {
+    state.pending.delete(String(re));
+    conversation.lines = conversation.lines.filter((l) => l.key !== pending.key);
+  }
+  const id = String(event.id);
+  if (conversation.ids.has(id)) return;
+  conversation.ids.add(id);
+  /** @type {Message} */
+  const message = {
+    id,
+    seq: 0,
+    member: String(event.from),
+    memberId: String(event.fromId),
+    message: String(event.message),
+    ts: Number(event.ts),
+    room: conversation.id,
+  };
+  conversation.lines.push({ kind: "message", message, key: id });
+  if (conversation.id !== state.active && !ours) conversation.unread++;
+  else if (!ours) ui.announcer.textContent = `${message.member} (direct): ${message.message}`;
+  render(conversation.id === state.active);
 }
 
 /**
@@ -272,6 +423,7 @@ function reload(room, notice) {
 
 /** @param {Record<string, unknown>} event */
 function receiveHistory(event) {
+  if (typeof event.with === "string") return receiveDirectHistory(event);
   const room = state.rooms.get(String(event.room));
   if (!room) return;
   room.loading = false;
@@ -298,6 +450,43 @@ function receiveHistory(event) {
   if (room.id === state.active) list.scrollTop = list.scrollHeight - fromBottom;
 }
 
+/** A page of direct messages, oldest first. @param {Record<string, unknown>} event */
+function receiveDirectHistory(event) {
+  const all = /** @type {Record<string, unknown>[]} */ (event.messages);
+  const peer = [...state.directs.values()].find((c) => c.loading);
+  if (!peer) return;
+  peer.loading = false;
+  peer.more = Boolean(event.more);
+  /** @type {Line[]} */
+  const older = [];
+  for (const d of all) {
+    const id = String(d.id);
+    if (peer.ids.has(id)) continue;
+    peer.ids.add(id);
+    older.push({
+      kind: "message",
+      key: id,
+      message: {
+        id,
+        seq: 0,
+        member: String(d.from),
+        memberId: String(d.fromId),
+        message: String(d.message),
+        ts: Number(d.ts),
+        room: peer.id,
+      },
+    });
+  }
+  if (older.length && older[0].kind === "message") peer.oldest = older[0].message.id;
+  peer.lines = [...older, ...peer.lines];
+  // A conversation opened while this page was loading waited its turn.
+  const waiting = [...state.directs.values()].find((c) =>
+    c.more && c.oldest === undefined && c !== peer
+  );
+  if (waiting) loadOlder(waiting);
+  render(true);
+}
+
 /** @param {Record<string, unknown>} event */
 function onError(event) {
   const re = typeof event.re === "string" ? event.re : undefined;
@@ -308,14 +497,14 @@ function onError(event) {
     return;
   }
   if (re) state.joining.delete(re);
-  const room = state.active ? state.rooms.get(state.active) : undefined;
+  const room = current();
   if (room) addNotice(room, `Error: ${event.code} — ${event.message}`);
   render();
 }
 
 /** @param {string} roomId @param {string} key @param {string} reason */
 function markFailed(roomId, key, reason) {
-  const room = state.rooms.get(roomId);
+  const room = state.rooms.get(roomId) ?? state.directs.get(roomId);
   const line = room?.lines.find((l) => l.key === key);
   if (line && line.kind === "message") {
     line.pending = false;
@@ -332,8 +521,11 @@ function addNotice(room, text) {
 /** @param {RoomState} room */
 function loadOlder(room) {
   if (room.loading || !room.more) return;
+  // One direct page at a time: the answer names the member by id, the page knows names.
+  if (room.kind === "direct" && [...state.directs.values()].some((c) => c.loading)) return;
   room.loading = true;
-  const command = { command: "history", room: room.id, limit: 50, id: nextId() };
+  const target = room.kind === "direct" ? { with: room.name } : { room: room.id };
+  const command = { command: "history", ...target, limit: 50, id: nextId() };
   if (room.oldest) Object.assign(command, { before: room.oldest });
   if (!connection.send(command)) room.loading = false;
 }
@@ -347,17 +539,37 @@ function joinRoom(name, focus) {
 
 /** @param {string} id */
 function activate(id) {
+  if (state.editing) stopEditing();
   state.active = id;
-  const room = state.rooms.get(id);
+  const room = current();
   if (room) room.unread = 0;
+  closeDrawers();
   render(true);
+}
+
+/** Opens (or creates) the direct conversation with a member. @param {string} name */
+function openDirect(name) {
+  activate(directState(name).id);
+  ui.input.focus();
 }
 
 function send() {
   const text = ui.input.value;
-  const room = state.active ? state.rooms.get(state.active) : undefined;
+  const room = current();
   if (!room || text.trim() === "") return;
+  if (state.editing) {
+    connection.send({
+      command: "edit",
+      room: state.editing.room,
+      target: state.editing.id,
+      message: text,
+      id: nextId(),
+    });
+    stopEditing();
+    return;
+  }
   ui.input.value = "";
+  state.lastTypingSent = 0; // the next words typed are news again
   const id = nextId();
   const key = `p${id}`;
   room.lines.push({
@@ -374,12 +586,65 @@ function send() {
       room: room.id,
     },
   });
-  if (connection.send({ command: "broadcast", room: room.id, message: text, id })) {
+  const command = room.kind === "direct"
+    ? { command: "direct", to: room.name, message: text, id }
+    : { command: "broadcast", room: room.id, message: text, id };
+  if (connection.send(command)) {
     state.pending.set(id, { room: room.id, key });
   } else {
     markFailed(room.id, key, "offline");
   }
   render(true);
+}
+
+/** Puts a message of ours in the composer to edit. @param {Message} m */
+function startEditing(m) {
+  state.editing = { room: m.room, id: m.id };
+  ui.input.value = m.message;
+  ui.editing.hidden = false;
+  ui.input.focus();
+}
+
+function stopEditing() {
+  state.editing = undefined;
+  ui.editing.hidden = true;
+  ui.input.value = "";
+}
+
+/** Tells the room we are typing, at most every few seconds. */
+function typed() {
+  const room = current();
+  if (!room || room.kind !== "room" || state.editing) return;
+  const now = Date.now();
+  if (now - state.lastTypingSent < TYPING_SEND_MS) return;
+  state.lastTypingSent = now;
+  connection.send({ command: "typing", room: room.id });
+}
+
+// ---- drawers (phone layout) --------------------------------------------------------------------
+
+/** @type {HTMLButtonElement | undefined} the toggle that opened the drawer, for focus to return */
+let drawerOpener;
+
+/** @param {HTMLElement} panel @param {HTMLButtonElement} opener */
+function openDrawer(panel, opener) {
+  closeDrawers(false);
+  panel.dataset.open = "true";
+  opener.setAttribute("aria-expanded", "true");
+  ui.backdrop.hidden = false;
+  drawerOpener = opener;
+  panel.querySelector("button")?.focus();
+}
+
+/** @param {boolean} [returnFocus] */
+function closeDrawers(returnFocus = true) {
+  const open = [ui.roomsPanel, ui.membersPanel].some((p) => p.dataset.open);
+  for (const panel of [ui.roomsPanel, ui.membersPanel]) delete panel.dataset.open;
+  ui.openRooms.setAttribute("aria-expanded", "false");
+  ui.openMembers.setAttribute("aria-expanded", "false");
+  ui.backdrop.hidden = true;
+  if (open && returnFocus && drawerOpener) drawerOpener.focus();
+  drawerOpener = undefined;
 }
 
 // ---- rendering --------------------------------------------------------------------------------
@@ -399,12 +664,68 @@ function render(scrollToEnd = false) {
   const list = ui.messages;
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   renderRooms();
-  const room = state.active ? state.rooms.get(state.active) : undefined;
-  ui.roomTitle.textContent = room ? room.name : "No room";
+  renderDirects();
+  const room = current();
+  ui.roomTitle.textContent = room
+    ? (room.kind === "direct" ? `@${room.name}` : room.name)
+    : "No room";
   ui.leave.disabled = !room;
+  ui.leave.textContent = room?.kind === "direct" ? "Close" : "Leave room";
   list.replaceChildren(...(room ? renderLines(room) : []));
-  ui.members.replaceChildren(...(room?.members ?? []).map((m) => el("li", "", m)));
+  const members = room?.kind === "room" ? room.members : [];
+  ui.members.replaceChildren(...members.map(renderMember));
+  renderTyping();
   if (scrollToEnd && atBottom) list.scrollTop = list.scrollHeight;
+}
+
+/** A member of the room: a button to write to them alone (not for ourselves). @param {string} name */
+function renderMember(name) {
+  const li = el("li");
+  if (name === state.me.name) {
+    li.append(el("span", "", `${name} (you)`));
+    return li;
+  }
+  const button = el("button", "link member");
+  button.setAttribute("type", "button");
+  button.textContent = name;
+  button.setAttribute("aria-label", `Message ${name} directly`);
+  button.addEventListener("click", () => openDirect(name));
+  li.append(button);
+  return li;
+}
+
+function renderTyping() {
+  const room = current();
+  const now = Date.now();
+  const names = room ? [...room.typing].filter(([, until]) => until > now).map(([n]) => n) : [];
+  ui.typing.textContent = names.length === 0
+    ? ""
+    : `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`;
+}
+
+function renderDirects() {
+  ui.directHint.hidden = state.directs.size > 0;
+  ui.directList.replaceChildren(...[...state.directs.values()].map((c) => {
+    const button = el("button");
+    button.setAttribute("type", "button");
+    button.append(el("span", "", `@${c.name}`));
+    if (c.unread > 0) {
+      const badge = el("span", "badge", String(c.unread));
+      badge.setAttribute("aria-label", `${c.unread} unread`);
+      button.append(badge);
+    }
+    if (c.id === state.active) button.setAttribute("aria-current", "true");
+    button.addEventListener("click", () => activate(c.id));
+    const li = el("li");
+    li.append(button);
+    return li;
+  }));
+  const unread = [...state.rooms.values(), ...state.directs.values()]
+    .filter((c) => c.id !== state.active)
+    .reduce((sum, c) => sum + c.unread, 0);
+  ui.roomsUnread.hidden = unread === 0;
+  ui.roomsUnread.textContent = String(unread);
+  ui.roomsUnread.setAttribute("aria-label", `${unread} unread`);
 }
 
 /** @param {RoomState} room */
@@ -434,13 +755,69 @@ function renderLines(room) {
       head.append(time);
       li.append(head);
     }
+    if (m.deleted) {
+      li.classList.add("deleted");
+      li.append(el("p", "msg-body", "This message was deleted."));
+      items.push(li);
+      previous = m;
+      continue;
+    }
     li.append(el("p", "msg-body", m.message));
+    if (m.editedAt) li.append(el("span", "edited", "(edited)"));
     if (line.pending) li.append(el("span", "visually-hidden", "sending"));
     if (line.failed) li.append(el("p", "failure", `Not sent: ${line.failed}`));
+    if (room.kind === "room" && !line.pending && !line.failed) li.append(renderReactions(m));
     items.push(li);
     previous = m;
   }
   return items;
+}
+
+/** Reaction counts (toggle buttons), the palette, and for our own messages edit and delete. @param {Message} m */
+function renderReactions(m) {
+  const bar = el("div", "reactions");
+  const mine = state.reacted.get(m.id) ?? new Set();
+  for (const [emoji, count] of Object.entries(m.reactions ?? {})) {
+    const chip = el("button", "chip", `${emoji} ${count}`);
+    chip.setAttribute("type", "button");
+    chip.setAttribute("aria-pressed", String(mine.has(emoji)));
+    chip.setAttribute(
+      "aria-label",
+      `${emoji} ${count}, ${mine.has(emoji) ? "remove yours" : "add yours"}`,
+    );
+    chip.addEventListener("click", () => react(m, emoji));
+    bar.append(chip);
+  }
+  const palette = el("details", "palette");
+  const summary = el("summary", "", "React");
+  summary.setAttribute("aria-label", "Add a reaction");
+  palette.append(summary);
+  for (const emoji of EMOJIS) {
+    const pick = el("button", "link", emoji);
+    pick.setAttribute("type", "button");
+    pick.setAttribute("aria-label", `React with ${emoji}`);
+    pick.addEventListener("click", () => react(m, emoji));
+    palette.append(pick);
+  }
+  bar.append(palette);
+  if (m.memberId === state.me.id) {
+    const edit = el("button", "link", "Edit");
+    edit.setAttribute("type", "button");
+    edit.addEventListener("click", () => startEditing(m));
+    const remove = el("button", "link", "Delete");
+    remove.setAttribute("type", "button");
+    remove.addEventListener(
+      "click",
+      () => connection.send({ command: "delete", room: m.room, target: m.id, id: nextId() }),
+    );
+    bar.append(edit, remove);
+  }
+  return bar;
+}
+
+/** @param {Message} m @param {string} emoji */
+function react(m, emoji) {
+  connection.send({ command: "react", room: m.room, target: m.id, emoji, id: nextId() });
 }
 
 function renderRooms() {
@@ -506,10 +883,32 @@ ui.joinForm.addEventListener("submit", (event) => {
   else joinRoom(name, true);
 });
 ui.leave.addEventListener("click", () => {
-  if (state.active) connection.send({ command: "leave", room: state.active, id: nextId() });
+  const room = current();
+  if (room?.kind === "direct") {
+    state.directs.delete(room.id);
+    state.active = [...state.rooms.keys()][0];
+    render();
+  } else if (room) connection.send({ command: "leave", room: room.id, id: nextId() });
+});
+ui.input.addEventListener("input", typed);
+ui.input.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && state.editing) stopEditing();
+});
+ui.cancelEdit.addEventListener("click", () => {
+  stopEditing();
+  ui.input.focus();
+});
+ui.openRooms.addEventListener("click", () => openDrawer(ui.roomsPanel, ui.openRooms));
+ui.openMembers.addEventListener("click", () => openDrawer(ui.membersPanel, ui.openMembers));
+ui.backdrop.addEventListener("click", () => closeDrawers());
+for (const button of document.querySelectorAll("[data-close]")) {
+  button.addEventListener("click", () => closeDrawers());
+}
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") closeDrawers();
 });
 ui.messages.addEventListener("scroll", () => {
-  const room = state.active ? state.rooms.get(state.active) : undefined;
+  const room = current();
   if (room && ui.messages.scrollTop < 40) loadOlder(room);
 });
 ui.login.addEventListener("submit", (event) => {

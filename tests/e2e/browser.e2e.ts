@@ -27,8 +27,13 @@ async function openAs(
   width = 1200,
   setup?: (page: Page) => Promise<void>,
 ) {
-  const context = await browser.newContext({ viewport: { width, height: 800 } });
-  await context.addInitScript((n: string) => localStorage.setItem("chat.name", n), name);
+  const context = await browser.newContext({
+    viewport: { width, height: 800 },
+  });
+  await context.addInitScript(
+    (n: string) => localStorage.setItem("chat.name", n),
+    name,
+  );
   const page = await context.newPage();
   await setup?.(page);
   const errors: string[] = [];
@@ -59,7 +64,8 @@ Deno.test("browser: two pages chat both ways and see each other's presence", asy
     await ana.page.locator("#members li", { hasText: "ben" }).waitFor();
     await ben.page.locator("#members li", { hasText: "ana" }).waitFor();
     await send(ana.page, "hello ben");
-    await ben.page.locator("#messages .msg-body", { hasText: "hello ben" }).waitFor();
+    await ben.page.locator("#messages .msg-body", { hasText: "hello ben" })
+      .waitFor();
     // Keyboard only: Shift+Enter makes a new line, Enter sends.
     const box = ben.page.getByLabel("Message", { exact: true });
     await box.focus();
@@ -67,13 +73,22 @@ Deno.test("browser: two pages chat both ways and see each other's presence", asy
     await ben.page.keyboard.press("Shift+Enter");
     await ben.page.keyboard.type("second line");
     await ben.page.keyboard.press("Enter");
-    await ana.page.locator("#messages .msg-body", { hasText: "second line" }).waitFor();
-    assert.deepEqual(await texts(ana.page), ["hello ben", "hi ana\nsecond line"]);
+    await ana.page.locator("#messages .msg-body", { hasText: "second line" })
+      .waitFor();
+    assert.deepEqual(await texts(ana.page), [
+      "hello ben",
+      "hi ana\nsecond line",
+    ]);
     // The acknowledged message is no longer pending.
-    await ana.page.locator("#messages li.pending").waitFor({ state: "detached" });
+    await ana.page.locator("#messages li.pending").waitFor({
+      state: "detached",
+    });
     await ben.close();
-    await ana.page.locator("#messages .notice", { hasText: "ben left" }).waitFor();
-    assert.deepEqual(await ana.page.locator("#members li").allTextContents(), ["ana"]);
+    await ana.page.locator("#messages .notice", { hasText: "ben left" })
+      .waitFor();
+    assert.deepEqual(await ana.page.locator("#members li").allTextContents(), [
+      "ana (you)",
+    ]);
     assert.deepEqual(ana.errors, []);
     await ana.close();
   } finally {
@@ -84,7 +99,10 @@ Deno.test("browser: two pages chat both ways and see each other's presence", asy
 
 Deno.test("browser: rooms with unread counts, leaving a room, and history loads when scrolling up", async () => {
   const server = await startServer({ ratePerSecond: 1e6, rateBurst: 1e6 });
-  const writer = await Client.connect(server.ws, { name: "writer", room: "archive" });
+  const writer = await Client.connect(server.ws, {
+    name: "writer",
+    room: "archive",
+  });
   const browser = await launch();
   try {
     for (let i = 0; i < 120; i++) {
@@ -92,26 +110,39 @@ Deno.test("browser: rooms with unread counts, leaving a room, and history loads 
     }
     const reader = await openAs(browser, server, "reader");
     await reader.page.getByLabel("Join or create a room").fill("archive");
-    await reader.page.getByRole("button", { name: "Join", exact: true }).click();
-    await reader.page.locator("#joined-rooms button[aria-current=true]", { hasText: "archive" })
+    await reader.page.getByRole("button", { name: "Join", exact: true })
+      .click();
+    await reader.page.locator("#joined-rooms button[aria-current=true]", {
+      hasText: "archive",
+    })
       .waitFor();
-    await reader.page.locator("#messages .msg-body", { hasText: "old 119" }).waitFor();
-    assert.equal((await texts(reader.page)).length, 50, "one page of history at first");
+    await reader.page.locator("#messages .msg-body", { hasText: "old 119" })
+      .waitFor();
+    assert.equal(
+      (await texts(reader.page)).length,
+      50,
+      "one page of history at first",
+    );
     // Each scroll to the top loads one more page above: 50, 100, then the last 20.
     for (const expected of [100, 120]) {
       await reader.page.locator("#messages").evaluate((el) => el.scrollTop = 0);
-      await reader.page.locator("#messages .msg-body").nth(expected - 1).waitFor();
+      await reader.page.locator("#messages .msg-body").nth(expected - 1)
+        .waitFor();
     }
     const all = await texts(reader.page);
     assert.deepEqual(all, Array.from({ length: 120 }, (_, i) => `old ${i}`));
     // Messages to a room not in view count as unread.
-    await reader.page.locator("#joined-rooms button", { hasText: "lobby" }).click();
+    await reader.page.locator("#joined-rooms button", { hasText: "lobby" })
+      .click();
     await writer.request({ command: "broadcast", message: "while away" });
     await reader.page.locator("#joined-rooms button", { hasText: "archive" })
       .locator(".badge", { hasText: "1" }).waitFor();
     // Opening the room clears its count; leaving takes it off the list and out of its members.
-    await reader.page.locator("#joined-rooms button", { hasText: "archive" }).click();
-    await reader.page.locator("#joined-rooms .badge").waitFor({ state: "detached" });
+    await reader.page.locator("#joined-rooms button", { hasText: "archive" })
+      .click();
+    await reader.page.locator("#joined-rooms .badge").waitFor({
+      state: "detached",
+    });
     await reader.page.getByRole("button", { name: "Leave room" }).click();
     await reader.page.locator("#joined-rooms button", { hasText: "archive" })
       .waitFor({ state: "detached" });
@@ -126,7 +157,11 @@ Deno.test("browser: rooms with unread counts, leaving a room, and history loads 
 
 Deno.test("browser: a stopped and restarted server is resumed with no gap and no duplicate", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-e2e-" });
-  const options = { kvPath: `${dir}/chat.kv`, ratePerSecond: 1e6, rateBurst: 1e6 };
+  const options = {
+    kvPath: `${dir}/chat.kv`,
+    ratePerSecond: 1e6,
+    rateBurst: 1e6,
+  };
   let server = await startServer(options);
   const port = server.port;
   const browser = await launch();
@@ -134,8 +169,11 @@ Deno.test("browser: a stopped and restarted server is resumed with no gap and no
     const ana = await openAs(browser, server, "ana");
     await send(ana.page, "before 1");
     await send(ana.page, "before 2");
-    await ana.page.locator("#messages .msg-body", { hasText: "before 2" }).waitFor();
-    await ana.page.locator("#messages li.pending").waitFor({ state: "detached" });
+    await ana.page.locator("#messages .msg-body", { hasText: "before 2" })
+      .waitFor();
+    await ana.page.locator("#messages li.pending").waitFor({
+      state: "detached",
+    });
     await server.close();
     await ana.page.getByRole("status").filter({ hasText: "Offline" }).waitFor();
     server = await startServer(options, port);
@@ -144,12 +182,16 @@ Deno.test("browser: a stopped and restarted server is resumed with no gap and no
     for (const text of ["while down 1", "while down 2"]) {
       await bob.request({ command: "broadcast", message: text });
     }
-    await ana.page.getByRole("status").filter({ hasText: "Connected" }).waitFor({
-      timeout: 20_000,
-    });
-    await ana.page.locator("#messages .msg-body", { hasText: "while down 2" }).waitFor();
+    await ana.page.getByRole("status").filter({ hasText: "Connected" }).waitFor(
+      {
+        timeout: 20_000,
+      },
+    );
+    await ana.page.locator("#messages .msg-body", { hasText: "while down 2" })
+      .waitFor();
     await bob.request({ command: "broadcast", message: "after" });
-    await ana.page.locator("#messages .msg-body", { hasText: "after" }).waitFor();
+    await ana.page.locator("#messages .msg-body", { hasText: "after" })
+      .waitFor();
     assert.deepEqual(await texts(ana.page), [
       "before 1",
       "before 2",
@@ -201,10 +243,16 @@ Deno.test("browser: a message lost on the way (seq jumps) makes the room reload 
     for (const text of ["one", "lost on the way", "three"]) {
       await writer.request({ command: "broadcast", message: text });
     }
-    await reader.page.locator(".notice", { hasText: "did not arrive" }).waitFor();
-    await reader.page.locator("#messages .msg-body", { hasText: "three" }).waitFor();
+    await reader.page.locator(".notice", { hasText: "did not arrive" })
+      .waitFor();
+    await reader.page.locator("#messages .msg-body", { hasText: "three" })
+      .waitFor();
     assert.ok(dropped, "the frame was really dropped");
-    assert.deepEqual(await texts(reader.page), ["one", "lost on the way", "three"]);
+    assert.deepEqual(await texts(reader.page), [
+      "one",
+      "lost on the way",
+      "three",
+    ]);
     assert.deepEqual(reader.errors, []);
     await reader.close();
   } finally {
@@ -219,10 +267,18 @@ Deno.test("browser: a notice from the server shows in the page, as text", async 
   const browser = await launch();
   try {
     const ann = await openAs(browser, server, "ann");
+    // A notice shows in the room in view: wait until there is one.
+    await ann.page.locator("#room-title", { hasText: "lobby" }).waitFor();
     await server.chat.notify("everyone", "maintenance at <b>noon</b>");
-    await ann.page.locator("#messages .notice", { hasText: "Server: maintenance at <b>noon</b>" })
+    await ann.page.locator("#messages .notice", {
+      hasText: "Server: maintenance at <b>noon</b>",
+    })
       .waitFor();
-    assert.equal(await ann.page.locator("#messages .notice b").count(), 0, "no markup ran");
+    assert.equal(
+      await ann.page.locator("#messages .notice b").count(),
+      0,
+      "no markup ran",
+    );
     assert.deepEqual(ann.errors, []);
     await ann.close();
   } finally {
@@ -243,8 +299,14 @@ Deno.test("browser: markup in a message is shown as text and runs nothing", asyn
     await body.waitFor();
     assert.equal(await body.textContent(), attack);
     assert.equal(await ben.page.locator("#messages img").count(), 0);
-    assert.equal(await ben.page.evaluate(() => (globalThis as Json).__pwned), undefined);
-    assert.equal(await ana.page.locator("#members li", { hasText: "<b>ben</b>" }).count(), 1);
+    assert.equal(
+      await ben.page.evaluate(() => (globalThis as Json).__pwned),
+      undefined,
+    );
+    assert.equal(
+      await ana.page.locator("#members li", { hasText: "<b>ben</b>" }).count(),
+      1,
+    );
     assert.equal(await ana.page.locator("#members b").count(), 0);
     await ana.close();
     await ben.close();
@@ -255,16 +317,22 @@ Deno.test("browser: markup in a message is shown as text and runs nothing", asyn
 });
 
 Deno.test("browser: a refused message shows why", async () => {
-  const server = await startServer({ maxMessageLength: 20, ratePerSecond: 0.01, rateBurst: 2 });
+  const server = await startServer({
+    maxMessageLength: 20,
+    ratePerSecond: 0.01,
+    rateBurst: 2,
+  });
   const browser = await launch();
   try {
     const ana = await openAs(browser, server, "ana");
     await send(ana.page, "this message is far too long to be accepted");
-    await ana.page.locator("#messages .failure", { hasText: "too_large" }).waitFor();
+    await ana.page.locator("#messages .failure", { hasText: "too_large" })
+      .waitFor();
     await send(ana.page, "one");
     await send(ana.page, "two");
     await send(ana.page, "three");
-    await ana.page.locator("#messages .failure", { hasText: "rate_limited" }).waitFor();
+    await ana.page.locator("#messages .failure", { hasText: "rate_limited" })
+      .waitFor();
     await ana.close();
   } finally {
     await browser.close();
@@ -276,7 +344,12 @@ Deno.test("browser: at phone width there is no horizontal scroll; the main view 
   const server = await startServer();
   const browser = await launch();
   try {
-    const phone = await openAs(browser, server, "phone-user-with-a-long-name", 360);
+    const phone = await openAs(
+      browser,
+      server,
+      "phone-user-with-a-long-name",
+      360,
+    );
     await send(phone.page, "a-very-long-word-".repeat(20));
     await phone.page.locator("#messages .msg-body").waitFor();
     const overflow = await phone.page.locator("html").evaluate((root) =>
@@ -289,16 +362,45 @@ Deno.test("browser: at phone width there is no horizontal scroll; the main view 
     const ben = await openAs(browser, server, "ben");
     await ben.page.getByLabel("Join or create a room").fill("design");
     await ben.page.getByRole("button", { name: "Join", exact: true }).click();
-    await ben.page.locator("#joined-rooms button[aria-current=true]", { hasText: "design" })
+    await ben.page.locator("#joined-rooms button[aria-current=true]", {
+      hasText: "design",
+    })
       .waitFor();
-    await ben.page.locator("#joined-rooms button", { hasText: "lobby" }).click();
+    await ben.page.locator("#joined-rooms button", { hasText: "lobby" })
+      .click();
     await send(ana.page, "Morning! Did the deploy go out?");
-    await send(ben.page, "Yes, 10 minutes ago. KV kept every message across the restart.");
+    await send(
+      ben.page,
+      "Yes, 10 minutes ago. KV kept every message across the restart.",
+    );
     await send(ana.page, "Lovely.\nI'll tell the others.");
-    await ana.page.locator("#messages .msg-body", { hasText: "KV kept" }).waitFor();
-    await ana.page.locator("#messages li.pending").waitFor({ state: "detached" });
+    await ana.page.locator("#messages .msg-body", { hasText: "KV kept" })
+      .waitFor();
+    await ana.page.locator("#messages li.pending").waitFor({
+      state: "detached",
+    });
+    // A reaction and an edit, as the picture shows them.
+    const morning = ben.page.locator("#messages li", { hasText: "Morning!" });
+    await morning.getByText("React").click();
+    await morning.getByRole("button", { name: "React with 🎉" }).click();
+    await ana.page.locator("#messages .chip", { hasText: "🎉 1" }).waitFor();
+    await ana.page.locator("#messages li", { hasText: "Lovely." }).getByRole(
+      "button",
+      {
+        name: "Edit",
+      },
+    ).click();
+    await ana.page.getByLabel("Message", { exact: true }).fill(
+      "Lovely.\nI'll tell the team.",
+    );
+    await ana.page.keyboard.press("Enter");
+    await ana.page.locator("#messages li", { hasText: "the team" }).locator(
+      ".edited",
+    ).waitFor();
     // The room list (refreshed every 5 s) shows both rooms with their counts.
-    await ana.page.locator("#all-rooms button", { hasText: "design" }).waitFor({ timeout: 10_000 });
+    await ana.page.locator("#all-rooms button", { hasText: "design" }).waitFor({
+      timeout: 10_000,
+    });
     await ana.page.locator("#all-rooms button", { hasText: "lobby" })
       .locator(".count", { hasText: "2 online" }).waitFor({ timeout: 10_000 });
     // The README's picture is rewritten only when asked (CHAT_SCREENSHOTS=1), so that a test run
@@ -306,10 +408,232 @@ Deno.test("browser: at phone width there is no horizontal scroll; the main view 
     const picture = await ana.page.screenshot();
     assert.ok(picture.byteLength > 10_000, "the page rendered");
     if (Deno.env.get("CHAT_SCREENSHOTS") === "1") {
-      await Deno.writeFile(new URL("../../docs/screenshot.png", import.meta.url), picture);
+      await Deno.writeFile(
+        new URL("../../docs/screenshot.png", import.meta.url),
+        picture,
+      );
     }
     await ana.close();
     await ben.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: a direct message started from the member list, with unread counts, both ways", async () => {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const ana = await openAs(browser, server, "ana");
+    const ben = await openAs(browser, server, "ben");
+    await ana.page.getByRole("button", { name: "Message ben directly" })
+      .click();
+    await ana.page.locator("#room-title", { hasText: "@ben" }).waitFor();
+    await send(ana.page, "just between us");
+    await ana.page.locator("#messages li.pending").waitFor({
+      state: "detached",
+    });
+    // Ben is in the lobby: the conversation appears with an unread count.
+    const dm = ben.page.locator("#direct-list button", { hasText: "@ana" });
+    await dm.locator(".badge", { hasText: "1" }).waitFor();
+    assert.deepEqual(
+      await texts(ben.page),
+      [],
+      "the lobby shows nothing of it",
+    );
+    await dm.click();
+    await ben.page.locator("#messages .msg-body", {
+      hasText: "just between us",
+    }).waitFor();
+    await ben.page.locator("#direct-list .badge").waitFor({
+      state: "detached",
+    });
+    await send(ben.page, "deal");
+    await ana.page.locator("#messages .msg-body", { hasText: "deal" })
+      .waitFor();
+    assert.deepEqual(await texts(ana.page), ["just between us", "deal"]);
+    assert.deepEqual([...ana.errors, ...ben.errors], []);
+    await ana.close();
+    await ben.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: typing shows to the others; one's own messages can be edited and deleted, others' cannot", async () => {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const ana = await openAs(browser, server, "ana");
+    const ben = await openAs(browser, server, "ben");
+    await ana.page.locator("#members li", { hasText: "ben" }).waitFor();
+    await ana.page.getByLabel("Message", { exact: true }).pressSequentially(
+      "hel",
+    );
+    await ben.page.locator("#typing", { hasText: "ana is typing…" }).waitFor();
+    await ana.page.keyboard.press("Enter");
+    const mine = ana.page.locator("#messages li", { hasText: "hel" });
+    await ana.page.locator("#messages li.pending").waitFor({
+      state: "detached",
+    });
+    await ben.page.locator("#messages .msg-body", { hasText: "hel" }).waitFor();
+    // The typing line goes once the message is in.
+    await ben.page.locator("#typing").filter({ hasText: "typing" }).waitFor({
+      state: "detached",
+    });
+    assert.equal(await ben.page.locator("#typing").textContent(), "");
+    assert.equal(
+      await ben.page.locator("#messages li", { hasText: "hel" }).getByRole(
+        "button",
+        {
+          name: "Edit",
+        },
+      ).count(),
+      0,
+      "no edit button on someone else's message",
+    );
+    await mine.getByRole("button", { name: "Edit" }).click();
+    const box = ana.page.getByLabel("Message", { exact: true });
+    assert.equal(await box.inputValue(), "hel");
+    await box.fill("hello");
+    await ana.page.keyboard.press("Enter");
+    await ben.page.locator("#messages li", { hasText: "hello" }).locator(
+      ".edited",
+    ).waitFor();
+    assert.deepEqual(await texts(ben.page), ["hello"]);
+    await ana.page.locator("#messages li", { hasText: "hello" }).getByRole(
+      "button",
+      {
+        name: "Delete",
+      },
+    ).click();
+    await ben.page.locator("#messages li.deleted", {
+      hasText: "This message was deleted.",
+    })
+      .waitFor();
+    assert.deepEqual(await texts(ana.page), ["This message was deleted."]);
+    assert.deepEqual([...ana.errors, ...ben.errors], []);
+    await ana.close();
+    await ben.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: reactions with counts, toggled by a click, the same for everyone", async () => {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const ana = await openAs(browser, server, "ana");
+    const ben = await openAs(browser, server, "ben");
+    await ana.page.locator("#members li", { hasText: "ben" }).waitFor();
+    await send(ana.page, "ship it?");
+    const line = ben.page.locator("#messages li", { hasText: "ship it?" });
+    await line.waitFor();
+    await line.getByText("React").click();
+    await line.getByRole("button", { name: "React with 👍" }).click();
+    const anaLine = ana.page.locator("#messages li", { hasText: "ship it?" });
+    const chip = anaLine.locator(".chip", { hasText: "👍 1" });
+    await chip.waitFor();
+    assert.equal(await chip.getAttribute("aria-pressed"), "false");
+    await chip.click();
+    await anaLine.locator(".chip[aria-pressed=true]", { hasText: "👍 2" })
+      .waitFor();
+    await line.locator(".chip", { hasText: "👍 2" }).waitFor();
+    await line.locator(".chip", { hasText: "👍 2" }).click();
+    await anaLine.locator(".chip", { hasText: "👍 1" }).waitFor();
+    assert.deepEqual([...ana.errors, ...ben.errors], []);
+    await ana.close();
+    await ben.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: at phone size the conversation owns the screen; rooms and members are drawers reachable by keyboard", async () => {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 780 },
+    });
+    await context.addInitScript(() => localStorage.setItem("chat.name", "pia"));
+    const page = await context.newPage();
+    await page.goto(`${server.http}/`);
+    await page.getByRole("status").filter({ hasText: "Connected" }).waitFor();
+    const friend = await openAs(browser, server, "quinn");
+    await send(friend.page, "Hi Pia, are you on your phone?");
+    await page.locator("#messages .msg-body", { hasText: "your phone" })
+      .waitFor();
+    const messages = await page.locator("#messages").boundingBox();
+    const composer = await page.locator("#composer").boundingBox();
+    assert.ok(
+      messages && messages.height > 780 * 0.6,
+      `messages take ${messages?.height}px of 780`,
+    );
+    assert.ok(
+      composer && composer.y + composer.height <= 780,
+      "the composer is on screen",
+    );
+    assert.equal(await page.locator("#rooms-panel").isVisible(), false);
+    assert.equal(await page.locator("#members-panel").isVisible(), false);
+    const overflow = await page.locator("html").evaluate((root) =>
+      root.scrollWidth - root.clientWidth
+    );
+    assert.equal(overflow, 0);
+    // Keyboard: open the members drawer, focus moves into it; Escape closes it and focus returns.
+    await page.getByRole("button", { name: "Members" }).focus();
+    await page.keyboard.press("Enter");
+    await page.locator("#members-panel").waitFor({ state: "visible" });
+    assert.equal(
+      await page.locator("#members-panel :focus").count(),
+      1,
+      "focus is in the drawer",
+    );
+    assert.equal(
+      await page.getByRole("button", { name: "Members" }).getAttribute(
+        "aria-expanded",
+      ),
+      "true",
+    );
+    await page.keyboard.press("Escape");
+    await page.locator("#members-panel").waitFor({ state: "hidden" });
+    assert.equal(
+      await page.locator("#open-members:focus").count(),
+      1,
+      "focus is back on the toggle",
+    );
+    // A direct message from the drawer: the drawer closes and the conversation takes the screen.
+    await page.getByRole("button", { name: "Members" }).click();
+    await page.getByRole("button", { name: "Message quinn directly" }).click();
+    await page.locator("#members-panel").waitFor({ state: "hidden" });
+    await page.locator("#room-title", { hasText: "@quinn" }).waitFor();
+    await send(page, "yes, on the bus");
+    await friend.page.locator("#direct-list .badge", { hasText: "1" })
+      .waitFor();
+    // Back to the lobby through the rooms drawer.
+    await page.getByRole("button", { name: "Rooms" }).click();
+    await page.locator("#rooms-panel").waitFor({ state: "visible" });
+    const picture = await page.screenshot({ animations: "disabled" });
+    await page.locator("#joined-rooms button", { hasText: "lobby" }).click();
+    await page.locator("#rooms-panel").waitFor({ state: "hidden" });
+    await page.locator("#room-title", { hasText: "lobby" }).waitFor();
+    if (Deno.env.get("CHAT_SCREENSHOTS") === "1") {
+      await Deno.writeFile(
+        new URL("../../docs/screenshot-phone-drawer.png", import.meta.url),
+        picture,
+      );
+      await Deno.writeFile(
+        new URL("../../docs/screenshot-phone.png", import.meta.url),
+        await page.screenshot(),
+      );
+    }
+    await friend.close();
+    await context.close();
   } finally {
     await browser.close();
     await server.close();
