@@ -247,8 +247,13 @@ Deno.test("with tokens, a device may edit what another device of the same person
   }
 });
 
-Deno.test("across isolates: direct messages, typing, edits and one member on two devices", async () => {
-  const c = await cluster(2, { jwtSecret: SECRET });
+for (const busKind of ["broadcast-channel", "kv"]) {
+  Deno.test(`across isolates (${busKind} bus): direct messages, typing, edits and one member on two devices`, () =>
+    acrossIsolates(busKind));
+}
+
+async function acrossIsolates(busKind: string): Promise<void> {
+  const c = await cluster(2, { jwtSecret: SECRET, busKind });
   const [a, b] = c.isolates;
   const token = await issueToken(SECRET, "frank");
   const peerToken = await issueToken(SECRET, "gina");
@@ -277,4 +282,4 @@ Deno.test("across isolates: direct messages, typing, edits and one member on two
     await closeAll([frankA, frankB, gina]);
     await c.close();
   }
-});
+}
