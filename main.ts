@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { createChat, loadSettings, type Settings, SettingsError } from "./src/mod.ts";
+import {
+  type Chat,
+  createChat,
+  loadSettings,
+  RedisUnreachable,
+  type Settings,
+  SettingsError,
+} from "./src/mod.ts";
 import { exitGracefullyOnSignal, serveUntilSignal } from "./src/cli/serve.ts";
 import { parseServeFlags } from "./src/cli/flags.ts";
 
@@ -28,7 +35,17 @@ function settingsOrExit(): Settings {
   }
 }
 
-const chat = await createChat(settingsOrExit());
+async function chatOrExit(settings: Settings): Promise<Chat> {
+  try {
+    return await createChat(settings);
+  } catch (error) {
+    if (!(error instanceof RedisUnreachable)) throw error;
+    console.error(`chat: ${error.message}; is redis-server running? (CHAT_REDIS_URL)`);
+    Deno.exit(1);
+  }
+}
+
+const chat = await chatOrExit(settingsOrExit());
 
 // `deno run main.ts listen` serves by itself; otherwise the default export is for `deno serve`.
 // (Leaving `fetch` out when listening keeps `deno run` from suggesting `deno serve`.)

@@ -71,6 +71,15 @@ export interface Settings {
   readonly metrics: "on" | "off";
   /** `CHAT_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. */
   readonly metricsToken: string;
+  /**
+   * `CHAT_REDIS_URL`: `redis://host:port/db` (or `rediss://`): Redis carries fan-out, presence,
+   * rooms and history, and every process on it is one chat. Empty: no Redis.
+   */
+  readonly redisUrl: string;
+  /** `CHAT_REDIS_PREFIX`: the prefix of every Redis key and channel (several chats, one Redis). */
+  readonly redisPrefix: string;
+  /** `CHAT_REDIS_CONNECT_TIMEOUT_MS`: how long a starting server waits for Redis before it exits. */
+  readonly redisConnectTimeoutMs: number;
 }
 
 /** The defaults, as documented in the README. */
@@ -107,6 +116,9 @@ export const DEFAULT_SETTINGS: Settings = {
   maxReplay: 5000,
   maxConnectionsPerAddress: 64,
   trustProxy: "off",
+  redisUrl: "",
+  redisPrefix: "chat",
+  redisConnectTimeoutMs: 10_000,
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -116,6 +128,23 @@ export class SettingsError extends Error {
     super(message);
     this.name = "SettingsError";
   }
+}
+
+function redisUrl(env: Env): string {
+  const raw = env.get("CHAT_REDIS_URL")?.trim() ?? "";
+  if (raw === "") return "";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SettingsError(
+      `CHAT_REDIS_URL must be a URL such as redis://127.0.0.1:6379/0, got '${raw}'`,
+    );
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new SettingsError(`CHAT_REDIS_URL must start with redis:// or rediss://, got '${raw}'`);
+  }
+  return raw;
 }
 
 /** Where settings are read from: `Deno.env`, or any object with the same `get`. */
@@ -213,5 +242,13 @@ export function loadSettings(env: Env = Deno.env): Settings {
       1,
     ),
     trustProxy: oneOf(env, "CHAT_TRUST_PROXY", d.trustProxy, ["on", "off"] as const),
+    redisUrl: redisUrl(env),
+    redisPrefix: env.get("CHAT_REDIS_PREFIX")?.trim() || d.redisPrefix,
+    redisConnectTimeoutMs: integer(
+      env,
+      "CHAT_REDIS_CONNECT_TIMEOUT_MS",
+      d.redisConnectTimeoutMs,
+      1,
+    ),
   };
 }

@@ -72,6 +72,12 @@ import { GOING_AWAY } from "./wire/close_codes.ts";
 import { encode } from "./wire/events.ts";
 import { jsonLogger, silentLogger } from "./log.ts";
 import { KvBus } from "./bus/kv_bus.ts";
+import { RedisBus } from "./bus/redis_bus.ts";
+import type { NameRegistry } from "./core/name_registry.ts";
+import { closeRedis, openRedis } from "./store/redis_client.ts";
+import { RedisKeys } from "./store/redis_keys.ts";
+import { RedisNameRegistry } from "./store/redis_name_registry.ts";
+import { RedisStore } from "./store/redis_store.ts";
 import { KvStore, openKvDatabase, roomHeadKey } from "./store/kv_store.ts";
 import { MemoryStore } from "./store/memory_store.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
@@ -126,6 +132,13 @@ export { KvBus } from "./bus/kv_bus.ts";
 export type { KvBusOptions } from "./bus/kv_bus.ts";
 export { KvStore } from "./store/kv_store.ts";
 export { MemoryStore } from "./store/memory_store.ts";
+export { RedisBus } from "./bus/redis_bus.ts";
+export type { RedisBusOptions } from "./bus/redis_bus.ts";
+export { RedisStore } from "./store/redis_store.ts";
+export type { Announce, RedisStoreOptions } from "./store/redis_store.ts";
+export { RedisKeys } from "./store/redis_keys.ts";
+export { openRedis, RedisUnreachable } from "./store/redis_client.ts";
+export type { RedisClient } from "./store/redis_client.ts";
 
 /** Settings plus the moving parts a caller may supply instead of the defaults. */
 export interface ChatOptions extends Partial<Settings> {
@@ -198,7 +211,60 @@ interface Engines {
   readonly bus: Bus;
   /** Which bus, for the log line and `stats`. */
   readonly busKind: string;
+  /** Which store, for the log line. */
+  readonly storeKind: string;
+  /** Where names are claimed across processes (Redis), if anywhere. */
+  readonly names?: NameRegistry;
   close(): Promise<void>;
+}
+
+/**
+ * The Redis engine (`CHAT_REDIS_URL`): store, bus and name claims on one Redis. The store
+ * publishes each room's events in the script that commits them, so the bus leaves rooms' topics to
+ * it; the bus subscribes on a second connection.
+ */
+async function openRedisEngines(
+  settings: Settings,
+  nodeId: string,
+  clock: Clock,
+  log: Logger,
+): Promise<Engines> {
+  const keys = new RedisKeys(settings.redisPrefix);
+  const client = await openRedis(
+    settings.redisUrl,
+    "commands",
+    log,
+    settings.redisConnectTimeoutMs,
+  );
+  const bus = await RedisBus.open(client, {
+    nodeId,
+    keys,
+    log,
+    publishedByStore: (topic) => roomOfTopic(topic) !== undefined,
+  });
+  const retention = { maxMessages: settings.retainMessages, maxAgeMs: settings.retainMs };
+  const store = new RedisStore(client, { retention, clock, log, keys, announce: bus.announcer() });
+  const names = await RedisNameRegistry.start(client, {
+    nodeId,
+    keys,
+    log,
+    ttlMs: settings.presenceTimeoutMs,
+    heartbeatMs: settings.heartbeatMs,
+  });
+  return {
+    store,
+    bus,
+    busKind: "redis",
+    storeKind: "redis",
+    names,
+    close: async () => {
+      await names.close();
+      await bus.drain();
+      await store.close();
+      bus.close();
+      await closeRedis(client);
+    },
+  };
 }
 
 /**
@@ -213,6 +279,9 @@ async function openEngines(
   clock: Clock,
   log: Logger,
 ): Promise<Engines> {
+  if (settings.redisUrl && !given.store && !given.bus) {
+    return await openRedisEngines(settings, nodeId, clock, log);
+  }
   let busKind: string = given.bus ? "custom" : settings.busKind;
   if (busKind === "broadcast-channel" && typeof BroadcastChannel === "undefined") busKind = "kv";
   const needKv = !given.store || busKind === "kv";
@@ -236,6 +305,7 @@ async function openEngines(
     store,
     bus,
     busKind,
+    storeKind: given.store ? "custom" : "kv",
     close: async () => {
       await bus.drain?.();
       await store.close();
@@ -274,7 +344,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     log,
   );
   const { store, bus } = engines;
-  log("engines", { node: nodeId, bus: engines.busKind, store: givenStore ? "custom" : "kv" });
+  log("engines", { node: nodeId, bus: engines.busKind, store: engines.storeKind });
   const sessions = new Sessions();
   let metrics: ChatMetrics | undefined;
   const observer = { committed: (ms: number) => metrics?.committed(ms) };
@@ -290,6 +360,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     encode,
     observer,
     onMessage: hooks?.onMessage,
+    names: engines.names,
   });
   if (settings.metrics === "on") {
     metrics = new ChatMetrics({

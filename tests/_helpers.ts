@@ -1,6 +1,7 @@
 import { monotonicFactory } from "ulid";
 import { type Chat, type ChatOptions, createChat } from "../src/mod.ts";
 
+import { freePort } from "../bench/loopback.ts";
 export { freePort, healthNode } from "../bench/loopback.ts";
 
 /** A JSON event as a client sees it. */
@@ -99,6 +100,52 @@ export function startCommand(
     stdout: options.stdout ?? "null",
     stderr: options.stderr ?? "null",
   });
+}
+
+/** A chat server in its own OS process (`main.ts listen`, as `deno task start` runs it). */
+export interface ServerProcess {
+  readonly port: number;
+  readonly ws: string;
+  readonly http: string;
+  readonly child: Deno.ChildProcess;
+  /** Sends a signal (default SIGTERM) and waits for the process to exit. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Starts a server process on a free loopback port with these settings, once it answers. */
+export async function startProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const port = freePort();
+  const child = startCommand({
+    PORT: String(port),
+    HOSTNAME: "127.0.0.1",
+    CHAT_KV_PATH: ":memory:",
+    ...env,
+  }).spawn();
+  try {
+    await listening(port);
+  } catch (error) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw error;
+  }
+  let exited: Promise<Deno.CommandStatus> | undefined;
+  return {
+    port,
+    ws: `ws://127.0.0.1:${port}/ws`,
+    http: `http://127.0.0.1:${port}`,
+    child,
+    stop: (signal: Deno.Signal = "SIGTERM") => {
+      if (!exited) {
+        try {
+          child.kill(signal);
+        } catch {
+          // exited already
+        }
+        exited = child.status;
+      }
+      return exited;
+    },
+  };
 }
 
 /** Resolves once a server process answers `GET /health` on `port` (it may take a while to start). */

@@ -20,7 +20,11 @@ Deno.test("variables override the defaults", () => {
     CHAT_ALLOWED_ORIGINS: "https://a.example, https://b.example",
     CHAT_BUS: "memory",
     CHAT_LOG: "off",
+    CHAT_REDIS_URL: "redis://127.0.0.1:6380/2",
+    CHAT_REDIS_PREFIX: "team",
   }));
+  assert.equal(settings.redisUrl, "redis://127.0.0.1:6380/2");
+  assert.equal(settings.redisPrefix, "team");
   assert.equal(settings.port, 9000);
   assert.equal(settings.hostname, "127.0.0.1");
   assert.equal(settings.kvPath, ":memory:");
@@ -50,6 +54,11 @@ Deno.test("a bad value is refused with a message naming the variable and the val
     [{ PORT: "-1" }, /PORT must be a non-negative integer, got '-1'/],
     [{ CHAT_RATE_PER_SEC: "0" }, /CHAT_RATE_PER_SEC must be a positive number, got '0'/],
     [{ CHAT_BUS: "redis" }, /CHAT_BUS must be one of broadcast-channel, kv, memory, got 'redis'/],
+    [{ CHAT_REDIS_URL: "http://x" }, /CHAT_REDIS_URL must start with redis:\/\/ or rediss:\/\//],
+    [
+      { CHAT_REDIS_URL: "not a url" },
+      /CHAT_REDIS_URL must be a URL such as redis:\/\/127.0.0.1:6379\/0/,
+    ],
     [
       { CHAT_HEARTBEAT_MS: "1000", CHAT_PRESENCE_TIMEOUT_MS: "1500" },
       /CHAT_PRESENCE_TIMEOUT_MS \(1500\) must exceed twice CHAT_HEARTBEAT_MS \(1000\)/,

@@ -166,8 +166,8 @@ Deno.test("join and leave update the member list and tell the others", async () 
   const { hub } = makeHub();
   const a = new Sink();
   const b = new Sink();
-  const alice = hub.connect(a, "alice");
-  const bob = hub.connect(b, "bob");
+  const alice = await hub.connect(a, "alice");
+  const bob = await hub.connect(b, "bob");
   const joined = await join(hub, alice, "den");
   assert.deepEqual(joined.members, ["alice"]);
   const second = await join(hub, bob, "den");
@@ -184,7 +184,7 @@ Deno.test("join and leave update the member list and tell the others", async () 
 
 Deno.test("a connection may be in a bounded number of rooms", async () => {
   const { hub } = makeHub();
-  const alice = hub.connect(new Sink(), "alice");
+  const alice = await hub.connect(new Sink(), "alice");
   for (const room of ["a", "b", "c"]) await join(hub, alice, room);
   assert.equal(await rejection(hub.join(alice, "d")), "too_many_rooms");
   await join(hub, alice, "a"); // joining a room again is not a new room
@@ -195,8 +195,8 @@ Deno.test("broadcast validates, rate-limits, stores, then delivers to the others
   const { hub, store, clock } = makeHub();
   const a = new Sink();
   const b = new Sink();
-  const alice = hub.connect(a, "alice");
-  const bob = hub.connect(b, "bob");
+  const alice = await hub.connect(a, "alice");
+  const bob = await hub.connect(b, "bob");
   const room = (await join(hub, alice, "den")).room.id;
   await join(hub, bob, "den");
   const stored = await hub.broadcast(alice, "hello");
@@ -218,8 +218,8 @@ Deno.test("broadcast validates, rate-limits, stores, then delivers to the others
 Deno.test("a failing store refuses the message and delivers nothing", async () => {
   const { hub, store } = makeHub();
   const b = new Sink();
-  const alice = hub.connect(new Sink(), "alice");
-  const bob = hub.connect(b, "bob");
+  const alice = await hub.connect(new Sink(), "alice");
+  const bob = await hub.connect(b, "bob");
   await join(hub, alice, "den");
   await join(hub, bob, "den");
   await store.close();
@@ -235,10 +235,10 @@ Deno.test("nodes on one bus share presence, and a silent node's members are drop
   const one = makeHub({ network, clock, store, seed: 1 });
   const two = makeHub({ network, clock, store, seed: 2 });
   const a = new Sink();
-  const alice = one.hub.connect(a, "alice");
+  const alice = await one.hub.connect(a, "alice");
   await join(one.hub, alice, "den");
   await flush();
-  const bob = two.hub.connect(new Sink(), "bob");
+  const bob = await two.hub.connect(new Sink(), "bob");
   const joined = await join(two.hub, bob, "den");
   assert.deepEqual(joined.members, ["alice", "bob"]);
   await flush();
@@ -265,10 +265,11 @@ Deno.test("the same name taken on two nodes at once is settled: the older member
   const two = makeHub({ network, clock, store, seed: 2 });
   const s1 = new Sink();
   const s2 = new Sink();
-  const first = one.hub.connect(s1, "sam");
-  const second = two.hub.connect(s2, "sam");
-  assert.equal(first.name, "sam");
-  assert.equal(second.name, "sam");
+  // At once: neither node has heard of the other's member when it picks the name.
+  const [first, second] = await Promise.all([
+    one.hub.connect(s1, "sam"),
+    two.hub.connect(s2, "sam"),
+  ]);
   await flush();
   const [keeper, renamed] = first.id < second.id ? [first, second] : [second, first];
   const renamedSink = renamed === first ? s1 : s2;
@@ -290,14 +291,14 @@ Deno.test("a member renamed while in a room is announced to the room with rename
   const two = makeHub({ network, clock, store, seed: 4 });
   await one.hub.createRoom("den");
   const watcher = new Sink();
-  await join(one.hub, one.hub.connect(watcher, "watcher"), "den");
+  await join(one.hub, await one.hub.connect(watcher, "watcher"), "den");
   await flush();
   // The two nodes cannot hear each other while both admit "kim" and put her in the room.
   network.pause();
   const s1 = new Sink();
   const s2 = new Sink();
-  const first = one.hub.connect(s1, "kim");
-  const second = two.hub.connect(s2, "kim");
+  const first = await one.hub.connect(s1, "kim");
+  const second = await two.hub.connect(s2, "kim");
   await join(one.hub, first, "den");
   await join(two.hub, second, "den");
   network.resume();
@@ -323,7 +324,7 @@ Deno.test("a node's full state travels in parts and is applied whole, once every
   const clock = new FakeClock();
   const store = new MemoryStore({ maxMessages: 100, maxAgeMs: 0 }, clock.read);
   const one = makeHub({ network, clock, store, seed: 1 });
-  for (let i = 0; i < 450; i++) one.hub.connect(new Sink(), `m${i}`);
+  for (let i = 0; i < 450; i++) await one.hub.connect(new Sink(), `m${i}`);
   await flush();
   const parts: unknown[] = [];
   const spy = new MemoryBus(network, "spy");

@@ -36,6 +36,25 @@ Deno.test("an address that is not on this machine stops the start with one clear
   );
 });
 
+Deno.test("a Redis that does not answer stops the start with one clear line (no password shown)", async () => {
+  // A free loopback port: nothing listens there, so the connection is refused at once.
+  const port = freePort();
+  const { code, stderr } = await start({
+    PORT: "0",
+    HOSTNAME: "127.0.0.1",
+    CHAT_LOG: "off",
+    CHAT_REDIS_URL: `redis://user:secret@127.0.0.1:${port}/0`,
+    CHAT_REDIS_CONNECT_TIMEOUT_MS: "500",
+  });
+  assert.equal(code, 1);
+  assert.equal(stderr.split("\n").length, 1, stderr);
+  assert.match(
+    stderr,
+    new RegExp(`^chat: cannot reach Redis at redis://user:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0`),
+  );
+  assert.doesNotMatch(stderr, /secret/);
+});
+
 Deno.test("deno task start --port N --host H: the flags win over PORT and HOSTNAME", async () => {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {

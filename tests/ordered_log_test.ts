@@ -1,108 +1,8 @@
-import assert from "node:assert/strict";
-import { Client, closeAll, cluster, type Json } from "./_helpers.ts";
+import { cluster } from "./_helpers.ts";
+import { floodAndResume } from "./_resume_scenario.ts";
 
 // The guarantee above the peers: a room is one log. Whichever isolate stores a message and
 // whichever one a client resumes on, every stored event arrives once, in seq order.
-
-/** Every message of a room, oldest first, paging through the HTTP API with `after`. */
-async function fullHistory(http: string, room: string): Promise<Json[]> {
-  const all: Json[] = [];
-  for (let after = "";;) {
-    const query = after
-      ? `?limit=200&after=${after}`
-      : "?limit=200&after=00000000000000000000000000";
-    const page = await (await fetch(`${http}/rooms/${room}/messages${query}`)).json();
-    all.push(...page.messages);
-    if (!page.more) return all;
-    after = String(all.at(-1)!.id);
-  }
-}
-
-/**
- * One run of the scenario: 8 senders spread over two isolates flood one room while a reader
- * drops its connection again and again, resuming with `since` on the other isolate each time.
- */
-async function floodAndResume(
-  run: number,
-  extra: Record<string, unknown>,
-  paceMs: number,
-): Promise<{ messages: number; resumes: number }> {
-  const c = await cluster(2, extra);
-  const [a, b] = c.isolates;
-  const roomName = `flood-${run}`;
-  const senders: Client[] = [];
-  const received: Json[] = [];
-  let reader: Client | undefined;
-  try {
-    for (let i = 0; i < 8; i++) {
-      senders.push(await Client.connect((i % 2 ? b : a).ws, { name: `s${i}`, room: roomName }));
-    }
-    const room = String(senders[0].events.find((e) => e.event === "joined")!.room);
-    reader = await Client.connect(a.ws, { name: "reader", room });
-    const perSender = 50;
-    const sending = Promise.all(senders.map(async (sender, i) => {
-      for (let n = 0; n < perSender; n++) {
-        sender.send({ command: "broadcast", message: `${i}:${n}` });
-        // Paced, so that the flood lasts long enough for the reader to hop many times.
-        await new Promise((r) => setTimeout(r, paceMs));
-      }
-      await sender.waitFor((e) => e.message === `${i}:${perSender - 1}`, 20_000);
-    }));
-
-    // The reader: take a few events, drop, resume on the other isolate from the last id.
-    let resumes = 0;
-    let done = false;
-    sending.then(() => done = true);
-    let since: string | undefined;
-    for (let hop = 0; !done || hop < 2; hop++) {
-      const isolate = hop % 2 ? b : a;
-      const query: Record<string, string> = { name: "reader", room };
-      if (since) query.since = since;
-      const current: Client = hop > 0 ? await Client.connect(isolate.ws, query) : reader!;
-      reader = current;
-      if (since) resumes++;
-      const joined = current.events.find((e) => e.event === "joined")!;
-      if (since) assert.equal(joined.recovered, true);
-      const want = 5 + ((hop * 7) % 20);
-      for (let got = 0; got < want && !done; got++) {
-        await Promise.race([current.next((e) => e.event === "broadcast", 20_000), sending]);
-      }
-      await current.close();
-      const mine = current.broadcasts();
-      received.push(...mine);
-      if (mine.length > 0) since = String(mine.at(-1)!.id);
-      reader = undefined;
-      if (hop > 200) break;
-    }
-    assert.ok(resumes >= 15, `run ${run}: the reader resumed only ${resumes} times`);
-    await sending;
-    // A last resume collects whatever was stored after the reader's last hop.
-    const history = await fullHistory(a.http, room);
-    reader = await Client.connect(b.ws, since ? { name: "reader", room, since } : { room });
-    const lastId = String(history.at(-1)!.id);
-    if (!received.some((m) => m.id === lastId)) {
-      await reader.waitFor((e) => e.id === lastId, 20_000);
-    }
-    received.push(...reader.broadcasts());
-
-    assert.equal(history.length, 8 * perSender, "every message was stored once");
-    assert.deepEqual(history.map((m) => m.seq), history.map((_, i) => i + 1), "seq is 1..n");
-    assert.deepEqual(
-      received.map((m) => `${m.seq} ${m.id}`),
-      history.map((m) => `${m.seq} ${m.id}`),
-      `run ${run}: the reader got every stored message once, in history order`,
-    );
-    // Every member of the room, on either isolate, saw the same order too.
-    for (const sender of senders) {
-      const seen = sender.events.filter((e) => e.event === "broadcast").map((e) => e.seq);
-      assert.deepEqual(seen, history.map((m) => m.seq), "members receive in seq order");
-    }
-    return { messages: history.length, resumes };
-  } finally {
-    await closeAll(reader ? [reader, ...senders] : senders);
-    await c.close();
-  }
-}
 
 /** The scenario `runs` times in a row on the bus that `extra` names. */
 async function scenario(
@@ -113,7 +13,9 @@ async function scenario(
   let resumes = 0;
   let messages = 0;
   for (let run = 0; run < runs; run++) {
-    const result = await floodAndResume(run, extra, paceMs);
+    const c = await cluster(2, extra);
+    const [a, b] = c.isolates;
+    const result = await floodAndResume(run, { nodes: [a, b], close: () => c.close() }, paceMs);
     resumes += result.resumes;
     messages += result.messages;
   }

@@ -21,8 +21,10 @@ import {
 import { directEvent, directRoom } from "./direct.ts";
 import { memberIdOf } from "./member_identity.ts";
 import { logIdOf, type MessageChange } from "./message_changes.ts";
+import type { NameRegistry } from "./name_registry.ts";
 import {
   guestName,
+  nameCandidates,
   nameKey,
   roomAccessKeys,
   roomAllowed,
@@ -104,6 +106,8 @@ export interface HubDeps {
   readonly observer?: HubObserver;
   /** An embedder's judge of every message before it is stored. */
   readonly onMessage?: MessageHook;
+  /** Where names are claimed across processes (the Redis engine), if anywhere. */
+  readonly names?: NameRegistry;
 }
 
 /** A room with its member count, as `GET /rooms` lists it. */
@@ -329,20 +333,20 @@ export class Hub {
    * Admits a member under a unique name (the wanted one, or with a suffix; a guest name when none
    * is given). Rejects an invalid name with `invalid_name`.
    */
-  connect(
+  async connect(
     connection: Connection,
     wantedName?: string,
     allowedRooms?: readonly string[],
     subject?: string,
-  ): LocalMember {
+  ): Promise<LocalMember> {
     const base = wantedName === undefined
       ? guestName(this.#deps.random)
       : validateDisplayName(wantedName);
     // A token's subject is one member on all its connections: a device joins under its name.
     const memberId = subject === undefined ? undefined : memberIdOf(subject);
     const sibling = memberId === undefined ? undefined : this.presence.connectionsOf(memberId)[0];
-    const name = sibling?.name ?? uniqueName(base, (key) => this.presence.isNameTaken(key));
     const id = this.#deps.ids();
+    const name = await this.#freeName(sibling?.name ?? base, memberId ?? id, sibling !== undefined);
     const { ratePerSecond: perSecond, rateBurst: burst } = this.#deps.settings;
     const allowed = allowedRooms === undefined ? undefined : roomAccessKeys(allowedRooms);
     const member = new LocalMember(
@@ -369,6 +373,24 @@ export class Hub {
     return member;
   }
 
+  /**
+   * The wanted name, or the first free one with a suffix; `held` for a name the member holds
+   * already (another of its devices). With a registry, a name is free only once claimed there.
+   */
+  async #freeName(wanted: string, memberId: string, held: boolean): Promise<string> {
+    const takenHere = (key: string) =>
+      this.presence.holdersOf(key).some((holder) => holder.memberId !== memberId);
+    const registry = this.#deps.names;
+    if (!registry) return held ? wanted : uniqueName(wanted, takenHere);
+    for (const candidate of nameCandidates(wanted)) {
+      const key = nameKey(candidate);
+      if (!held && takenHere(key)) continue;
+      if (await registry.claim(key, memberId)) return candidate;
+      held = false; // another process's member holds it: look further
+    }
+    throw new Error("unreachable: name candidates are endless");
+  }
+
   /** Who a member is. */
   me(member: LocalMember): MeEvent {
     return {
@@ -382,6 +404,7 @@ export class Hub {
   /** Removes a member from every room (with `leave` to the others) and from presence. */
   disconnect(member: LocalMember): void {
     if (!this.#locals.remove(member)) return;
+    this.#deps.names?.release(nameKey(member.name), member.memberId);
     for (const room of [...member.rooms.keys()]) this.#leaveRoom(member, room);
     this.presence.remove(member.id);
     this.#sync.announce({ t: "down", id: member.id });

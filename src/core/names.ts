@@ -62,13 +62,20 @@ export function nameKey(name: string): string {
  * so that the suffixed name still fits in 32 characters.
  */
 export function uniqueName(base: string, isTaken: (key: string) => boolean): string {
-  if (!isTaken(nameKey(base))) return base;
+  for (const candidate of nameCandidates(base)) {
+    if (!isTaken(nameKey(candidate))) return candidate;
+  }
+  throw new Error("unreachable: name candidates are endless");
+}
+
+/** The names tried for `base`, in order: `base`, `base-2`, `base-3`, ... (each within 32). */
+export function* nameCandidates(base: string): Generator<string> {
+  yield base;
   const chars = [...base];
   for (let n = 2;; n++) {
     const suffix = `-${n}`;
     const stem = chars.slice(0, MAX_NAME_LENGTH - suffix.length).join("").trimEnd();
-    const candidate = `${stem}${suffix}`;
-    if (!isTaken(nameKey(candidate))) return candidate;
+    yield `${stem}${suffix}`;
   }
 }
 

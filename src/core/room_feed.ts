@@ -84,6 +84,8 @@ export class RoomFeed {
   #repairing = false;
   /** A gap was reported during a repair: read again as soon as it ends. */
   #repairAgain = false;
+  /** Repairs that failed in a row (the store was away): the next try waits longer. */
+  #failures = 0;
   #closed = false;
 
   /** Starts a feed: reads the room's head, from which it delivers. */
@@ -166,9 +168,13 @@ export class RoomFeed {
     }
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#repair().catch((error) =>
-        this.#deps.log?.("feed_repair_failed", { room: this.#deps.room, error: String(error) })
-      );
+      this.#repair().then(() => this.#failures = 0, (error) => {
+        // The store is away (Redis restarting, KV busy): what was missed is still owed, so try
+        // again, backing off from 100 ms to 5 s.
+        this.#failures++;
+        this.#deps.log?.("feed_repair_failed", { room: this.#deps.room, error: String(error) });
+        this.#schedule(Math.min(5000, 100 * 2 ** this.#failures));
+      });
     }, delay);
   }
 

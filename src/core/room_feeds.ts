@@ -34,7 +34,17 @@ export interface FeedsStats {
 }
 
 const ROOM_TOPIC = "room:";
-const roomTopic = (room: string) => `${ROOM_TOPIC}${room}`;
+/** What a node tells the others of a stored event of a room (its text serialised once). */
+export function storedNodeMessage(
+  room: string,
+  entry: { readonly seq: number; readonly id: string; readonly memberId: string },
+  text: string,
+): RoomNodeMessage {
+  return { t: "stored", room, seq: entry.seq, id: entry.id, memberId: entry.memberId, text };
+}
+
+/** The bus topic of a room's stored events. */
+export const roomTopic = (room: string): string => `${ROOM_TOPIC}${room}`;
 
 /** The room whose bus topic this is, if it is a room's (`room:<id>`). */
 export function roomOfTopic(topic: string): string | undefined {
@@ -109,14 +119,7 @@ export class RoomFeeds {
   /** Tells other nodes of an event this node stored (its text is the one local members get). */
   publish(entry: FeedEntry, room: string): void {
     const { seq, id, memberId, out } = entry;
-    const message: RoomNodeMessage = {
-      t: "stored",
-      room,
-      seq,
-      id,
-      memberId,
-      text: this.#deps.encode(out),
-    };
+    const message = storedNodeMessage(room, { seq, id, memberId }, this.#deps.encode(out));
     this.#deps.bus.publish(roomTopic(room), message);
   }
 

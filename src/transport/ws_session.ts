@@ -140,7 +140,7 @@ export class WsSession {
   }
 
   async #open(): Promise<void> {
-    const member = this.hub.connect(
+    const member = await this.hub.connect(
       this.#connection,
       this.options.name,
       this.options.allowedRooms,

@@ -123,7 +123,7 @@ function routes(hub: Hub, streams: Set<() => void>) {
       context.signal.addEventListener("abort", end);
       streams.add(end);
       const grant = context.values.get(GRANT);
-      const member = hub.connect(
+      const member = await hub.connect(
         {
           send: (out) => {
             const stored = storedOf(out);

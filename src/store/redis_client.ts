@@ -1,0 +1,117 @@
+import { createClient } from "redis";
+import type { Logger } from "../core/types.ts";
+
+/** A node-redis client as this project configures it. */
+export type RedisClient = ReturnType<typeof newClient>;
+
+function newClient(url: string) {
+  return createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: {
+      reconnectStrategy: (retries: number) => reconnectDelay(retries),
+      connectTimeout: 5000,
+    },
+  });
+}
+
+/** How long a reconnecting client waits at most between attempts, in ms. */
+const MAX_BACKOFF_MS = 2000;
+
+/**
+ * The wait before reconnect attempt `retries`: doubling from 50 ms up to 2 s, with jitter so that
+ * many processes losing one Redis do not come back in step.
+ */
+export function reconnectDelay(retries: number, random: () => number = Math.random): number {
+  const base = Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(retries, 10));
+  return Math.round(base / 2 + random() * base / 2);
+}
+
+/**
+ * Opens a client to `url` (`redis://host:port/db`). Commands fail at once while Redis is away
+ * (no offline queue: an append must answer `store_failed`, not wait), and the client reconnects
+ * with backoff by itself. Connection losses and returns are logged once each, not per attempt.
+ */
+export async function openRedis(
+  url: string,
+  role: string,
+  log?: Logger,
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<RedisClient> {
+  const client = newClient(url);
+  let lastError: unknown;
+  client.on("error", (error: unknown) => lastError = error);
+  watch(client, role, log);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      client.destroy();
+      const reason = lastError instanceof Error ? lastError.message : "no answer";
+      reject(new RedisUnreachable(`cannot reach Redis at ${redacted(url)} (${reason})`));
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([client.connect(), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return client;
+}
+
+/** How long a starting server waits for Redis before it gives up, in ms. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Redis did not answer when the server started (the server does not start without it). */
+export class RedisUnreachable extends Error {
+  /** An error naming the URL (without its password) and the reason. */
+  constructor(message: string) {
+    super(message);
+    this.name = "RedisUnreachable";
+  }
+}
+
+/** The URL without its password, for messages and logs. */
+export function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.href;
+  } catch {
+    return "(an invalid URL)";
+  }
+}
+
+/** A second connection with the same settings (a subscriber needs its own). */
+export async function duplicateRedis(
+  client: RedisClient,
+  role: string,
+  log?: Logger,
+): Promise<RedisClient> {
+  const copy = client.duplicate();
+  watch(copy, role, log);
+  await copy.connect();
+  return copy;
+}
+
+function watch(client: RedisClient, role: string, log?: Logger): void {
+  let down = false;
+  client.on("error", (error: unknown) => {
+    if (down) return;
+    down = true;
+    log?.("redis_down", { role, error: String(error) });
+  });
+  client.on("ready", () => {
+    if (!down) return;
+    down = false;
+    log?.("redis_back", { role });
+  });
+}
+
+/** Closes a client, whatever state it is in. */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  try {
+    if (client.isOpen) await client.close();
+  } catch {
+    client.destroy();
+  }
+}

@@ -1,0 +1,539 @@
+import { ChatError } from "../core/errors.ts";
+import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
+import {
+  applyChange,
+  isMessage,
+  type LogRecord,
+  type MessageChange,
+  type MessageRecord,
+  publicEntry,
+  publicMessage,
+} from "../core/message_changes.ts";
+import { nameKey } from "../core/names.ts";
+import {
+  type AppendOptions,
+  IDEMPOTENCY_TTL_MS,
+  type RoomPage,
+  type Store,
+} from "../core/store.ts";
+import type {
+  ChangeEvent,
+  ChatMessage,
+  Clock,
+  Logger,
+  LogPage,
+  MessageDraft,
+  MessagePage,
+  MessageQuery,
+  Room,
+  StoredMessage,
+} from "../core/types.ts";
+import { roomsFull } from "./memory_store.ts";
+import type { RedisClient } from "./redis_client.ts";
+import { RedisKeys } from "./redis_keys.ts";
+import { APPEND, CREATE_ROOM, TRIM } from "./redis_scripts.ts";
+import { keeps, type Retention } from "./retention.ts";
+
+/** A write waiting for its room's next script call: a message to append, or a change to one. */
+type Pending =
+  & { readonly reject: (error: unknown) => void }
+  & (
+    | {
+      readonly draft: MessageDraft;
+      readonly key?: string;
+      readonly resolve: (stored: ChatMessage) => void;
+    }
+    | { readonly change: MessageChange; readonly resolve: (stored: ChangeEvent) => void }
+  );
+
+type Outcome = { readonly ok: ChatMessage | ChangeEvent } | { readonly refused: unknown };
+
+/**
+ * How committed entries are announced: the channel of a room, and what is published there for
+ * an entry (`text`: its JSON). The bus gives both (see `RedisBus.announcer`), so that the store
+ * publishes exactly what the bus's subscribers read.
+ */
+export interface Announce {
+  /** The pub/sub channel of a room's events. */
+  channel(room: string): string;
+  /** The message published for a committed entry. */
+  payload(room: string, entry: ChatMessage | ChangeEvent, text: string): string;
+}
+
+/** Settings of a {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** How much history a room keeps. */
+  readonly retention: Retention;
+  /** Time (for the age rule). */
+  readonly clock?: Clock;
+  /** Structured log lines (trim failures). */
+  readonly log?: Logger;
+  /** The key layout (its prefix). */
+  readonly keys?: RedisKeys;
+  /** Publishes each committed entry in the same script that appends it. */
+  readonly announce?: Announce;
+  /** Whether {@link RedisStore.close} closes the client too. */
+  readonly ownsClient?: boolean;
+}
+
+/** Writes of one room sent in one script call at most. */
+const MAX_BATCH = 200;
+/** Tries before an append gives up because other processes keep moving the room's head. */
+const MAX_CONFLICTS = 64;
+const READ_PAGE = 200;
+
+function storeFailed(error: unknown): ChatError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ChatError("store_failed", `the message could not be stored: ${reason}`);
+}
+
+/**
+ * Rooms and history in Redis, designed after Centrifugo's Redis engine: each room's log is a
+ * sorted set of ids (all scores 0, so ordered by id, which is `seq` order) and a hash of entries,
+ * beside a head hash (`seq`, last id). One Lua script per batch checks that the head is where this
+ * process last saw it, appends, publishes each entry on the room's channel, moves the head and
+ * trims by count — so an acknowledged message is in Redis and announced, atomically. A process
+ * that lost a race reads the new head from the script's answer and retries. Writes of one room go
+ * one batch at a time, in call order; different rooms go in parallel (each its own hash tag).
+ */
+export class RedisStore implements Store {
+  readonly #client: RedisClient;
+  readonly #keys: RedisKeys;
+  readonly #retention: Retention;
+  readonly #clock: Clock;
+  readonly #log?: Logger;
+  readonly #announce?: Announce;
+  readonly #ownsClient: boolean;
+  readonly #queues = new Map<string, Pending[]>();
+  readonly #draining = new Map<string, Promise<void>>();
+  readonly #heads = new Map<string, LogPosition>();
+  readonly #shas = new Map<string, string>();
+  readonly #sinceTrim = new Map<string, number>();
+  readonly #trimEvery: number;
+  #trims: Promise<void> = Promise.resolve();
+  #closed = false;
+  #closing?: Promise<void>;
+
+  /** A store on a connected client. */
+  constructor(client: RedisClient, options: RedisStoreOptions) {
+    this.#client = client;
+    this.#keys = options.keys ?? new RedisKeys();
+    this.#retention = options.retention;
+    this.#clock = options.clock ?? Date.now;
+    this.#log = options.log;
+    this.#announce = options.announce;
+    this.#ownsClient = options.ownsClient ?? false;
+    this.#trimEvery = Math.max(1, Math.min(100, Math.floor(options.retention.maxMessages / 10)));
+  }
+
+  // ---- rooms ---------------------------------------------------------------------------------
+
+  /** Creates a room; the name, the count and the cap are checked in one script. */
+  async createRoom(room: Room, options: { readonly maxRooms?: number } = {}): Promise<Room> {
+    const k = this.#keys;
+    const reply = await this.#guard(() =>
+      this.#script(CREATE_ROOM, [k.roomsByName, k.roomsById, k.roomIds], [
+        nameKey(room.name),
+        room.id,
+        JSON.stringify(room),
+        String(options.maxRooms ?? -1),
+      ])
+    ) as [number, string?];
+    if (reply[0] === 1) return room;
+    if (reply[0] === -1) throw roomsFull(options.maxRooms!);
+    throw new ChatError("room_exists", `a room named '${room.name}' exists`, { id: reply[1] });
+  }
+
+  /** The room with this id. */
+  async getRoom(id: string): Promise<Room | undefined> {
+    const json = await this.#guard(() => this.#client.hGet(this.#keys.roomsById, id));
+    return json ? JSON.parse(json) as Room : undefined;
+  }
+
+  /** The room with this name (case-insensitive). */
+  async findRoomByName(name: string): Promise<Room | undefined> {
+    const id = await this.#guard(() => this.#client.hGet(this.#keys.roomsByName, nameKey(name)));
+    return id ? await this.getRoom(id) : undefined;
+  }
+
+  /** Rooms oldest first, or a page of them after the room id `after`. */
+  async listRooms(page: RoomPage = {}): Promise<Room[]> {
+    const k = this.#keys;
+    const start = page.after === undefined ? "-" : `(${page.after}`;
+    const limit = page.limit === undefined ? [] : ["LIMIT", "0", String(page.limit)];
+    const ids = await this.#guard(() =>
+      this.#command(["ZRANGE", k.roomIds, start, "+", "BYLEX", ...limit])
+    ) as string[];
+    if (ids.length === 0) return [];
+    const rooms = await this.#guard(() => this.#command(["HMGET", k.roomsById, ...ids])) as (
+      | string
+      | null
+    )[];
+    return rooms.flatMap((json) => json ? [JSON.parse(json) as Room] : []);
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /** Queues an append; resolves with the stored message once its script has run. */
+  appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<ChatMessage> {
+    if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
+    return new Promise((resolve, reject) => {
+      this.#enqueue(draft.room, { draft, key: options.idempotencyKey, resolve, reject });
+    });
+  }
+
+  /** Queues a change with the room's appends (the rule: `applyChange`). */
+  changeMessage(change: MessageChange): Promise<ChangeEvent> {
+    if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
+    return new Promise((resolve, reject) =>
+      this.#enqueue(change.room, { change, resolve, reject })
+    );
+  }
+
+  #enqueue(room: string, pending: Pending): void {
+    let queue = this.#queues.get(room);
+    if (!queue) this.#queues.set(room, queue = []);
+    queue.push(pending);
+    if (!this.#draining.has(room)) this.#draining.set(room, this.#drain(room, queue));
+  }
+
+  async #drain(room: string, queue: Pending[]): Promise<void> {
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, MAX_BATCH);
+        try {
+          const outcomes = await this.#commit(room, batch);
+          batch.forEach((pending, i) => {
+            const outcome = outcomes[i];
+            if ("refused" in outcome) pending.reject(outcome.refused);
+            else (pending.resolve as (stored: ChatMessage | ChangeEvent) => void)(outcome.ok);
+          });
+        } catch (error) {
+          // The head this process knew may be stale now: read it again next time.
+          this.#heads.delete(room);
+          for (const pending of batch) pending.reject(storeFailed(error));
+        }
+      }
+    } finally {
+      // No await between the last emptiness check and here, so no write can be stranded.
+      this.#draining.delete(room);
+      this.#queues.delete(room);
+    }
+  }
+
+  /** Builds the batch on the head this process knows and runs the script until it commits. */
+  async #commit(room: string, batch: Pending[]): Promise<Outcome[]> {
+    const k = this.#keys;
+    for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
+      const head = this.#heads.get(room) ?? await this.head(room);
+      const [used, targets] = await Promise.all([
+        this.#usedKeys(room, batch),
+        this.#targets(room, batch),
+      ]);
+      const kept = keeps(this.#retention, head, this.#clock());
+      let at = head;
+      const entries: string[] = [];
+      const updates = new Map<string, MessageRecord>();
+      /** Messages appended earlier in this batch: a change later in it may target one. */
+      const appended = new Map<string, MessageRecord>();
+      const claims: { key: string; value: string }[] = [];
+      const outcomes = batch.map((pending): Outcome => {
+        if ("change" in pending) {
+          const target = pending.change.target;
+          const found = updates.get(target) ?? appended.get(target) ?? targets.get(target);
+          try {
+            const { record, event } = applyChange(
+              found && kept(found) ? found : undefined,
+              pending.change,
+              at,
+            );
+            updates.set(target, record);
+            at = { seq: event.seq, id: event.logId };
+            entries.push(...this.#entryArgs(room, event.logId, event));
+            return { ok: event };
+          } catch (error) {
+            return { refused: error };
+          }
+        }
+        const { draft, key } = pending;
+        const first = key === undefined ? undefined : used.get(key);
+        if (first) return { ok: first };
+        const id = nextLogId(at.id, draft.id);
+        const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: at.seq + 1 };
+        at = { seq: message.seq, id };
+        appended.set(id, message);
+        entries.push(...this.#entryArgs(room, id, message));
+        if (key !== undefined) {
+          used.set(key, message);
+          claims.push({ key, value: JSON.stringify(message) });
+        }
+        return { ok: message };
+      });
+      if (entries.length === 0) return outcomes;
+      // Written after the entries: a message appended and changed in one batch ends changed.
+      const changed = [...updates];
+      const keys = [k.head(room), k.ids(room), k.data(room), k.trimmed(room)];
+      for (const claim of claims) keys.push(k.idempotency(room, claim.key));
+      const args = [
+        String(head.seq),
+        String(this.#retention.maxMessages),
+        this.#announce?.channel(room) ?? "",
+        String(entries.length / 3),
+        String(changed.length),
+        String(claims.length),
+        ...entries,
+        ...changed.flatMap(([id, record]) => [id, JSON.stringify(record)]),
+        ...claims.flatMap((claim) => [claim.value, String(IDEMPOTENCY_TTL_MS)]),
+        String(at.seq),
+        at.id ?? "",
+      ];
+      const reply = await this.#script(APPEND, keys, args) as [number, string?, string?];
+      if (reply[0] === 1) {
+        this.#heads.set(room, at);
+        this.#noteWrites(room, at.seq - head.seq);
+        return outcomes;
+      }
+      if (reply[0] === 0) {
+        this.#heads.set(room, { seq: Number(reply[1]), id: reply[2] || undefined });
+      }
+      // -1: an idempotency key was taken meanwhile; it is read again on the next try.
+    }
+    throw new Error(`the room's head kept moving (${MAX_CONFLICTS} attempts)`);
+  }
+
+  /** The script arguments of one new log entry: id, JSON, and what to publish. */
+  #entryArgs(room: string, id: string, entry: ChatMessage | ChangeEvent): string[] {
+    const json = JSON.stringify(entry);
+    return [id, json, this.#announce?.payload(room, entry, json) ?? ""];
+  }
+
+  /** Messages already stored under the batch's idempotency keys, by key. */
+  async #usedKeys(room: string, batch: Pending[]): Promise<Map<string, ChatMessage>> {
+    const keys = batch.flatMap((p) => "key" in p && p.key !== undefined ? [p.key] : []);
+    const used = new Map<string, ChatMessage>();
+    if (keys.length === 0) return used;
+    const values = await this.#command([
+      "MGET",
+      ...keys.map((key) => this.#keys.idempotency(room, key)),
+    ]) as (string | null)[];
+    values.forEach((json, i) => {
+      if (json) used.set(keys[i], JSON.parse(json) as ChatMessage);
+    });
+    return used;
+  }
+
+  /** The records of the messages the batch's changes target, by id (missing ones absent). */
+  async #targets(room: string, batch: Pending[]): Promise<Map<string, MessageRecord>> {
+    const ids = batch.flatMap((p) => "change" in p ? [p.change.target] : []);
+    const found = new Map<string, MessageRecord>();
+    if (ids.length === 0) return found;
+    const values = await this.#command(["HMGET", this.#keys.data(room), ...ids]) as (
+      | string
+      | null
+    )[];
+    values.forEach((json, i) => {
+      const record = json ? JSON.parse(json) as LogRecord : undefined;
+      if (record && isMessage(record)) found.set(ids[i], record);
+    });
+    return found;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** The room's newest `seq` and id, as committed by any process. */
+  async head(room: string): Promise<LogPosition> {
+    const [seq, id] = await this.#guard(() =>
+      this.#command(["HMGET", this.#keys.head(room), "seq", "id"])
+    ) as (string | null)[];
+    return seq === null ? EMPTY_LOG : { seq: Number(seq), id: id || undefined };
+  }
+
+  /** A page of the log after a log id, in `seq` order, retention applied. */
+  async readLog(room: string, query: { after: string; limit: number }): Promise<LogPage> {
+    const { records, more } = await this.#range(room, `(${query.after}`, "+", query.limit, false);
+    return { entries: records.map(publicEntry), more };
+  }
+
+  /** A page of history (messages in their current state, changes skipped), oldest first. */
+  async readMessages(room: string, query: MessageQuery): Promise<MessagePage> {
+    const forward = query.after !== undefined;
+    let bound = forward ? `(${query.after}` : query.before === undefined ? "+" : `(${query.before}`;
+    const messages: StoredMessage[] = [];
+    for (;;) {
+      const page = await this.#range(
+        room,
+        bound,
+        forward ? "+" : "-",
+        Math.max(READ_PAGE, query.limit + 1),
+        !forward,
+      );
+      for (const record of page.records) {
+        if (isMessage(record)) messages.push(publicMessage(record));
+        if (messages.length > query.limit) break;
+      }
+      if (messages.length > query.limit || !page.more || page.records.length === 0) break;
+      bound = `(${page.last}`;
+    }
+    const more = messages.length > query.limit;
+    const taken = messages.slice(0, query.limit);
+    return { messages: forward ? taken : taken.reverse(), more };
+  }
+
+  /**
+   * Up to `limit` kept records from `from` towards `to` (by id; `reverse` for newest first), and
+   * whether the range goes on. Retention is applied as read: dropped records are skipped.
+   */
+  async #range(
+    room: string,
+    from: string,
+    to: string,
+    limit: number,
+    reverse: boolean,
+  ): Promise<{ records: LogRecord[]; more: boolean; last?: string }> {
+    const k = this.#keys;
+    const [head, ids] = await Promise.all([
+      this.head(room),
+      this.#guard(() =>
+        this.#command([
+          "ZRANGE",
+          k.ids(room),
+          from,
+          to,
+          "BYLEX",
+          ...(reverse ? ["REV"] : []),
+          "LIMIT",
+          "0",
+          String(limit + 1),
+        ])
+      ) as Promise<string[]>,
+    ]);
+    const more = ids.length > limit;
+    const page = ids.slice(0, limit);
+    if (page.length === 0) return { records: [], more: false };
+    const values = await this.#guard(() => this.#command(["HMGET", k.data(room), ...page])) as (
+      | string
+      | null
+    )[];
+    const kept = keeps(this.#retention, head, this.#clock());
+    const records: LogRecord[] = [];
+    for (const json of values) {
+      if (!json) continue; // trimmed between the two reads
+      const record = JSON.parse(json) as LogRecord;
+      if (kept(record)) records.push(record);
+    }
+    return { records, more, last: page[page.length - 1] };
+  }
+
+  /** The newest id retention dropped from the room, deleted yet or not. */
+  async trimmedThrough(room: string): Promise<string | undefined> {
+    let newest: string | undefined;
+    let bound = "-";
+    for (;;) {
+      const ids = await this.#guard(() =>
+        this.#command([
+          "ZRANGE",
+          this.#keys.ids(room),
+          bound,
+          "+",
+          "BYLEX",
+          "LIMIT",
+          "0",
+          String(READ_PAGE),
+        ])
+      ) as string[];
+      if (ids.length === 0) break;
+      const { records } = await this.#range(room, bound, "+", READ_PAGE, false);
+      const keptIds = new Set(records.map((r) => "logId" in r ? r.logId : r.id));
+      const dropped = ids.filter((id) => !keptIds.has(id));
+      if (dropped.length === 0) break;
+      newest = dropped[dropped.length - 1];
+      if (dropped.length < ids.length) break;
+      bound = `(${ids[ids.length - 1]}`;
+    }
+    if (newest !== undefined) return newest;
+    return (await this.#guard(() => this.#client.get(this.#keys.trimmed(room)))) ?? undefined;
+  }
+
+  // ---- retention by age ---------------------------------------------------------------------
+
+  /** Every `trimEvery` writes of a room, deletes in the background what the age rule drops. */
+  #noteWrites(room: string, n: number): void {
+    if (this.#retention.maxAgeMs <= 0) return; // the append script trims by count itself
+    const count = (this.#sinceTrim.get(room) ?? 0) + n;
+    if (count < this.#trimEvery) {
+      this.#sinceTrim.set(room, count);
+      return;
+    }
+    this.#sinceTrim.delete(room);
+    this.#trims = this.#trims.then(() => this.trim(room)).catch((error) =>
+      this.#log?.("redis_trim_failed", { room, error: String(error) })
+    );
+  }
+
+  /** Deletes the oldest entries that retention no longer keeps. */
+  async trim(room: string): Promise<void> {
+    const k = this.#keys;
+    const ids = await this.#command([
+      "ZRANGE",
+      k.ids(room),
+      "-",
+      "+",
+      "BYLEX",
+      "LIMIT",
+      "0",
+      "500",
+    ]) as string[];
+    if (ids.length === 0) return;
+    const { records } = await this.#range(room, "-", "+", 500, false);
+    const keptIds = new Set(records.map((r) => "logId" in r ? r.logId : r.id));
+    const doomed: string[] = [];
+    for (const id of ids) {
+      if (keptIds.has(id)) break;
+      doomed.push(id);
+    }
+    if (doomed.length > 0) {
+      await this.#script(TRIM, [k.ids(room), k.data(room), k.trimmed(room)], doomed);
+    }
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------------
+
+  /** Waits for queued writes and trims, then closes the client if this store owns it (once). */
+  close(): Promise<void> {
+    return this.#closing ??= (async () => {
+      this.#closed = true;
+      await Promise.all(this.#draining.values());
+      await this.#trims;
+      if (this.#ownsClient && this.#client.isOpen) await this.#client.close();
+    })();
+  }
+
+  #command(args: string[]): Promise<unknown> {
+    return this.#client.sendCommand(args);
+  }
+
+  /** Runs a script by its hash, loading it on first use (or after Redis lost it). */
+  async #script(script: string, keys: string[], args: string[]): Promise<unknown> {
+    let sha = this.#shas.get(script);
+    if (!sha) {
+      sha = await this.#client.scriptLoad(script);
+      this.#shas.set(script, sha);
+    }
+    try {
+      return await this.#command(["EVALSHA", sha, String(keys.length), ...keys, ...args]);
+    } catch (error) {
+      if (!String(error).includes("NOSCRIPT")) throw error;
+      this.#shas.delete(script);
+      return await this.#command(["EVAL", script, String(keys.length), ...keys, ...args]);
+    }
+  }
+
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof ChatError) throw error;
+      throw storeFailed(error);
+    }
+  }
+}

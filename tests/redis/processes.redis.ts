@@ -1,0 +1,213 @@
+// The Redis engine with real processes: two `deno task start` servers (separate OS processes, so no
+// BroadcastChannel between them) on one real redis-server are one chat.
+import { deepEqual, equal, ok } from "node:assert/strict";
+import {
+  Client,
+  closeAll,
+  eventually,
+  type Json,
+  type ServerProcess,
+  startProcess,
+} from "../_helpers.ts";
+import { floodAndResume } from "../_resume_scenario.ts";
+import { startRedis, type TestRedis } from "./_redis.ts";
+
+const FAST = { CHAT_RATE_PER_SEC: "100000", CHAT_RATE_BURST: "100000" };
+
+async function twoProcesses(
+  redis: TestRedis,
+  env: Record<string, string> = {},
+): Promise<[ServerProcess, ServerProcess]> {
+  const settings = { CHAT_REDIS_URL: redis.url, ...FAST, ...env };
+  return await Promise.all([startProcess(settings), startProcess(settings)]) as [
+    ServerProcess,
+    ServerProcess,
+  ];
+}
+
+async function stopAll(processes: ServerProcess[], redis: TestRedis): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop("SIGKILL")));
+  await redis.close();
+}
+
+Deno.test("two processes on one Redis are one chat: members, broadcasts both ways, one room log", async () => {
+  const redis = await startRedis();
+  const [a, b] = await twoProcesses(redis);
+  const alice = await Client.connect(a.ws, { name: "alice", room: "across" });
+  const bob = await Client.connect(b.ws, { name: "bob", room: "across" });
+  try {
+    await alice.waitFor((e) => e.event === "join" && e.member === "bob", 10_000);
+    deepEqual((await bob.request({ command: "list" })).members, ["alice", "bob"]);
+    const one = await alice.request({ command: "broadcast", message: "from A" });
+    const two = await bob.request({ command: "broadcast", message: "from B" });
+    equal((await bob.waitFor((e) => e.id === one.id)).seq, one.seq);
+    equal((await alice.waitFor((e) => e.id === two.id)).seq, two.seq);
+    equal(two.seq, (one.seq as number) + 1, "one log: seq continues across processes");
+    const history = await (await fetch(`${b.http}/rooms/across/messages`)).json();
+    deepEqual(history.messages.map((m: Json) => m.message), ["from A", "from B"]);
+    // Direct messages and typing cross processes too.
+    const dm = await bob.request({ command: "direct", to: "alice", message: "psst" });
+    await alice.waitFor((e) => e.event === "direct" && e.id === dm.id, 10_000);
+    await bob.close();
+    await alice.waitFor((e) => e.event === "leave" && e.member === "bob", 10_000);
+  } finally {
+    await closeAll([alice, bob]);
+    await stopAll([a, b], redis);
+  }
+});
+
+Deno.test("two processes racing for one name or one room name: one wins, at once, as the contract says", async () => {
+  const redis = await startRedis();
+  const [a, b] = await twoProcesses(redis);
+  const clients: Client[] = [];
+  try {
+    for (let i = 0; i < 10; i++) {
+      const name = `zoe${i}`;
+      const pair = await Promise.all([
+        Client.connect(a.ws, { name, room: "names" }),
+        Client.connect(b.ws, { name, room: "names" }),
+      ]);
+      clients.push(...pair);
+      // The first `me` of each is final: no clash to settle afterwards.
+      const names = pair.map((c) => String(c.events.find((e) => e.event === "me")!.member)).sort();
+      deepEqual(names, [name, `${name}-2`], `pair ${i}`);
+    }
+    for (let i = 0; i < 10; i++) {
+      const body = JSON.stringify({ name: `race-${i}` });
+      const init = { method: "POST", headers: { "content-type": "application/json" }, body };
+      const answers = await Promise.all([
+        fetch(`${a.http}/rooms`, init),
+        fetch(`${b.http}/rooms`, init),
+      ]);
+      const statuses = answers.map((r) => r.status).sort();
+      const bodies = await Promise.all(answers.map((r) => r.json()));
+      deepEqual(statuses, [201, 409], `room race ${i}`);
+      const ids = bodies.map((x) => x.id);
+      equal(ids[0], ids[1], "the loser is told the winner's id");
+    }
+  } finally {
+    await closeAll(clients);
+    await stopAll([a, b], redis);
+  }
+});
+
+Deno.test("cross-process scenario: 8 senders over 2 processes + Redis, a reader resuming ~30 times on alternate processes: every message once, in seq order", async () => {
+  let resumes = 0;
+  for (let run = 0; run < 2; run++) {
+    const redis = await startRedis();
+    const [a, b] = await twoProcesses(redis);
+    const result = await floodAndResume(
+      run,
+      { nodes: [a, b], close: () => stopAll([a, b], redis) },
+      40,
+      25,
+    );
+    resumes += result.resumes;
+  }
+  console.log(`  ${resumes} resumes over 2 runs`);
+});
+
+Deno.test("Redis stopped: a message gets store_failed and is delivered to nobody, sockets stay open, and the chat resumes when Redis is back", async () => {
+  const redis = await startRedis({ persist: true });
+  const [a, b] = await twoProcesses(redis);
+  const alice = await Client.connect(a.ws, { name: "alice", room: "outage" });
+  const bob = await Client.connect(b.ws, { name: "bob", room: "outage" });
+  try {
+    await alice.waitFor((e) => e.event === "join" && e.member === "bob", 10_000);
+    const before = await alice.request({ command: "broadcast", message: "before" });
+    await bob.waitFor((e) => e.id === before.id, 10_000);
+    await redis.stop();
+    const refused = await alice.request({ command: "broadcast", message: "during" });
+    equal(refused.event, "error");
+    equal(refused.code, "store_failed");
+    equal(alice.socket.readyState, WebSocket.OPEN);
+    equal(bob.socket.readyState, WebSocket.OPEN);
+    equal((await alice.request({ command: "me" })).event, "me", "the socket still answers");
+    await redis.restart();
+    // The server reconnects by itself (backoff up to 2 s): the next message is stored.
+    let after: Json | undefined;
+    await eventually(
+      async () => {
+        const answer = await alice.request({ command: "broadcast", message: "after" });
+        if (answer.event === "broadcast") after = answer;
+        return after !== undefined;
+      },
+      "a message stored after Redis came back",
+      15_000,
+    );
+    equal(after!.seq, (before.seq as number) + 1, "nothing was stored during the outage");
+    await bob.waitFor((e) => e.id === after!.id, 10_000);
+    const seen = bob.broadcasts().map((e) => e.message);
+    deepEqual(seen, ["before", "after"], "bob got what was stored, once, and nothing else");
+  } finally {
+    await closeAll([alice, bob]);
+    await stopAll([a, b], redis);
+  }
+});
+
+Deno.test("the pub/sub connection killed during a burst (CLIENT KILL TYPE pubsub): nothing lost, nothing twice, in seq order", async () => {
+  const redis = await startRedis();
+  const [a, b] = await twoProcesses(redis);
+  const alice = await Client.connect(a.ws, { name: "alice", room: "burst" });
+  const bob = await Client.connect(b.ws, { name: "bob", room: "burst" });
+  const admin = await redis.client();
+  try {
+    await alice.waitFor((e) => e.event === "join" && e.member === "bob", 10_000);
+    const n = 600;
+    let last: Json | undefined;
+    const sending = (async () => {
+      for (let i = 0; i < n; i++) {
+        alice.send({ command: "broadcast", message: `m${i}`, id: `k${i}` });
+        if (i % 50 === 49) await alice.waitFor((e) => e.re === `k${i}`, 10_000);
+      }
+      last = await alice.waitFor((e) => e.re === `k${n - 1}`, 10_000);
+    })();
+    // Kill every subscriber connection (both processes') while the burst is on, twice.
+    await alice.waitFor((e) => e.re === "k99", 10_000);
+    const killed = Number(await admin.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"]));
+    ok(killed >= 2, `killed ${killed} subscriber connections`);
+    await alice.waitFor((e) => e.re === "k399", 10_000);
+    await admin.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"]);
+    await sending;
+    await bob.waitFor((e) => e.id === last!.id, 15_000);
+    const got = bob.broadcasts().map((e) => e.message);
+    deepEqual(got, Array.from({ length: n }, (_, i) => `m${i}`));
+    const seqs = bob.broadcasts().map((e) => e.seq as number);
+    deepEqual(seqs, seqs.map((_, i) => seqs[0] + i));
+  } finally {
+    await closeAll([alice, bob]);
+    await stopAll([a, b], redis);
+  }
+});
+
+Deno.test("presence converges: a process killed with -9 has its members leave everywhere within 15 s; SIGINT within 5 s", async () => {
+  const redis = await startRedis();
+  const [a, b] = await twoProcesses(redis);
+  const c = await startProcess({ CHAT_REDIS_URL: redis.url, ...FAST });
+  const alice = await Client.connect(a.ws, { name: "alice", room: "presence" });
+  const carol = Client.open(b.ws, { name: "carol", room: "presence" });
+  const dave = Client.open(c.ws, { name: "dave", room: "presence" });
+  try {
+    await alice.waitFor((e) => e.event === "join" && e.member === "carol", 10_000);
+    await alice.waitFor((e) => e.event === "join" && e.member === "dave", 10_000);
+    let started = Date.now();
+    await b.stop("SIGKILL");
+    await alice.waitFor((e) => e.event === "leave" && e.member === "carol", 15_000);
+    const killedMs = Date.now() - started;
+    ok(killedMs < 15_000, `carol left after ${killedMs} ms`);
+    started = Date.now();
+    await c.stop("SIGINT");
+    await alice.waitFor((e) => e.event === "leave" && e.member === "dave", 5_000);
+    const stoppedMs = Date.now() - started;
+    ok(stoppedMs < 5_000, `dave left after ${stoppedMs} ms`);
+    deepEqual((await alice.request({ command: "list" })).members, ["alice"]);
+    // carol's name is free again for someone else.
+    const again = await Client.connect(a.ws, { name: "carol", room: "presence" });
+    equal(again.me.member, "carol");
+    await again.close();
+    console.log(`  kill -9: ${killedMs} ms; SIGINT: ${stoppedMs} ms`);
+  } finally {
+    await closeAll([alice, carol, dave]);
+    await stopAll([a, b, c], redis);
+  }
+});
