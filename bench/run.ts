@@ -4,9 +4,13 @@
  * `deno task bench --smoke`: seconds per server, asserting only that every server answered.
  *
  * Servers: ours with KV on a temp file (as `deno task start` runs it), ours with `:memory:`,
- * ours across 2 isolates (`deno serve --parallel`), the floor (bench/floor_server.ts) and a peer
- * (bench/node_ws_server.cjs, Node's `ws`). For ours the workload speaks the contract
- * (`broadcast` commands, JSON events); for the floor and the peer, plain frames of the same size.
+ * ours across 2 isolates (`deno serve --parallel`), ours as 2 processes on one Redis, the floor
+ * (bench/floor_server.ts) and peers: Node's `ws` (bench/node_ws_server.cjs) and Socket.IO 4 with
+ * the Redis streams adapter as 2 processes (bench/socketio_server.cjs). For ours the workload
+ * speaks the contract (`broadcast` commands, JSON events); for the relays, plain frames of the
+ * same size; for Socket.IO, its own protocol (events with acknowledgements). Servers of several
+ * processes get half of each room's clients on each process, and their latency is measured from
+ * senders on the first process to receivers on the second: cross-process.
  *
  * @module
  */
@@ -38,13 +42,14 @@ const RELAY_FRAME = JSON.stringify({
 }).length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Kind = "ours" | "relay";
+type Kind = "ours" | "relay" | "socketio";
 
 interface Server {
   readonly name: string;
   readonly kind: Kind;
-  readonly port: number;
-  readonly pid: number;
+  /** One port per process (clients are spread over them). */
+  readonly ports: number[];
+  readonly pids: number[];
   stop(): Promise<void>;
 }
 
@@ -53,7 +58,15 @@ interface ServerSpec {
   readonly kind: Kind;
   /** Isolates serving behind one port; the bench waits until each has answered. */
   readonly isolates?: number;
-  start(port: number, dir: string): Deno.ChildProcess | Promise<Deno.ChildProcess>;
+  /** Processes, each on its own port (default 1). */
+  readonly processes?: number;
+  /** Whether it runs on a Redis (a fresh `redis-server` per start; skipped when none is installed). */
+  readonly redis?: boolean;
+  start(
+    port: number,
+    dir: string,
+    redisUrl: string,
+  ): Deno.ChildProcess | Promise<Deno.ChildProcess>;
 }
 
 const OURS_ENV = {
@@ -73,23 +86,77 @@ function spawn(cmd: string, args: string[], env: Record<string, string>): Deno.C
     .spawn();
 }
 
-/** Installs Node's `ws` into bench/.cache once; returns its path. */
-async function wsModule(): Promise<string> {
-  const dir = path("bench/.cache/node");
-  const module = `${dir}/node_modules/ws`;
+/** What the Node peers need from npm, installed together (one install: npm prunes otherwise). */
+const NODE_PACKAGES = ["ws@8", "socket.io@4", "@socket.io/redis-streams-adapter@0.3", "redis@5"];
+let installing: Promise<string> | undefined;
+
+/** Installs the Node peers' packages into bench/.cache once; returns the path of one of them. */
+function nodeModule(name: string): Promise<string> {
+  installing ??= (async () => {
+    const dir = path("bench/.cache/node");
+    const marker = `${dir}/installed-${NODE_PACKAGES.join("+").replaceAll("/", "_")}`;
+    try {
+      await Deno.stat(marker);
+      return dir;
+    } catch {
+      await Deno.mkdir(dir, { recursive: true });
+      const install = await new Deno.Command("npm", {
+        args: [
+          "install",
+          "--prefix",
+          dir,
+          "--no-save",
+          "--no-audit",
+          "--no-fund",
+          ...NODE_PACKAGES,
+        ],
+        stdout: "null",
+        stderr: "inherit",
+      }).output();
+      if (!install.success) throw new Error(`npm install ${NODE_PACKAGES.join(" ")} failed`);
+      await Deno.writeTextFile(marker, "");
+      return dir;
+    }
+  })();
+  return installing.then((dir) => `${dir}/node_modules/${name}`);
+}
+
+const wsModule = () => nodeModule("ws");
+
+/** Whether Debian's `redis-server` (or any on the PATH) is installed. */
+async function haveRedis(): Promise<boolean> {
   try {
-    await Deno.stat(module);
-    return module;
+    return (await new Deno.Command("redis-server", { args: ["--version"] }).output()).success;
   } catch {
-    await Deno.mkdir(dir, { recursive: true });
-    const install = await new Deno.Command("npm", {
-      args: ["install", "--prefix", dir, "--no-save", "--no-audit", "--no-fund", "ws@8"],
-      stdout: "null",
-      stderr: "inherit",
-    }).output();
-    if (!install.success) throw new Error("npm install ws@8 failed");
-    return module;
+    return false;
   }
+}
+
+/** A fresh redis-server on a free port, without persistence; resolves once it answers. */
+async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = freePort();
+  const child = new Deno.Command("redis-server", {
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error("redis-server did not start");
+      await sleep(50);
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}/0`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
 }
 
 /** Ours under `deno serve --parallel` with 2 isolates, with these settings besides the bench's. */
@@ -138,6 +205,19 @@ const SPECS: ServerSpec[] = [
     start: (port, dir) => serveParallel(port, { CHAT_BUS: "kv", CHAT_KV_PATH: `${dir}/kv-bus.kv` }),
   },
   {
+    // Past one process: two `deno task start` processes on one Redis (half the clients on each).
+    name: "ours (2 processes + Redis)",
+    kind: "ours",
+    processes: 2,
+    redis: true,
+    start: (port, _dir, redisUrl) =>
+      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+        ...OURS_ENV,
+        PORT: String(port),
+        CHAT_REDIS_URL: redisUrl,
+      }),
+  },
+  {
     name: "floor (Deno relay)",
     kind: "relay",
     start: (port) =>
@@ -154,34 +234,34 @@ const SPECS: ServerSpec[] = [
         WS_MODULE: await wsModule(),
       }),
   },
+  {
+    // What a Node user would pick across processes: Socket.IO 4, Redis streams adapter,
+    // acknowledgements and connection-state recovery on.
+    name: "peer (Socket.IO 4 + Redis streams, 2 processes)",
+    kind: "socketio",
+    processes: 2,
+    redis: true,
+    start: async (port, _dir, redisUrl) => {
+      const [sio, adapter, redis] = await Promise.all(
+        ["socket.io", "@socket.io/redis-streams-adapter", "redis"].map(nodeModule),
+      );
+      return spawn("node", [path("bench/socketio_server.cjs")], {
+        PORT: String(port),
+        REDIS_URL: redisUrl,
+        SIO_MODULE: sio,
+        SIO_ADAPTER_MODULE: adapter,
+        REDIS_MODULE: redis,
+      });
+    },
+  },
 ];
 
 async function startServer(spec: ServerSpec, dir: string): Promise<Server> {
-  const port = freePort();
-  const child = await spec.start(port, dir);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      await res.body?.cancel();
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${spec.name} did not start`);
-      await sleep(100);
-    }
-  }
-  // Behind `deno serve --parallel` the first isolate may answer before the others have started.
-  const nodes = new Set<string>();
-  while (nodes.size < (spec.isolates ?? 1)) {
-    if (Date.now() > deadline) throw new Error(`${spec.name}: not every isolate started`);
-    nodes.add(await healthNode(port));
-  }
-  return {
-    name: spec.name,
-    kind: spec.kind,
-    port,
-    pid: child.pid,
-    stop: async () => {
+  const redis = spec.redis ? await startRedis() : undefined;
+  const ports = Array.from({ length: spec.processes ?? 1 }, () => freePort());
+  const children = await Promise.all(ports.map((port) => spec.start(port, dir, redis?.url ?? "")));
+  const stop = async () => {
+    await Promise.all(children.map(async (child) => {
       try {
         child.kill("SIGINT");
       } catch { /* already gone */ }
@@ -192,7 +272,39 @@ async function startServer(spec: ServerSpec, dir: string): Promise<Server> {
       }, 5000);
       await child.status;
       clearTimeout(timer);
-    },
+    }));
+    await redis?.stop();
+  };
+  try {
+    const deadline = Date.now() + 30_000;
+    for (const port of ports) {
+      for (;;) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/health`);
+          await res.body?.cancel();
+          break;
+        } catch {
+          if (Date.now() > deadline) throw new Error(`${spec.name} did not start`);
+          await sleep(100);
+        }
+      }
+      // Behind `deno serve --parallel` the first isolate may answer before the others started.
+      const nodes = new Set<string>();
+      while (nodes.size < (spec.isolates ?? 1)) {
+        if (Date.now() > deadline) throw new Error(`${spec.name}: not every isolate started`);
+        nodes.add(await healthNode(port));
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    name: spec.name,
+    kind: spec.kind,
+    ports,
+    pids: children.map((c) => c.pid),
+    stop,
   };
 }
 
@@ -219,18 +331,32 @@ class LoadClient {
   deliveries = 0;
   echoes = 0;
   latencies: number[] | undefined;
+  /** Which of the server's processes it is connected to. */
+  process = 0;
+  #acks = 0;
   constructor(readonly kind: Kind, readonly tag: string) {}
 
-  open(port: number, room: string, name: string): Promise<void> {
+  open(server: Server, index: number, room: string, name: string): Promise<void> {
+    // Half of each room on each process (the first half on the first), so that a room's
+    // senders (its first clients) are on the first process and half its receivers elsewhere.
+    this.process = Math.floor((index % 1000) * server.ports.length / 1000) % server.ports.length;
+    const port = server.ports[this.process];
     const url = this.kind === "ours"
       ? `ws://127.0.0.1:${port}/ws?name=${name}&room=${room}`
+      : this.kind === "socketio"
+      ? `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&room=${room}`
       : `ws://127.0.0.1:${port}/?room=${room}`;
     this.socket = new WebSocket(url);
     return new Promise((resolve, reject) => {
       this.socket.onerror = () => reject(new Error(`connection failed: ${url}`));
       this.socket.onclose = () => reject(new Error(`closed before ready: ${url}`));
       this.socket.onmessage = (m) => {
-        if (this.kind === "ours" && !String(m.data).includes('"event":"joined"')) return;
+        const text = String(m.data);
+        if (this.kind === "socketio") {
+          // Engine.IO's open packet, then Socket.IO's connect to the main namespace.
+          if (text.startsWith("0{")) return this.socket.send("40");
+          if (!text.startsWith("40")) return;
+        } else if (this.kind === "ours" && !text.includes('"event":"joined"')) return;
         this.listen();
         resolve();
       };
@@ -243,6 +369,7 @@ class LoadClient {
     this.socket.onclose = null;
     this.socket.onmessage = (m) => {
       const text = String(m.data);
+      if (this.kind === "socketio" && text === "2") return this.socket.send("3"); // ping, pong
       // Payload: "t=<performance.now()>|<tag>|xxx..."; no JSON.parse, so that the client's
       // cost is the same for every server.
       const at = text.indexOf("t=");
@@ -258,9 +385,11 @@ class LoadClient {
     const body = `t=${performance.now()}|${this.tag}|`;
     const size = this.kind === "ours" ? PAYLOAD : RELAY_FRAME;
     const message = body + "x".repeat(Math.max(0, size - body.length));
-    this.socket.send(
-      this.kind === "ours" ? JSON.stringify({ command: "broadcast", message }) : message,
-    );
+    if (this.kind === "ours") this.socket.send(JSON.stringify({ command: "broadcast", message }));
+    // An event with an acknowledgement id: the server acknowledges each message, as ours does.
+    else if (this.kind === "socketio") {
+      this.socket.send(`42${++this.#acks}${JSON.stringify(["broadcast", message])}`);
+    } else this.socket.send(message);
   }
 
   close(): void {
@@ -285,7 +414,12 @@ async function connectAll(
     for (let i = 0; i < group.length; i += 50) {
       await Promise.all(
         group.slice(i, i + 50).map((c, j) =>
-          c.open(server.port, `${prefix}${r}`, `${prefix}${r}-${i + j}`)
+          c.open(
+            server,
+            Math.floor((i + j) * 1000 / perRoom),
+            `${prefix}${r}`,
+            `${prefix}${r}-${i + j}`,
+          )
         ),
       );
     }
@@ -307,7 +441,12 @@ async function stormOf(server: Server, rooms: number, perRoom: number, prefix: s
   for (let i = 0; i < clients.length; i += 100) {
     await Promise.all(
       clients.slice(i, i + 100).map((c, j) =>
-        c.open(server.port, `${prefix}${(i + j) % rooms}`, `${prefix}-${i + j}`)
+        c.open(
+          server,
+          Math.floor((i + j) * 1000 / clients.length),
+          `${prefix}${(i + j) % rooms}`,
+          `${prefix}-${i + j}`,
+        )
       ),
     );
   }
@@ -342,10 +481,15 @@ async function saturate(groups: LoadClient[][], sendersPerRoom: number, seconds:
   return delivered / elapsed;
 }
 
-/** A fixed offered load: each sender sends `rate` messages a second; latency of every delivery. */
+/**
+ * A fixed offered load: each sender sends `rate` messages a second; latency of every delivery
+ * (with several processes: of deliveries on the other processes than the senders').
+ */
 async function fixedLoad(group: LoadClient[], senders: number, rate: number, seconds: number) {
-  for (const c of group) c.latencies = [];
-  const timers = group.slice(0, senders).map((sender, i) => {
+  const remote = group.filter((c) => c.process > 0);
+  const measured = remote.length > 0 ? remote : group;
+  for (const c of measured) c.latencies = [];
+  const timers = group.filter((c) => c.process === 0).slice(0, senders).map((sender, i) => {
     let timer: ReturnType<typeof setInterval> | undefined;
     const starter = setTimeout(() => {
       timer = setInterval(() => sender.send(), 1000 / rate);
@@ -355,8 +499,8 @@ async function fixedLoad(group: LoadClient[], senders: number, rate: number, sec
   await sleep(seconds * 1000);
   for (const stop of timers) stop();
   await sleep(500);
-  const latencies = group.flatMap((c) => c.latencies ?? []).sort((a, b) => a - b);
-  for (const c of group) c.latencies = undefined;
+  const latencies = measured.flatMap((c) => c.latencies ?? []).sort((a, b) => a - b);
+  for (const c of measured) c.latencies = undefined;
   const q = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
   return { p50: q(0.5), p99: q(0.99), samples: latencies.length };
@@ -398,12 +542,13 @@ async function measure(spec: ServerSpec, dir: string): Promise<Row> {
     // all are in, and resident memory per connection once idle.
     server = await startServer(spec, dir);
     await sleep(300);
-    const before = await rss(server.pid);
+    const memory = async () => (await Promise.all(server.pids.map(rss))).reduce((a, b) => a + b);
+    const before = await memory();
     const t0 = performance.now();
     const storm = await stormOf(server, SMOKE ? 2 : 100, SMOKE ? 5 : 10, "s");
     const stormMs = performance.now() - t0;
     await sleep(1000);
-    const after = await rss(server.pid);
+    const after = await memory();
     const count = storm.length;
     for (const c of storm) c.close();
     await server.stop();
@@ -504,8 +649,15 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const failures: string[] = [];
   const started = performance.now();
+  const redis = await haveRedis();
   try {
     for (const spec of SPECS.filter((s) => !ONLY || s.name.includes(ONLY))) {
+      if (spec.redis && !redis) {
+        console.error(
+          `bench: ${spec.name}: skipped (no redis-server; apt-get install redis-server)`,
+        );
+        continue;
+      }
       console.error(`bench: ${spec.name}…`);
       try {
         rows.push(await measure(spec, dir));
