@@ -80,6 +80,13 @@ export interface Settings {
   readonly redisPrefix: string;
   /** `CHAT_REDIS_CONNECT_TIMEOUT_MS`: how long a starting server waits for Redis before it exits. */
   readonly redisConnectTimeoutMs: number;
+  /**
+   * `CHAT_LARGE_ROOM`: members above which a room is large: joins and leaves go out as
+   * `presence_diff` events, and `joined`/`list` give a page of names with the count.
+   */
+  readonly largeRoom: number;
+  /** `CHAT_PRESENCE_DIFF_MS`: how often a large room's `presence_diff` is sent. */
+  readonly presenceDiffMs: number;
 }
 
 /** The defaults, as documented in the README. */
@@ -119,6 +126,8 @@ export const DEFAULT_SETTINGS: Settings = {
   redisUrl: "",
   redisPrefix: "chat",
   redisConnectTimeoutMs: 10_000,
+  largeRoom: 100,
+  presenceDiffMs: 50,
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -250,5 +259,7 @@ export function loadSettings(env: Env = Deno.env): Settings {
       d.redisConnectTimeoutMs,
       1,
     ),
+    largeRoom: integer(env, "CHAT_LARGE_ROOM", d.largeRoom, 1),
+    presenceDiffMs: integer(env, "CHAT_PRESENCE_DIFF_MS", d.presenceDiffMs, 1),
   };
 }

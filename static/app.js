@@ -23,7 +23,8 @@ import { Connection } from "./connection.js";
  * @typedef {{
  *   kind: "room" | "direct", id: string, name: string, lines: Line[], ids: Set<string>,
  *   newest?: string, oldest?: string, more: boolean, loading: boolean, members: string[],
- *   unread: number, seq?: number, typing: Map<string, number>
+ *   unread: number, seq?: number, typing: Map<string, number>, memberCount: number,
+ *   membersMore: boolean
  * }} RoomState
  */
 
@@ -59,6 +60,7 @@ const ui = {
   composer: /** @type {HTMLFormElement} */ (byId("composer")),
   input: /** @type {HTMLTextAreaElement} */ (byId("message")),
   members: byId("members"),
+  membersTitle: byId("members-title"),
   directList: byId("direct-list"),
   directHint: byId("direct-hint"),
   typing: byId("typing"),
@@ -183,6 +185,8 @@ function blankConversation(kind, id, name) {
     members: [],
     unread: 0,
     typing: new Map(),
+    memberCount: 0,
+    membersMore: false,
   };
 }
 
@@ -210,6 +214,9 @@ function handle(event) {
     case "joined": {
       const room = roomState(String(event.room), String(event.name));
       room.members = /** @type {string[]} */ (event.members);
+      // A large room sends a page of names and the count (more come with `list` and an offset).
+      room.memberCount = typeof event.count === "number" ? event.count : room.members.length;
+      room.membersMore = event.more === true;
       if (event.recovered === false) {
         reload(room, "Some messages expired while you were away; reloading history.");
       } else if (!room.newest) {
@@ -249,7 +256,32 @@ function handle(event) {
       room.members = event.event === "join"
         ? [...room.members.filter((m) => m !== name), name]
         : room.members.filter((m) => m !== name);
+      room.memberCount = Math.max(0, room.memberCount + (event.event === "join" ? 1 : -1));
       addNotice(room, `${name} ${event.event === "join" ? "joined" : "left"}`);
+      render();
+      break;
+    }
+    case "presence_diff": {
+      // A large room's joins and leaves over a few ms: applied to the list, without notices.
+      const room = state.rooms.get(String(event.room));
+      if (!room) break;
+      const names = (/** @type {unknown} */ list) =>
+        /** @type {{ member: string }[]} */ (list).map((w) => String(w.member));
+      const left = new Set(names(event.leaves));
+      const joined = names(event.joins).filter((n) => !room.members.includes(n));
+      room.members = [...room.members.filter((m) => !left.has(m)), ...joined];
+      room.memberCount = Number(event.count);
+      render();
+      break;
+    }
+    case "list": {
+      // A further page of a large room's members (asked for by "Show more").
+      const room = state.rooms.get(String(event.room));
+      if (!room || typeof event.offset !== "number") break;
+      const more = /** @type {string[]} */ (event.members).filter((m) => !room.members.includes(m));
+      room.members = [...room.members, ...more];
+      room.memberCount = Number(event.count);
+      room.membersMore = event.more === true;
       render();
       break;
     }
@@ -674,6 +706,23 @@ function render(scrollToEnd = false) {
   list.replaceChildren(...(room ? renderLines(room) : []));
   const members = room?.kind === "room" ? room.members : [];
   ui.members.replaceChildren(...members.map(renderMember));
+  ui.membersTitle.textContent = room?.kind === "room"
+    ? `Members (${Math.max(room.memberCount, members.length)})`
+    : "Members";
+  if (room?.kind === "room" && room.membersMore) {
+    const more = el("button", "link", "Show more");
+    more.setAttribute("type", "button");
+    more.addEventListener("click", () =>
+      connection.send({
+        command: "list",
+        room: room.id,
+        offset: room.members.length,
+        id: nextId(),
+      }));
+    const li = el("li");
+    li.append(more);
+    ui.members.append(li);
+  }
   renderTyping();
   if (scrollToEnd && atBottom) list.scrollTop = list.scrollHeight;
 }

@@ -32,6 +32,7 @@ import {
   validateDisplayName,
 } from "./names.ts";
 import { Presence, type PresenceMember, type RoomChange } from "./presence.ts";
+import { PresenceDiffs } from "./presence_diffs.ts";
 import { PresenceSync } from "./presence_sync.ts";
 import { RoomDirectory } from "./room_directory.ts";
 import { storedEntry } from "./room_feed.ts";
@@ -77,6 +78,13 @@ export interface HubSettings {
   readonly maxRooms?: number;
   /** Messages one `since` replay may send; a longer backlog gets `recovered: false` (default 5000). */
   readonly maxReplay?: number;
+  /**
+   * Members above which a room is large (default 100): its joins and leaves go out as
+   * `presence_diff` events every `presenceDiffMs`, and `joined`/`list` give a page of names.
+   */
+  readonly largeRoom?: number;
+  /** How often a large room's presence diff is sent, in ms (default 50). */
+  readonly presenceDiffMs?: number;
 }
 
 /** What the hub is built from; every moving part is passed in. */
@@ -130,8 +138,10 @@ export interface RoomDetails extends Room {
 export interface JoinResult {
   /** The room. */
   readonly room: Room;
-  /** Names of its members on every node. */
+  /** Names of its members on every node (the first page of them in a large room). */
   readonly members: string[];
+  /** In a large room: how many members it has, and that `members` is only the first page. */
+  readonly page?: { readonly count: number; readonly more: boolean };
   /** The room's `seq` as delivered to its members here: live events continue after it. */
   readonly seq: number;
   /** With `since`: whether everything missed was still kept. */
@@ -148,8 +158,10 @@ export interface JoinResult {
 export interface MemberList {
   /** The room's id. */
   readonly room: string;
-  /** Names of its members on every node. */
+  /** Names of its members on every node (a page of them in a large room). */
   readonly members: string[];
+  /** In a large room: the member count, where the page starts, and whether more follow. */
+  readonly page?: { readonly count: number; readonly offset: number; readonly more: boolean };
 }
 
 /** A page of a room's history, as `history` answers. */
@@ -222,6 +234,9 @@ const REPLAY_PACE_BYTES = 64 * 1024;
 const ROOMS_DEFAULT = 100;
 const ROOMS_MAX = 500;
 const GAP_GRACE_MS = 100;
+/** Rooms above this many members are large (presence diffs, paged member lists). */
+const LARGE_ROOM = 100;
+const PRESENCE_DIFF_MS = 50;
 /** At most one `typing` per connection per this many ms is relayed (the contract's rate). */
 const TYPING_INTERVAL_MS = 1000;
 const NOTICES_TOPIC = "notices";
@@ -242,6 +257,7 @@ export class Hub {
   readonly #locals = new LocalRooms();
   readonly #feeds: RoomFeeds;
   readonly #sync: PresenceSync;
+  readonly #diffs: PresenceDiffs;
   /** Appends in flight per author: their acknowledgements are on the way. */
   readonly #inFlight = new Map<string, number>();
   #stored = 0;
@@ -260,6 +276,11 @@ export class Hub {
       deliver: (room, entry) => this.#locals.deliver(room, entry),
       awaitsAck: (memberId) => this.#inFlight.has(memberId),
       encode: deps.encode,
+    });
+    this.#diffs = new PresenceDiffs({
+      delayMs: settings.presenceDiffMs ?? PRESENCE_DIFF_MS,
+      count: (room) => this.presence.countOf(room),
+      send: (room, event) => this.#locals.fanout(room, { event }),
     });
     this.#sync = new PresenceSync({
       bus,
@@ -301,6 +322,7 @@ export class Hub {
 
   /** Says goodbye to other nodes and stops every subscription and timer. */
   close(): void {
+    this.#diffs.close();
     this.#sync.close();
     this.#unsubscribeNotices?.();
     this.#feeds.closeAll();
@@ -464,7 +486,7 @@ export class Hub {
     const room = await this.#joinableRoom(member, ref);
     if (member.rooms.has(room.id)) {
       const seq = this.#seqOf(room.id);
-      return { room, members: this.#memberNames(room.id), seq, flush: () => Promise.resolve() };
+      return { room, ...this.#membersOf(room.id), seq, flush: () => Promise.resolve() };
     }
     if (member.rooms.size >= this.#deps.settings.maxRoomsPerConnection) {
       throw new ChatError(
@@ -476,12 +498,12 @@ export class Hub {
     member.closeGate(room.id);
     try {
       const seq = await this.#enterRoom(member, room);
-      const members = this.#memberNames(room.id);
+      const members = this.#membersOf(room.id);
       if (since === undefined) {
-        return { room, members, seq, flush: () => Promise.resolve(member.openGate(room.id)) };
+        return { room, ...members, seq, flush: () => Promise.resolve(member.openGate(room.id)) };
       }
       const { recovered, flush } = await this.#replay(member, room.id, since);
-      return { room, members, seq, recovered, flush };
+      return { room, ...members, seq, recovered, flush };
     } catch (error) {
       member.openGate(room.id);
       throw error;
@@ -705,7 +727,7 @@ export class Hub {
     try {
       await feed.ready;
       const seq = after ?? feed.startSeq;
-      const members = this.#memberNames(room.id);
+      const { members } = this.#membersOf(room.id);
       if (since === undefined) {
         return {
           room,
@@ -968,10 +990,20 @@ export class Hub {
     }
   }
 
-  /** The members of a room (any room, joined or not). */
-  async list(member: LocalMember, ref?: string): Promise<MemberList> {
+  /** The members of a room (any room, joined or not); in a large room, a page from `offset`. */
+  async list(member: LocalMember, ref?: string, offset = 0): Promise<MemberList> {
     const room = ref === undefined ? this.#onlyRoom(member) : await this.#anyRoom(member, ref);
-    return { room: room.id, members: this.#memberNames(room.id) };
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new ChatError("invalid_field", "offset must be a non-negative integer", {
+        field: "offset",
+      });
+    }
+    const { members, page } = this.#membersOf(room.id, offset);
+    return {
+      room: room.id,
+      members,
+      ...(page ? { page: { count: page.count, offset, more: page.more } } : {}),
+    };
   }
 
   /** A page of a room's history before `before` (or the newest), oldest first. */
@@ -993,6 +1025,18 @@ export class Hub {
 
   #memberNames(room: string): string[] {
     return this.presence.membersOf(room).map((m) => m.name);
+  }
+
+  /**
+   * The member names of a room: all of them in a small room; in a large one a page of at most
+   * `largeRoom` names from `offset`, with the count (so that a join never lists 1,000 names).
+   */
+  #membersOf(room: string, offset = 0): Pick<JoinResult, "members" | "page"> {
+    const large = this.#deps.settings.largeRoom ?? LARGE_ROOM;
+    const count = this.presence.countOf(room);
+    if (count <= large && offset === 0) return { members: this.#memberNames(room) };
+    const members = this.presence.memberPage(room, offset, large).map((m) => m.name);
+    return { members, page: { count, more: offset + members.length < count } };
   }
 
   #onlyRoom(member: LocalMember): Room {
@@ -1052,13 +1096,19 @@ export class Hub {
     this.#sync.announce({ t: "leave", id: member.id, room });
   }
 
-  /** Tells this node's members of joins and leaves (except the member who made them). */
+  /**
+   * Tells this node's members of joins and leaves (except the member who made them): one event
+   * each in a small room, gathered into a `presence_diff` every few ms in a large one.
+   */
   #announceChanges(changes: RoomChange[], actor?: LocalMember): void {
+    const large = this.#deps.settings.largeRoom ?? LARGE_ROOM;
     for (const { kind, room, member } of changes) {
-      const out: Outbound = {
-        event: { event: kind, room, member: member.name, memberId: member.memberId },
-      };
-      this.#locals.fanout(room, out, actor);
+      const who = { member: member.name, memberId: member.memberId };
+      if (this.presence.countOf(room) > large) {
+        this.#diffs.add(kind, room, who);
+        continue;
+      }
+      this.#locals.fanout(room, { event: { event: kind, room, ...who } }, actor);
     }
   }
 

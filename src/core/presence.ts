@@ -69,6 +69,23 @@ export class Presence {
     return [...groups.values()].map((connections) => connections.values().next().value!);
   }
 
+  /**
+   * A page of a room's members (one connection each), in the order they joined: `limit` of them
+   * from position `offset`, without listing the rest.
+   */
+  memberPage(room: string, offset: number, limit: number): PresenceMember[] {
+    const groups = this.#byRoom.get(room);
+    const page: PresenceMember[] = [];
+    if (!groups) return page;
+    let i = 0;
+    for (const connections of groups.values()) {
+      if (i++ < offset) continue;
+      if (page.length >= limit) break;
+      page.push(connections.values().next().value!);
+    }
+    return page;
+  }
+
   /** How many members a room has on every node. */
   countOf(room: string): number {
     return this.#byRoom.get(room)?.size ?? 0;

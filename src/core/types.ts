@@ -164,6 +164,23 @@ export interface MembershipEvent {
   readonly memberId: string;
 }
 
+/**
+ * The joins and leaves of a large room over a short window, as one event (rooms above
+ * `CHAT_LARGE_ROOM` members; smaller rooms get `join` and `leave`).
+ */
+export interface PresenceDiffEvent {
+  /** The event's name. */
+  readonly event: "presence_diff";
+  /** The room's id. */
+  readonly room: string;
+  /** Who joined. */
+  readonly joins: readonly { readonly member: string; readonly memberId: string }[];
+  /** Who left. */
+  readonly leaves: readonly { readonly member: string; readonly memberId: string }[];
+  /** The room's member count after these changes. */
+  readonly count: number;
+}
+
 /** A member of a room was renamed (two nodes handed out one name at once). */
 export interface RenamedEvent {
   /** The event's name. */
@@ -236,6 +253,7 @@ export interface DirectEvent {
 export type PushEvent =
   | LogEntry
   | MembershipEvent
+  | PresenceDiffEvent
   | RenamedEvent
   | MeEvent
   | NoticeEvent

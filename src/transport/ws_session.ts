@@ -219,9 +219,10 @@ export class WsSession {
     this.send(this.#wire.error(error, re));
   }
 
-  /** Sends a frame the wire made; a wire that has nothing to say for an event says `undefined`. */
-  #sendText(text: string | undefined): void {
-    if (text !== undefined) this.send(text);
+  /** Sends the frames the wire made; a wire that has nothing to say for an event says `undefined`. */
+  #sendText(text: string | readonly string[] | undefined): void {
+    if (typeof text === "string") this.send(text);
+    else if (text) { for (const frame of text) this.send(frame); }
   }
 
   /** Joins a room; `quiet` for a wire that is not told it joined unless it asked. */
@@ -283,7 +284,10 @@ export class WsSession {
         return;
       case "list":
         return this.#sendText(
-          this.#wire.answer(listEvent(await this.hub.list(member, command.room)), re),
+          this.#wire.answer(
+            listEvent(await this.hub.list(member, command.room, command.offset)),
+            re,
+          ),
         );
       case "history": {
         if (command.with !== undefined) {

@@ -17,7 +17,13 @@ export type Command =
     readonly room?: string;
     readonly message: string;
   }
-  | { readonly command: "list"; readonly id?: string; readonly room?: string }
+  | {
+    readonly command: "list";
+    readonly id?: string;
+    readonly room?: string;
+    /** In a large room: where the page of names starts. */
+    readonly offset?: number;
+  }
   | {
     readonly command: "history";
     readonly id?: string;
@@ -140,7 +146,12 @@ function toCommand(
         message: required(fields, "message"),
       };
     case "list":
-      return { command: "list", id, room: optional(fields, "room") };
+      return {
+        command: "list",
+        id,
+        room: optional(fields, "room"),
+        offset: optionalNumber(fields, "offset"),
+      };
     case "history":
       return {
         command: "history",

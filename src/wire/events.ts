@@ -23,12 +23,13 @@ export function errorEvent(error: ChatError, re?: string): string {
 
 /** The `joined` answer: the room, its members, its current `seq`, and `recovered` after `since`. */
 export function joinedEvent(result: JoinResult): object {
-  const { room, members, seq, recovered } = result;
+  const { room, members, seq, recovered, page } = result;
   return {
     event: "joined",
     room: room.id,
     name: room.name,
     members,
+    ...(page ? { count: page.count, more: page.more } : {}),
     seq,
     ...(recovered === undefined ? {} : { recovered }),
   };
@@ -41,7 +42,13 @@ export function leftEvent(left: { room: string }): object {
 
 /** The `list` answer. */
 export function listEvent(list: MemberList): object {
-  return { event: "list", room: list.room, members: list.members };
+  const { page } = list;
+  return {
+    event: "list",
+    room: list.room,
+    members: list.members,
+    ...(page ? { count: page.count, offset: page.offset, more: page.more } : {}),
+  };
 }
 
 /** The `history` answer for direct messages (`with`: the other member's id). */

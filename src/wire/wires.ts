@@ -18,8 +18,11 @@ export interface Wire {
   readonly greets: boolean;
   /** The frames of one incoming text frame (`custom`: the embedder's command names). */
   parse(frame: string, custom: ReadonlySet<string>): ParsedFrame[];
-  /** The frame for an event pushed to the member, or `undefined` to send nothing. */
-  push(out: Outbound): string | undefined;
+  /**
+   * The frame for an event pushed to the member, or `undefined` to send nothing (or several
+   * frames: a large room's `presence_diff` for a wire that knows only joins and leaves).
+   */
+  push(out: Outbound): string | readonly string[] | undefined;
   /** The frame acknowledging the member's own stored message (`re` echoed where it can be). */
   acknowledge(out: Outbound, re?: string): string | undefined;
   /** The frame for a direct answer to a command. */
@@ -31,6 +34,11 @@ export interface Wire {
 }
 
 const BROADCAST_START = '{"event":"broadcast"';
+
+/** An acknowledgement is always one frame (a message's). */
+function single(frames: string | readonly string[] | undefined): string | undefined {
+  return typeof frames === "string" ? frames : frames?.[0];
+}
 
 const JSON_WIRE: Wire = {
   name: "json",
@@ -92,6 +100,11 @@ const TEXT_WIRE: Wire = {
         return `Server: ${e.member} has joined the chat`;
       case "leave":
         return `Server: ${e.member} has left the chat`;
+      case "presence_diff":
+        return [
+          ...e.joins.map((j) => `Server: ${j.member} has joined the chat`),
+          ...e.leaves.map((l) => `Server: ${l.member} has left the chat`),
+        ];
       case "renamed":
         return `Server: ${e.from} is now ${e.to}`;
       case "notice":
@@ -102,7 +115,7 @@ const TEXT_WIRE: Wire = {
         return undefined;
     }
   },
-  acknowledge: (out) => TEXT_WIRE.push(out),
+  acknowledge: (out) => single(TEXT_WIRE.push(out)),
   answer: () => undefined,
   error: (error) => `Server: ${error.message}`,
   arrived: (name) => `Server: ${name} has joined the chat`,
@@ -124,13 +137,22 @@ const CHATTY_WIRE: Wire = {
         return JSON.stringify({ event_type: "participant_joined", participant: e.member });
       case "leave":
         return JSON.stringify({ event_type: "participant_left", participant: e.member });
+      case "presence_diff":
+        return [
+          ...e.joins.map((j) =>
+            JSON.stringify({ event_type: "participant_joined", participant: j.member })
+          ),
+          ...e.leaves.map((l) =>
+            JSON.stringify({ event_type: "participant_left", participant: l.member })
+          ),
+        ];
       case "notice":
         return JSON.stringify({ text: e.message, participant: "Server" });
       default:
         return undefined;
     }
   },
-  acknowledge: (out) => CHATTY_WIRE.push(out),
+  acknowledge: (out) => single(CHATTY_WIRE.push(out)),
   answer: () => undefined,
   error: (error) =>
     JSON.stringify({ event_type: "error", code: error.code, message: error.message }),
