@@ -16,6 +16,7 @@
  */
 
 import { freePort, healthNode } from "./loopback.ts";
+import { lineChart } from "./svg_chart.ts";
 
 const SMOKE = Deno.args.includes("--smoke");
 /** `--only <text>`: run only the servers whose name contains it (for profiling one). */
@@ -233,6 +234,23 @@ const SPECS: ServerSpec[] = [
         PORT: String(port),
         WS_MODULE: await wsModule(),
       }),
+  },
+  {
+    // What a Node user would pick on one machine: Socket.IO 4 with rooms, acknowledgements and
+    // connection-state recovery on (its in-memory adapter).
+    name: "peer (Socket.IO 4)",
+    kind: "socketio",
+    start: async (port) => {
+      const [sio, adapter, redis] = await Promise.all(
+        ["socket.io", "@socket.io/redis-streams-adapter", "redis"].map(nodeModule),
+      );
+      return spawn("node", [path("bench/socketio_server.cjs")], {
+        PORT: String(port),
+        SIO_MODULE: sio,
+        SIO_ADAPTER_MODULE: adapter,
+        REDIS_MODULE: redis,
+      });
+    },
   },
   {
     // What a Node user would pick across processes: Socket.IO 4, Redis streams adapter,
@@ -522,6 +540,10 @@ async function measure(spec: ServerSpec, dir: string): Promise<Row> {
   let server = await startServer(spec, dir);
   try {
     // Fan-out: one room, 200 clients (10 senders).
+    progress(
+      spec,
+      "fan-out: 200 clients in one room, latency at 40k deliveries/s, then saturation",
+    );
     const fanout = await connectAll(server, 1, SMOKE ? 10 : 200, "f");
     // Latency first, on a server not yet pushed to saturation: ~40,000 deliveries a second
     // (200 messages a second to 200 members).
@@ -533,6 +555,7 @@ async function measure(spec: ServerSpec, dir: string): Promise<Row> {
     await sleep(300);
 
     // Many rooms: 100 rooms of 10 (one sender each).
+    progress(spec, "many rooms: 100 rooms of 10, saturation");
     const rooms = await connectAll(server, SMOKE ? 2 : 100, SMOKE ? 3 : 10, "r");
     const roomsPerSec = await saturate(rooms, 1, seconds);
     for (const c of rooms.flat()) c.close();
@@ -540,6 +563,7 @@ async function measure(spec: ServerSpec, dir: string): Promise<Row> {
 
     // Connection storm on a fresh server: 1,000 connections spread over 100 rooms, time until
     // all are in, and resident memory per connection once idle.
+    progress(spec, "storm: 1,000 connections into 100 rooms, then memory when idle");
     server = await startServer(spec, dir);
     await sleep(300);
     const memory = async () => (await Promise.all(server.pids.map(rss))).reduce((a, b) => a + b);
@@ -554,6 +578,7 @@ async function measure(spec: ServerSpec, dir: string): Promise<Row> {
     await server.stop();
 
     // The same 1,000 into one room: every arrival is announced to everyone already there.
+    progress(spec, "storm: 1,000 connections into one room");
     server = await startServer(spec, dir);
     const t1 = performance.now();
     const crowd = await stormOf(server, 1, SMOKE ? 10 : 1000, "c");
@@ -575,6 +600,119 @@ async function measure(spec: ServerSpec, dir: string): Promise<Row> {
   } finally {
     await server.stop();
   }
+}
+
+/** One line on stderr per phase, so that a long run shows where it is. */
+function progress(spec: ServerSpec, phase: string): void {
+  console.error(`bench:   ${spec.name}: ${phase}`);
+}
+
+// ---- curves -------------------------------------------------------------------------------------
+
+/** Servers drawn in the curves: ours as `deno task start` runs it, the floor, and the Node peer. */
+const CURVE_SERVERS = ["ours (KV file)", "floor (Deno relay)", "peer (Socket.IO 4)"];
+const CLIENT_SIZES = SMOKE ? [5, 10] : [100, 500, 1000, 2000];
+const ROOM_COUNTS = SMOKE ? [2] : [10, 50, 100, 200];
+
+interface CurvePoint {
+  readonly x: number;
+  readonly perSec: number;
+  readonly p99: number;
+}
+
+/**
+ * Deliveries/s at saturation and p99 at ~40,000 deliveries/s as one room grows (10 senders; each
+ * point on a fresh server).
+ */
+async function clientsCurve(spec: ServerSpec, dir: string): Promise<CurvePoint[]> {
+  const seconds = SMOKE ? 1 : 2;
+  const points: CurvePoint[] = [];
+  for (const size of CLIENT_SIZES) {
+    progress(spec, `curve: ${size} clients in one room`);
+    const server = await startServer(spec, dir);
+    try {
+      const groups = await connectAll(server, 1, size, `k${size}-`);
+      const senders = Math.min(10, size);
+      const rate = Math.max(1, Math.round(40_000 / size / senders));
+      const latency = await fixedLoad(groups[0], senders, rate, seconds);
+      const perSec = await saturate(groups, senders, seconds);
+      for (const c of groups.flat()) c.close();
+      points.push({ x: size, perSec, p99: latency.p99 });
+    } finally {
+      await server.stop();
+    }
+  }
+  return points;
+}
+
+/** Deliveries/s at saturation as rooms of 10 (one sender each) grow in number. */
+async function roomsCurve(spec: ServerSpec, dir: string): Promise<CurvePoint[]> {
+  const seconds = SMOKE ? 1 : 2;
+  const points: CurvePoint[] = [];
+  for (const count of ROOM_COUNTS) {
+    progress(spec, `curve: ${count} rooms of 10`);
+    const server = await startServer(spec, dir);
+    try {
+      const groups = await connectAll(server, count, SMOKE ? 3 : 10, `q${count}-`);
+      const perSec = await saturate(groups, 1, seconds);
+      for (const c of groups.flat()) c.close();
+      points.push({ x: count, perSec, p99: NaN });
+    } finally {
+      await server.stop();
+    }
+  }
+  return points;
+}
+
+/**
+ * Runs the curves and (unless smoke) writes three SVG charts into docs/; returns a Markdown table
+ * of the points.
+ */
+async function curves(dir: string, specs: ServerSpec[]): Promise<string> {
+  const clients: { name: string; points: CurvePoint[] }[] = [];
+  const rooms: { name: string; points: CurvePoint[] }[] = [];
+  for (const spec of specs) {
+    console.error(`bench: curves of ${spec.name}…`);
+    clients.push({ name: spec.name, points: await clientsCurve(spec, dir) });
+    rooms.push({ name: spec.name, points: await roomsCurve(spec, dir) });
+  }
+  const charts = {
+    "bench-clients-throughput.svg": lineChart({
+      title: "Deliveries per second at saturation, one room",
+      xLabel: "clients in the room (10 senders)",
+      yLabel: "deliveries / s",
+      series: clients.map((c) => ({ name: c.name, points: c.points.map((p) => [p.x, p.perSec]) })),
+    }),
+    "bench-clients-p99.svg": lineChart({
+      title: "p99 latency at ~40,000 deliveries per second, one room",
+      xLabel: "clients in the room",
+      yLabel: "p99 ms",
+      series: clients.map((c) => ({ name: c.name, points: c.points.map((p) => [p.x, p.p99]) })),
+    }),
+    "bench-rooms-throughput.svg": lineChart({
+      title: "Deliveries per second at saturation, rooms of 10",
+      xLabel: "rooms (one sender each)",
+      yLabel: "deliveries / s",
+      series: rooms.map((c) => ({ name: c.name, points: c.points.map((p) => [p.x, p.perSec]) })),
+    }),
+  };
+  if (!SMOKE && !ONLY) {
+    for (const [file, svg] of Object.entries(charts)) {
+      await Deno.writeTextFile(path(`docs/${file}`), svg);
+    }
+  }
+  const lines = [
+    "| server | " + CLIENT_SIZES.map((n) => `${n} clients: deliveries/s, p99 ms`).join(" | ") +
+    " | " + ROOM_COUNTS.map((n) => `${n} rooms: deliveries/s`).join(" | ") + " |",
+    "| --- |" + " --: |".repeat(CLIENT_SIZES.length + ROOM_COUNTS.length),
+  ];
+  clients.forEach((c, i) => {
+    lines.push(
+      `| ${c.name} | ` + c.points.map((p) => `${fmt(p.perSec)}, ${fmt(p.p99, 1)}`).join(" | ") +
+        " | " + rooms[i].points.map((p) => fmt(p.perSec)).join(" | ") + " |",
+    );
+  });
+  return lines.join("\n");
 }
 
 // ---- report -------------------------------------------------------------------------------------
@@ -650,6 +788,7 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   const started = performance.now();
   const redis = await haveRedis();
+  let curveTable = "";
   try {
     for (const spec of SPECS.filter((s) => !ONLY || s.name.includes(ONLY))) {
       if (spec.redis && !redis) {
@@ -665,11 +804,25 @@ async function main(): Promise<void> {
         failures.push(`${spec.name}: ${error instanceof Error ? error.message : error}`);
       }
     }
+    // Curves: in smoke mode only ours, with tiny sizes (the code path, not the figures).
+    const curveSpecs = SPECS.filter((s) =>
+      SMOKE ? s.name === CURVE_SERVERS[0] : !ONLY && CURVE_SERVERS.includes(s.name)
+    );
+    if (curveSpecs.length > 0) {
+      try {
+        curveTable = await curves(dir, curveSpecs);
+      } catch (error) {
+        failures.push(`curves: ${error instanceof Error ? error.message : error}`);
+      }
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
   const costs = SMOKE || ONLY ? "" : await kvCosts();
-  const output = costs ? `${table(rows)}\n\n${costs}` : table(rows);
+  const curvesText = curveTable
+    ? `Curves (charts in docs/bench-*.svg; each point on a fresh server):\n\n${curveTable}`
+    : "";
+  const output = [table(rows), curvesText, costs].filter(Boolean).join("\n\n");
   if (costs) {
     await replaceBetween(path("docs/DEPLOY.md"), "kvcost", costs.slice(costs.indexOf("|")));
   }

@@ -1,16 +1,20 @@
-// The peer a Node user would pick for a chat across processes: Socket.IO 4 with the Redis streams
-// adapter, connection-state recovery on, and an acknowledgement for each message. Each client
-// joins the room named in its query; a `broadcast` is emitted to the room (the sender included,
-// as ours does) and acknowledged. Modules come from bench/.cache (installed by bench/run.ts).
+// The peer a Node user would pick: Socket.IO 4 with rooms, connection-state recovery on, and an
+// acknowledgement for each message; with REDIS_URL, the Redis streams adapter (a chat across
+// processes), without it Socket.IO's in-memory adapter (one process). Each client joins the room
+// named in its query; a `broadcast` is emitted to the room (the sender included, as ours does) and
+// acknowledged. Modules come from bench/.cache (installed by bench/run.ts).
 const http = require("node:http");
 const { Server } = require(process.env.SIO_MODULE);
 const { createAdapter } = require(process.env.SIO_ADAPTER_MODULE);
 const { createClient } = require(process.env.REDIS_MODULE);
 
 async function main() {
-  const redis = createClient({ url: process.env.REDIS_URL });
-  redis.on("error", () => {});
-  await redis.connect();
+  let redis;
+  if (process.env.REDIS_URL) {
+    redis = createClient({ url: process.env.REDIS_URL });
+    redis.on("error", () => {});
+    await redis.connect();
+  }
   const server = http.createServer((req, res) => {
     if (req.url === "/health") {
       res.writeHead(200, { "content-type": "text/plain" });
@@ -21,7 +25,7 @@ async function main() {
     res.end();
   });
   const io = new Server(server, {
-    adapter: createAdapter(redis),
+    ...(redis ? { adapter: createAdapter(redis) } : {}),
     transports: ["websocket"],
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
   });
@@ -34,7 +38,8 @@ async function main() {
     });
   });
   server.listen(Number(process.env.PORT), "127.0.0.1");
-  const stop = () => io.close(() => redis.quit().finally(() => process.exit(0)));
+  const stop = () =>
+    io.close(() => (redis ? redis.quit() : Promise.resolve()).finally(() => process.exit(0)));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
