@@ -87,6 +87,11 @@ export interface Settings {
   readonly largeRoom: number;
   /** `CHAT_PRESENCE_DIFF_MS`: how often a large room's `presence_diff` is sent. */
   readonly presenceDiffMs: number;
+  /**
+   * `CHAT_OVERSIZE_BAN_S`: after a frame over `CHAT_MAX_FRAME`, the sender's address loses its
+   * other sockets and is refused for this long (0: off; only with real client addresses).
+   */
+  readonly oversizeBanSeconds: number;
 }
 
 /** The defaults, as documented in the README. */
@@ -128,6 +133,7 @@ export const DEFAULT_SETTINGS: Settings = {
   redisConnectTimeoutMs: 10_000,
   largeRoom: 100,
   presenceDiffMs: 50,
+  oversizeBanSeconds: 0,
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -261,5 +267,6 @@ export function loadSettings(env: Env = Deno.env): Settings {
     ),
     largeRoom: integer(env, "CHAT_LARGE_ROOM", d.largeRoom, 1),
     presenceDiffMs: integer(env, "CHAT_PRESENCE_DIFF_MS", d.presenceDiffMs, 1),
+    oversizeBanSeconds: integer(env, "CHAT_OVERSIZE_BAN_S", d.oversizeBanSeconds, 0),
   };
 }

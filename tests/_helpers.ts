@@ -438,7 +438,7 @@ export async function rawUpgrade(
   port: number,
   path: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; head: string; body: string }> {
   const conn = await rawSocket(port, path, headers);
   let text = "";
   const buf = new Uint8Array(4096);
@@ -449,7 +449,12 @@ export async function rawUpgrade(
     if (text.startsWith("HTTP/1.1 101")) break;
   }
   conn.close();
-  return { status: Number(text.split(" ")[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+  const end = text.indexOf("\r\n\r\n");
+  return {
+    status: Number(text.split(" ")[1]),
+    head: text.slice(0, end),
+    body: text.slice(end + 4),
+  };
 }
 
 /**
@@ -537,4 +542,16 @@ export class TextClient {
     if (this.socket.readyState < WebSocket.CLOSING) this.socket.close(1000);
     await this.closed;
   }
+}
+
+/**
+ * A client WebSocket that sends extra headers on its upgrade (a Deno extension of the standard
+ * constructor, not in the types every check uses).
+ */
+export function webSocketWithHeaders(url: string, headers: Record<string, string>): WebSocket {
+  const Extended = WebSocket as unknown as new (
+    url: string,
+    options: { headers: Record<string, string> },
+  ) => WebSocket;
+  return new Extended(url, { headers });
 }

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { sign } from "hono/jwt";
 import { issueToken } from "../src/transport/tokens.ts";
-import { Client, eventually, rawSocket, rawUpgrade, startServer } from "./_helpers.ts";
+import {
+  Client,
+  eventually,
+  rawSocket,
+  rawUpgrade,
+  startServer,
+  webSocketWithHeaders,
+} from "./_helpers.ts";
 
 const SECRET = "k".repeat(32);
 const json = (body: unknown, headers: Record<string, string> = {}) => ({
@@ -269,5 +276,45 @@ Deno.test("one address may hold CHAT_MAX_CONNECTIONS_PER_ADDRESS sockets; behind
     for (const conn of held) conn.close();
     await direct.close();
     await proxied.close();
+  }
+});
+
+Deno.test("an oversized frame: 1009, and with CHAT_OVERSIZE_BAN_S its address loses its other sockets and is refused for a while", async () => {
+  const server = await startServer({
+    maxFrameBytes: 1024,
+    oversizeBanSeconds: 1,
+    trustProxy: "on",
+  });
+  const attacker = { "X-Forwarded-For": "192.0.2.66" };
+  const bystander = await Client.connect(server.ws, { name: "bystander" });
+  try {
+    // Two sockets of the attacker's address (through a trusted proxy, as the address is real).
+    const sockets = await Promise.all([0, 1].map(async (i) => {
+      const ws = webSocketWithHeaders(`${server.ws}?name=flood${i}`, attacker);
+      const closed = new Promise<CloseEvent>((resolve) => ws.onclose = resolve);
+      await new Promise((resolve) =>
+        ws.onmessage = (m) => {
+          if (String(m.data).includes('"joined"')) resolve(null);
+        }
+      );
+      return { ws, closed };
+    }));
+    sockets[0].ws.send("x".repeat(4096));
+    assert.equal((await sockets[0].closed).code, 1009);
+    assert.equal((await sockets[1].closed).code, 1008, "the address's other socket is shed");
+    const refused = await rawUpgrade(server.port, "/ws", attacker);
+    assert.equal(refused.status, 429);
+    assert.equal(JSON.parse(refused.body).error, "rate_limited");
+    assert.match(refused.head, /retry-after: 1/i);
+    // Other addresses are untouched, and the ban ends.
+    assert.equal((await bystander.request({ command: "me" })).event, "me");
+    await eventually(
+      async () => (await rawUpgrade(server.port, "/ws", attacker)).status === 101,
+      "the ban to end",
+      5000,
+    );
+  } finally {
+    await bystander.close();
+    await server.close();
   }
 });

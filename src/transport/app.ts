@@ -15,6 +15,7 @@ import { keepGrant, tokenOf, verifyGrant } from "./tokens.ts";
 import { bodyLimit } from "hono/body-limit";
 import { errorResponse } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
+import { POLICY } from "../wire/close_codes.ts";
 import { type Wire, wireNamed } from "../wire/wires.ts";
 
 /** The transport's live state: its sessions, whether it still accepts new ones, its refusals. */
@@ -25,6 +26,8 @@ export class Sessions {
   draining = false;
   /** Open sockets per client address. */
   readonly byAddress = new Map<string, number>();
+  /** Addresses refused until a time (ms since the epoch) after an oversized frame. */
+  readonly banned = new Map<string, number>();
   /** Ends each open Server-Sent Events stream (a shutdown calls them all). */
   readonly streams = new Set<() => void>();
   /** Errors sent to clients (WebSocket and HTTP) by code, since start. */
@@ -91,6 +94,15 @@ async function upgrade(
   // rate 300-fold).
   const address = clientAddress(request, remoteAddr, settings.trustProxy === "on");
   const held = address === undefined ? 0 : sessions.byAddress.get(address) ?? 0;
+  const bannedUntil = address === undefined ? undefined : sessions.banned.get(address);
+  if (bannedUntil !== undefined) {
+    if (bannedUntil > Date.now()) {
+      throw new ChatError("rate_limited", "your address sent an oversized frame; try again later", {
+        retryAfterSeconds: Math.ceil((bannedUntil - Date.now()) / 1000),
+      });
+    }
+    sessions.banned.delete(address!);
+  }
   if (held >= settings.maxConnectionsPerAddress) {
     throw new ChatError("over_capacity", "too many connections from your address", {
       limit: settings.maxConnectionsPerAddress,
@@ -144,6 +156,18 @@ async function upgrade(
     onDisconnect: deps.hooks?.onDisconnect,
     wire,
     logFields: { origin, wire: wire.name, address },
+    onOversized: () => {
+      if (address === undefined || settings.oversizeBanSeconds <= 0) return;
+      // Deno holds a whole frame before anyone can refuse it: an address that sent one over the
+      // limit loses its other sockets (and the frames they may be buffering) and may not come
+      // back for a while, so that it cannot repeat the flood.
+      sessions.banned.set(address, Date.now() + settings.oversizeBanSeconds * 1000);
+      for (const other of sessions.open) {
+        if (other !== session && other.address === address) other.close(POLICY, "oversized frames");
+      }
+      log("address_banned", { address, seconds: settings.oversizeBanSeconds });
+    },
+    address,
   });
   sessions.open.add(session);
   if (address !== undefined) sessions.byAddress.set(address, held + 1);

@@ -37,5 +37,7 @@ export function errorBody(error: ChatError): Record<string, unknown> {
 
 /** An HTTP error response. */
 export function errorResponse(error: ChatError): Response {
-  return Response.json(errorBody(error), { status: httpStatus(error.code) });
+  const retry = error.details.retryAfterSeconds;
+  const headers = typeof retry === "number" ? { "retry-after": String(retry) } : undefined;
+  return Response.json(errorBody(error), { status: httpStatus(error.code), headers });
 }

@@ -41,6 +41,10 @@ export interface SessionOptions {
   readonly wire?: Wire;
   /** Extra context for log lines (remote address, origin). */
   readonly logFields?: Record<string, unknown>;
+  /** The client's address, when known (for per-address limits). */
+  readonly address?: string;
+  /** Told when the client sent a frame over the limit (the socket is being closed with 1009). */
+  readonly onOversized?: () => void;
 }
 
 const encoder = new TextEncoder();
@@ -99,6 +103,11 @@ export class WsSession {
   /** The member, once admitted. */
   get member(): LocalMember | undefined {
     return this.#member;
+  }
+
+  /** The client's address, when known. */
+  get address(): string | undefined {
+    return this.options.address;
   }
 
   /** Sends a frame; a socket whose unsent backlog passes the bound is closed with 1013. */
@@ -181,6 +190,7 @@ export class WsSession {
   #onFrame(data: string | ArrayBuffer | Blob): void {
     if (frameBytes(data, this.options.maxFrameBytes) > this.options.maxFrameBytes) {
       this.close(TOO_LARGE, `frame over ${this.options.maxFrameBytes} bytes`);
+      this.options.onOversized?.();
       return;
     }
     if (typeof data !== "string") {
