@@ -381,6 +381,9 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
       for (const end of [...sessions.streams]) end();
       hub.close();
       await engines.close();
+      // Wait for the close handshakes (within half the shutdown budget), so that the process
+      // does not exit under clients that are still sending.
+      await sessions.allClosed(settings.shutdownMs / 2);
     })();
   return {
     app,

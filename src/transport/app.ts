@@ -37,6 +37,31 @@ export class Sessions {
   refused(code: string): void {
     this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
   }
+
+  #emptied?: () => void;
+
+  /** Forgets a closed session (its socket's close handshake is over). */
+  closed(session: WsSession): void {
+    this.open.delete(session);
+    if (this.open.size === 0) this.#emptied?.();
+  }
+
+  /**
+   * Resolves once every socket has finished its close handshake, or after `ms`: exiting earlier
+   * would reset connections whose peers are still sending, and they would never read their
+   * `1001` (the kernel drops what they had not read yet).
+   */
+  allClosed(ms: number): Promise<void> {
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#emptied = done;
+    });
+  }
 }
 
 /** What the app is built from. */
@@ -172,7 +197,7 @@ async function upgrade(
   sessions.open.add(session);
   if (address !== undefined) sessions.byAddress.set(address, held + 1);
   socket.addEventListener("close", () => {
-    sessions.open.delete(session);
+    sessions.closed(session);
     if (address === undefined) return;
     const left = (sessions.byAddress.get(address) ?? 1) - 1;
     if (left > 0) sessions.byAddress.set(address, left);
