@@ -145,6 +145,8 @@ Deno.test("typing reaches the others in the room, not the typer, at most once a 
     const outside = await Client.connect(server.ws, { name: "carol", room: "elsewhere" });
     const refused = await outside.request({ command: "typing", room: "features" });
     equal(refused.code, "not_in_room");
+    const nowhere = await outside.request({ command: "typing", room: "no-such-room-here" });
+    equal(nowhere.code, "no_such_room");
     await outside.close();
   } finally {
     await closeAll([alice, bob]);

@@ -883,9 +883,9 @@ export class Hub {
    * Tells the other members of a room (on every node) that the member is typing. Not stored; at
    * most one a second per connection is relayed, the rest are dropped without a word.
    */
-  typing(member: LocalMember, ref?: string): void {
+  async typing(member: LocalMember, ref?: string): Promise<void> {
     const room = ref === undefined ? this.#onlyRoom(member) : this.#memberRoom(member, ref);
-    if (!room) throw new ChatError("not_in_room", "join the room first");
+    if (!room) return await this.#notInRoom(ref ?? "");
     const now = this.#deps.clock();
     if (now - member.lastTypingAt < TYPING_INTERVAL_MS) return;
     member.lastTypingAt = now;

@@ -317,7 +317,7 @@ export class WsSession {
           this.#wire.answer(await this.hub.direct(member, command.to, command.message), re),
         );
       case "typing":
-        return this.hub.typing(member, command.room);
+        return await this.hub.typing(member, command.room);
       case "edit":
       case "delete":
       case "react": {
