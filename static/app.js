@@ -24,7 +24,7 @@ import { Connection } from "./connection.js";
  *   kind: "room" | "direct", id: string, name: string, lines: Line[], ids: Set<string>,
  *   newest?: string, oldest?: string, more: boolean, loading: boolean, members: string[],
  *   unread: number, seq?: number, typing: Map<string, number>, memberCount: number,
- *   membersMore: boolean
+ *   membersMore: boolean, membersPaged: number
  * }} RoomState
  */
 
@@ -187,6 +187,7 @@ function blankConversation(kind, id, name) {
     typing: new Map(),
     memberCount: 0,
     membersMore: false,
+    membersPaged: 0,
   };
 }
 
@@ -217,6 +218,7 @@ function handle(event) {
       // A large room sends a page of names and the count (more come with `list` and an offset).
       room.memberCount = typeof event.count === "number" ? event.count : room.members.length;
       room.membersMore = event.more === true;
+      room.membersPaged = room.members.length;
       if (event.recovered === false) {
         reload(room, "Some messages expired while you were away; reloading history.");
       } else if (!room.newest) {
@@ -278,8 +280,10 @@ function handle(event) {
       // A further page of a large room's members (asked for by "Show more").
       const room = state.rooms.get(String(event.room));
       if (!room || typeof event.offset !== "number") break;
-      const more = /** @type {string[]} */ (event.members).filter((m) => !room.members.includes(m));
+      const page = /** @type {string[]} */ (event.members);
+      const more = page.filter((m) => !room.members.includes(m));
       room.members = [...room.members, ...more];
+      room.membersPaged += page.length;
       room.memberCount = Number(event.count);
       room.membersMore = event.more === true;
       render();
@@ -716,7 +720,7 @@ function render(scrollToEnd = false) {
       connection.send({
         command: "list",
         room: room.id,
-        offset: room.members.length,
+        offset: room.membersPaged,
         id: nextId(),
       }));
     const li = el("li");

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { Client, type Json, startServer, type TestServer } from "../_helpers.ts";
+import {
+  Client,
+  type Json,
+  startServer,
+  type TestServer,
+} from "../_helpers.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 
@@ -215,7 +220,9 @@ Deno.test("browser: a message lost on the way (seq jumps) makes the room reload 
   try {
     let dropped = false;
     let historyLoaded!: () => void;
-    const firstHistory = new Promise<void>((resolve) => historyLoaded = resolve);
+    const firstHistory = new Promise<void>((resolve) =>
+      historyLoaded = resolve
+    );
     // Between the server and the page, lose the one frame that carries "lost on the way".
     const reader = await openAs(
       browser,
@@ -635,6 +642,64 @@ Deno.test("browser: at phone size the conversation owns the screen; rooms and me
     await friend.close();
     await context.close();
   } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: a large room shows its member count, applies presence diffs, and pages its member list", async () => {
+  const server = await startServer({ largeRoom: 2, presenceDiffMs: 20 });
+  const browser = await launch();
+  const others: Client[] = [];
+  try {
+    for (let i = 0; i < 4; i++) {
+      others.push(
+        await Client.connect(server.ws, { name: `m${i}`, room: "lobby" }),
+      );
+    }
+    const page = await openAs(browser, server, "zed");
+    // Its joined listed a page of 2 names and the count: 5 members, "Show more" for the rest
+    // (its own arrival came in a diff).
+    await page.page.locator("#members-title", { hasText: "Members (5)" })
+      .waitFor();
+    await page.page.locator("#members li", { hasText: "zed (you)" }).waitFor();
+    assert.deepEqual(await page.page.locator("#members li").allTextContents(), [
+      "m0",
+      "m1",
+      "zed (you)",
+      "Show more",
+    ]);
+    // Pages of 2 from where the last ended: m2 and m3, then zed (already shown), then no more.
+    await page.page.getByRole("button", { name: "Show more" }).click();
+    await page.page.locator("#members li", { hasText: "m3" }).waitFor();
+    await page.page.getByRole("button", { name: "Show more" }).click();
+    await page.page.getByRole("button", { name: "Show more" }).waitFor({
+      state: "detached",
+    });
+    assert.deepEqual(await page.page.locator("#members li").allTextContents(), [
+      "m0",
+      "m1",
+      "zed (you)",
+      "m2",
+      "m3",
+    ]);
+    // Arrivals and departures come as presence diffs: the count and the list follow.
+    others.push(
+      await Client.connect(server.ws, { name: "late", room: "lobby" }),
+    );
+    await page.page.locator("#members-title", { hasText: "Members (6)" })
+      .waitFor();
+    await page.page.locator("#members li", { hasText: "late" }).waitFor();
+    await others[0].close();
+    await page.page.locator("#members-title", { hasText: "Members (5)" })
+      .waitFor();
+    await page.page.locator("#members li", { hasText: "m0" }).waitFor({
+      state: "detached",
+    });
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    for (const c of others) await c.close();
     await browser.close();
     await server.close();
   }
