@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
-import {
-  Client,
-  type Json,
-  startServer,
-  type TestServer,
-} from "../_helpers.ts";
+import { Client, type Json, startServer, type TestServer } from "../_helpers.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 
@@ -220,9 +215,7 @@ Deno.test("browser: a message lost on the way (seq jumps) makes the room reload 
   try {
     let dropped = false;
     let historyLoaded!: () => void;
-    const firstHistory = new Promise<void>((resolve) =>
-      historyLoaded = resolve
-    );
+    const firstHistory = new Promise<void>((resolve) => historyLoaded = resolve);
     // Between the server and the page, lose the one frame that carries "lost on the way".
     const reader = await openAs(
       browser,
