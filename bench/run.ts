@@ -162,6 +162,20 @@ async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   };
 }
 
+/** bench/socketio_server.cjs on Node: on `redisUrl` through the Redis streams adapter, if given. */
+async function socketIo(port: number, redisUrl?: string): Promise<Deno.ChildProcess> {
+  const [sio, adapter, redis] = await Promise.all(
+    ["socket.io", "@socket.io/redis-streams-adapter", "redis"].map(nodeModule),
+  );
+  return spawn("node", [path("bench/socketio_server.cjs")], {
+    PORT: String(port),
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    SIO_MODULE: sio,
+    SIO_ADAPTER_MODULE: adapter,
+    REDIS_MODULE: redis,
+  });
+}
+
 /** Ours under `deno serve --parallel` with 2 isolates, with these settings besides the bench's. */
 function serveParallel(port: number, env: Record<string, string>): Deno.ChildProcess {
   const args = ["serve", "--parallel", ...PERMISSIONS, "--port", String(port), "--host"];
@@ -242,17 +256,7 @@ const SPECS: ServerSpec[] = [
     // connection-state recovery on (its in-memory adapter).
     name: "peer (Socket.IO 4)",
     kind: "socketio",
-    start: async (port) => {
-      const [sio, adapter, redis] = await Promise.all(
-        ["socket.io", "@socket.io/redis-streams-adapter", "redis"].map(nodeModule),
-      );
-      return spawn("node", [path("bench/socketio_server.cjs")], {
-        PORT: String(port),
-        SIO_MODULE: sio,
-        SIO_ADAPTER_MODULE: adapter,
-        REDIS_MODULE: redis,
-      });
-    },
+    start: (port) => socketIo(port),
   },
   {
     // What a Node user would pick across processes: Socket.IO 4, Redis streams adapter,
@@ -261,18 +265,7 @@ const SPECS: ServerSpec[] = [
     kind: "socketio",
     processes: 2,
     redis: true,
-    start: async (port, _dir, redisUrl) => {
-      const [sio, adapter, redis] = await Promise.all(
-        ["socket.io", "@socket.io/redis-streams-adapter", "redis"].map(nodeModule),
-      );
-      return spawn("node", [path("bench/socketio_server.cjs")], {
-        PORT: String(port),
-        REDIS_URL: redisUrl,
-        SIO_MODULE: sio,
-        SIO_ADAPTER_MODULE: adapter,
-        REDIS_MODULE: redis,
-      });
-    },
+    start: (port, _dir, redisUrl) => socketIo(port, redisUrl),
   },
 ];
 

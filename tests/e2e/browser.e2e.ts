@@ -46,6 +46,30 @@ async function openAs(
   return { page, errors, close: () => context.close() };
 }
 
+/**
+ * A server and a browser with two pages, ana and ben, both connected; after `body`, neither page
+ * may have logged an error. Everything is closed whatever happens.
+ */
+async function withTwoPages(
+  body: (pages: { ana: Opened; ben: Opened; server: TestServer }) => Promise<void>,
+): Promise<void> {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const ana = await openAs(browser, server, "ana");
+    const ben = await openAs(browser, server, "ben");
+    await body({ ana, ben, server });
+    assert.deepEqual([...ana.errors, ...ben.errors], []);
+    await ana.close();
+    await ben.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+type Opened = Awaited<ReturnType<typeof openAs>>;
+
 async function send(page: Page, text: string): Promise<void> {
   await page.getByLabel("Message", { exact: true }).fill(text);
   await page.keyboard.press("Enter");
@@ -421,12 +445,8 @@ Deno.test("browser: at phone width there is no horizontal scroll; the main view 
   }
 });
 
-Deno.test("browser: a direct message started from the member list, with unread counts, both ways", async () => {
-  const server = await startServer();
-  const browser = await launch();
-  try {
-    const ana = await openAs(browser, server, "ana");
-    const ben = await openAs(browser, server, "ben");
+Deno.test("browser: a direct message started from the member list, with unread counts, both ways", () =>
+  withTwoPages(async ({ ana, ben }) => {
     await ana.page.getByRole("button", { name: "Message ben directly" })
       .click();
     await ana.page.locator("#room-title", { hasText: "@ben" }).waitFor();
@@ -453,21 +473,10 @@ Deno.test("browser: a direct message started from the member list, with unread c
     await ana.page.locator("#messages .msg-body", { hasText: "deal" })
       .waitFor();
     assert.deepEqual(await texts(ana.page), ["just between us", "deal"]);
-    assert.deepEqual([...ana.errors, ...ben.errors], []);
-    await ana.close();
-    await ben.close();
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("browser: typing shows to the others; one's own messages can be edited and deleted, others' cannot", async () => {
-  const server = await startServer();
-  const browser = await launch();
-  try {
-    const ana = await openAs(browser, server, "ana");
-    const ben = await openAs(browser, server, "ben");
+Deno.test("browser: typing shows to the others; one's own messages can be edited and deleted, others' cannot", () =>
+  withTwoPages(async ({ ana, ben }) => {
     await ana.page.locator("#members li", { hasText: "ben" }).waitFor();
     await ana.page.getByLabel("Message", { exact: true }).pressSequentially(
       "hel",
@@ -514,21 +523,10 @@ Deno.test("browser: typing shows to the others; one's own messages can be edited
     })
       .waitFor();
     assert.deepEqual(await texts(ana.page), ["This message was deleted."]);
-    assert.deepEqual([...ana.errors, ...ben.errors], []);
-    await ana.close();
-    await ben.close();
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("browser: reactions with counts, toggled by a click, the same for everyone", async () => {
-  const server = await startServer();
-  const browser = await launch();
-  try {
-    const ana = await openAs(browser, server, "ana");
-    const ben = await openAs(browser, server, "ben");
+Deno.test("browser: reactions with counts, toggled by a click, the same for everyone", () =>
+  withTwoPages(async ({ ana, ben }) => {
     await ana.page.locator("#members li", { hasText: "ben" }).waitFor();
     await send(ana.page, "ship it?");
     const line = ben.page.locator("#messages li", { hasText: "ship it?" });
@@ -545,14 +543,7 @@ Deno.test("browser: reactions with counts, toggled by a click, the same for ever
     await line.locator(".chip", { hasText: "👍 2" }).waitFor();
     await line.locator(".chip", { hasText: "👍 2" }).click();
     await anaLine.locator(".chip", { hasText: "👍 1" }).waitFor();
-    assert.deepEqual([...ana.errors, ...ben.errors], []);
-    await ana.close();
-    await ben.close();
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-});
+  }));
 
 Deno.test("browser: at phone size the conversation owns the screen; rooms and members are drawers reachable by keyboard", async () => {
   const server = await startServer();
