@@ -30,7 +30,7 @@ import type {
   StoredMessage,
 } from "../core/types.ts";
 import { retryBusy } from "./kv_busy.ts";
-import { roomsFull } from "./memory_store.ts";
+import { roomsFull, storeFailed } from "./store_errors.ts";
 import { keeps, type Retention } from "./retention.ts";
 
 // Key layout. Message keys sort by room then id, and ids grow with `seq`, so history pages,
@@ -105,11 +105,6 @@ export async function openKvDatabase(path: string | undefined): Promise<Deno.Kv>
     if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
   }
   return await retryBusy(() => Deno.openKv(path));
-}
-
-function storeFailed(error: unknown): ChatError {
-  const reason = error instanceof Error ? error.message : String(error);
-  return new ChatError("store_failed", `the message could not be stored: ${reason}`);
 }
 
 /**

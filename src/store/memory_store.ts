@@ -28,6 +28,7 @@ import type {
   StoredMessage,
 } from "../core/types.ts";
 import { keeps, type Retention } from "./retention.ts";
+import { roomsFull } from "./store_errors.ts";
 
 /** The first index whose log id is greater than `id` (or `>=` with `inclusive`). */
 function boundary(list: LogRecord[], id: string, inclusive: boolean): number {
@@ -41,13 +42,6 @@ function boundary(list: LogRecord[], id: string, inclusive: boolean): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** The refusal when the server holds as many rooms as it may. */
-export function roomsFull(max: number): ChatError {
-  return new ChatError("over_capacity", `the server holds its maximum of ${max} rooms`, {
-    limit: max,
-  });
 }
 
 /** One room's log in memory. */

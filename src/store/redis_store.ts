@@ -28,7 +28,7 @@ import type {
   Room,
   StoredMessage,
 } from "../core/types.ts";
-import { roomsFull } from "./memory_store.ts";
+import { roomsFull, storeFailed } from "./store_errors.ts";
 import type { RedisClient } from "./redis_client.ts";
 import { RedisKeys } from "./redis_keys.ts";
 import { APPEND, CREATE_ROOM, TRIM } from "./redis_scripts.ts";
@@ -81,11 +81,6 @@ const MAX_BATCH = 200;
 /** Tries before an append gives up because other processes keep moving the room's head. */
 const MAX_CONFLICTS = 64;
 const READ_PAGE = 200;
-
-function storeFailed(error: unknown): ChatError {
-  const reason = error instanceof Error ? error.message : String(error);
-  return new ChatError("store_failed", `the message could not be stored: ${reason}`);
-}
 
 /**
  * Rooms and history in Redis, designed after Centrifugo's Redis engine: each room's log is a
