@@ -97,11 +97,18 @@ export type { Env } from "./config.ts";
 export type { Bus, BusHandler, BusMessage, GapHandler } from "./core/bus.ts";
 export type { AppendOptions, RoomPage, Store } from "./core/store.ts";
 export type {
+  ChangeBase,
+  ChangeEvent,
   ChatMessage,
   Clock,
   Connection,
+  DeletedEvent,
+  DirectEvent,
+  EditedEvent,
   IdSource,
+  LogEntry,
   Logger,
+  LogPage,
   MeEvent,
   MembershipEvent,
   MessageDraft,
@@ -109,10 +116,16 @@ export type {
   MessageQuery,
   NoticeEvent,
   Outbound,
+  PresenceDiffEvent,
   PushEvent,
+  ReactionEvent,
   RenamedEvent,
   Room,
+  StoredMessage,
+  Tombstone,
+  TypingEvent,
 } from "./core/types.ts";
+export type { MessageChange } from "./core/message_changes.ts";
 export type { HubStats as ChatStats, RoomDetails, RoomSummary } from "./core/hub.ts";
 export type { LogPosition } from "./core/log_order.ts";
 export type { MemberInfo, MessageHook, MessageInfo, MessageVerdict } from "./core/hooks.ts";

@@ -74,7 +74,7 @@ export interface Tombstone {
 export type StoredMessage = ChatMessage | Tombstone;
 
 /** Fields every change event carries: its own place in the room's log, and who made it. */
-interface ChangeBase {
+export interface ChangeBase {
   /** The room's id. */
   readonly room: string;
   /** The id of the message changed. */

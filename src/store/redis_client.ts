@@ -1,10 +1,17 @@
-import { createClient } from "redis";
+import { createClient, type RedisClientType, type RedisDefaultModules } from "redis";
 import type { Logger } from "../core/types.ts";
 
-/** A node-redis client as this project configures it. */
-export type RedisClient = ReturnType<typeof newClient>;
+/** A node-redis client as this project configures it (RESP3, no modules, functions or scripts). */
+export type RedisClient = RedisClientType<
+  RedisDefaultModules,
+  Record<never, never>,
+  Record<never, never>,
+  3,
+  Record<never, never>
+>;
 
-function newClient(url: string) {
+/** A node-redis client with this project's settings (no offline queue, backoff with jitter). */
+function newClient(url: string): RedisClient {
   return createClient({
     url,
     disableOfflineQueue: true,
