@@ -258,6 +258,8 @@ export class Hub {
   readonly #feeds: RoomFeeds;
   readonly #sync: PresenceSync;
   readonly #diffs: PresenceDiffs;
+  /** When each member's last `typing` was relayed from this node (dropped with its last device). */
+  readonly #lastTyping = new Map<string, number>();
   /** Appends in flight per author: their acknowledgements are on the way. */
   readonly #inFlight = new Map<string, number>();
   #stored = 0;
@@ -426,6 +428,7 @@ export class Hub {
   /** Removes a member from every room (with `leave` to the others) and from presence. */
   disconnect(member: LocalMember): void {
     if (!this.#locals.remove(member)) return;
+    if (!this.#locals.hasDevices(member.memberId)) this.#lastTyping.delete(member.memberId);
     this.#deps.names?.release(nameKey(member.name), member.memberId);
     for (const room of [...member.rooms.keys()]) this.#leaveRoom(member, room);
     this.presence.remove(member.id);
@@ -881,14 +884,15 @@ export class Hub {
 
   /**
    * Tells the other members of a room (on every node) that the member is typing. Not stored; at
-   * most one a second per connection is relayed, the rest are dropped without a word.
+   * most one a second per member is relayed from a node, the rest are dropped without a word.
    */
   async typing(member: LocalMember, ref?: string): Promise<void> {
     const room = ref === undefined ? this.#onlyRoom(member) : this.#memberRoom(member, ref);
     if (!room) return await this.#notInRoom(ref ?? "");
     const now = this.#deps.clock();
-    if (now - member.lastTypingAt < TYPING_INTERVAL_MS) return;
-    member.lastTypingAt = now;
+    // Per member, not per connection: two devices typing at once still make one a second.
+    if (now - (this.#lastTyping.get(member.memberId) ?? -Infinity) < TYPING_INTERVAL_MS) return;
+    this.#lastTyping.set(member.memberId, now);
     const event: TypingEvent = {
       event: "typing",
       room: room.id,

@@ -22,8 +22,6 @@ export class LocalMember {
    * shared by all its connections (devices) on every node (see `memberIdOf`).
    */
   memberId: string;
-  /** When this connection's last `typing` was relayed (at most one a second is). */
-  lastTypingAt = -Infinity;
   /** What an embedder's connect hook attached to this member (see `ChatHooks`). */
   data: unknown = undefined;
   /** The message hook's judgements of this member's messages, one after the other. */

@@ -32,6 +32,11 @@ export class LocalRooms {
     return true;
   }
 
+  /** Whether the member (by public id) has a connection on this node. */
+  hasDevices(memberId: string): boolean {
+    return this.#devices.has(memberId);
+  }
+
   /** This node's connections of a member (by public id). */
   devicesOf(memberId: string): Iterable<LocalMember> {
     return this.#devices.get(memberId) ?? [];
