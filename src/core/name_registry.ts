@@ -5,7 +5,10 @@
  * processes racing for a name never both get it.
  */
 export interface NameRegistry {
-  /** Claims a name key for a member; false when another member holds it (on a live node). */
+  /**
+   * Claims a name key for a member; false when another member holds it (on a live node). Rejects
+   * with `store_failed` when the registry cannot be reached.
+   */
   claim(key: string, memberId: string): Promise<boolean>;
   /** Gives up a member's claim (nothing if someone else holds the name). */
   release(key: string, memberId: string): void;

@@ -3,6 +3,7 @@ import type { Logger } from "../core/types.ts";
 import type { RedisClient } from "./redis_client.ts";
 import { RedisKeys } from "./redis_keys.ts";
 import { CLAIM_NAME, RELEASE_NAME } from "./redis_scripts.ts";
+import { storeFailed } from "./store_errors.ts";
 
 /** Settings of a {@link RedisNameRegistry}. */
 export interface RedisNameRegistryOptions {
@@ -59,16 +60,21 @@ export class RedisNameRegistry implements NameRegistry {
   /** Claims a name for a member (a second connection of the same member shares the claim). */
   async claim(key: string, memberId: string): Promise<boolean> {
     const k = this.#keys;
-    const claimed = await this.#client.sendCommand([
-      "EVAL",
-      CLAIM_NAME,
-      "1",
-      k.nameClaims,
-      key,
-      memberId,
-      this.#options.nodeId,
-      k.nodeAlivePrefix,
-    ]) as number;
+    let claimed: number;
+    try {
+      claimed = await this.#client.sendCommand([
+        "EVAL",
+        CLAIM_NAME,
+        "1",
+        k.nameClaims,
+        key,
+        memberId,
+        this.#options.nodeId,
+        k.nodeAlivePrefix,
+      ]) as number;
+    } catch (error) {
+      throw storeFailed(error);
+    }
     if (claimed !== 1) return false;
     const held = this.#held.get(key);
     if (held?.memberId === memberId) held.count++;

@@ -149,12 +149,21 @@ export class WsSession {
   }
 
   async #open(): Promise<void> {
-    const member = await this.hub.connect(
-      this.#connection,
-      this.options.name,
-      this.options.allowedRooms,
-      this.options.subject,
-    );
+    let member: LocalMember;
+    try {
+      member = await this.hub.connect(
+        this.#connection,
+        this.options.name,
+        this.options.allowedRooms,
+        this.options.subject,
+      );
+    } catch (error) {
+      const chatError = toChatError(error);
+      if (chatError.code !== "store_failed") throw error;
+      // Names could not be claimed (Redis away): the client should come back, not give up.
+      this.#sendError(chatError);
+      return this.close(TRY_AGAIN_LATER, "storage unavailable; try again");
+    }
     member.data = this.options.data;
     this.#member = member;
     if (this.options.expiresAt !== undefined) {

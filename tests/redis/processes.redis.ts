@@ -123,6 +123,10 @@ Deno.test("Redis stopped: a message gets store_failed and is delivered to nobody
     equal(alice.socket.readyState, WebSocket.OPEN);
     equal(bob.socket.readyState, WebSocket.OPEN);
     equal((await alice.request({ command: "me" })).event, "me", "the socket still answers");
+    // A newcomer cannot be given a name now: told so, and closed with 1013 (come back later).
+    const newcomer = Client.open(a.ws, { name: "newcomer", room: "outage" });
+    equal((await newcomer.closed).code, 1013);
+    equal(newcomer.events.find((e) => e.event === "error")?.code, "store_failed");
     await redis.restart();
     // The server reconnects by itself (backoff up to 2 s): the next message is stored.
     let after: Json | undefined;
