@@ -91,10 +91,17 @@ async function parallelChat(bus: string): Promise<void> {
     assert.deepEqual(page.messages.map((m) => m.id), [acked.id]);
   } finally {
     await closeAll(clients);
+    // SIGTERM first: start_parallel forwards it to `deno serve`, which SIGKILL would orphan.
     try {
-      child.kill("SIGKILL");
+      child.kill("SIGTERM");
     } catch { /* already exited */ }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited meanwhile */ }
+    }, 10_000);
     await child.status;
+    clearTimeout(timer);
     await child.stderr.cancel();
     await Deno.remove(dir, { recursive: true });
   }

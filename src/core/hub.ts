@@ -394,6 +394,10 @@ export class Hub {
     this.#locals.add(member);
     this.presence.add(id, name, this.nodeId, member.memberId);
     this.#sync.announce({ t: "up", id, name, ...(memberId === undefined ? {} : { m: memberId }) });
+    // Another node's holder of this name may have been heard while the name was being chosen
+    // (between choosing and adding, other work may run): apply the clash rule now, or nobody
+    // would (that node checks only when it hears of ours, and ours may be the one to yield).
+    this.#settleName(nameKey(name));
     return member;
   }
 
