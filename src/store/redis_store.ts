@@ -3,6 +3,7 @@ import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_ord
 import {
   applyChange,
   isMessage,
+  logIdOf,
   type LogRecord,
   type MessageChange,
   type MessageRecord,
@@ -367,7 +368,7 @@ export class RedisStore implements Store {
         if (messages.length > query.limit) break;
       }
       if (messages.length > query.limit || !page.more || page.records.length === 0) break;
-      bound = `(${page.last}`;
+      bound = `(${page.ids[page.ids.length - 1]}`;
     }
     const more = messages.length > query.limit;
     const taken = messages.slice(0, query.limit);
@@ -384,7 +385,7 @@ export class RedisStore implements Store {
     to: string,
     limit: number,
     reverse: boolean,
-  ): Promise<{ records: LogRecord[]; more: boolean; last?: string }> {
+  ): Promise<{ records: LogRecord[]; more: boolean; ids: string[] }> {
     const k = this.#keys;
     const [head, ids] = await Promise.all([
       this.head(room),
@@ -404,7 +405,7 @@ export class RedisStore implements Store {
     ]);
     const more = ids.length > limit;
     const page = ids.slice(0, limit);
-    if (page.length === 0) return { records: [], more: false };
+    if (page.length === 0) return { records: [], more: false, ids: [] };
     const values = await this.#guard(() => this.#command(["HMGET", k.data(room), ...page])) as (
       | string
       | null
@@ -416,33 +417,16 @@ export class RedisStore implements Store {
       const record = JSON.parse(json) as LogRecord;
       if (kept(record)) records.push(record);
     }
-    return { records, more, last: page[page.length - 1] };
+    return { records, more, ids: page };
   }
 
   /** The newest id retention dropped from the room, deleted yet or not. */
   async trimmedThrough(room: string): Promise<string | undefined> {
     let newest: string | undefined;
-    let bound = "-";
-    for (;;) {
-      const ids = await this.#guard(() =>
-        this.#command([
-          "ZRANGE",
-          this.#keys.ids(room),
-          bound,
-          "+",
-          "BYLEX",
-          "LIMIT",
-          "0",
-          String(READ_PAGE),
-        ])
-      ) as string[];
-      if (ids.length === 0) break;
-      const { records } = await this.#range(room, bound, "+", READ_PAGE, false);
-      const keptIds = new Set(records.map((r) => "logId" in r ? r.logId : r.id));
-      const dropped = ids.filter((id) => !keptIds.has(id));
-      if (dropped.length === 0) break;
-      newest = dropped[dropped.length - 1];
-      if (dropped.length < ids.length) break;
+    for (let bound = "-";;) {
+      const { ids, dropped } = await this.#dropped(room, bound, READ_PAGE);
+      if (dropped.length > 0) newest = dropped[dropped.length - 1];
+      if (dropped.length === 0 || dropped.length < ids.length) break;
       bound = `(${ids[ids.length - 1]}`;
     }
     if (newest !== undefined) return newest;
@@ -468,27 +452,25 @@ export class RedisStore implements Store {
   /** Deletes the oldest entries that retention no longer keeps. */
   async trim(room: string): Promise<void> {
     const k = this.#keys;
-    const ids = await this.#command([
-      "ZRANGE",
-      k.ids(room),
-      "-",
-      "+",
-      "BYLEX",
-      "LIMIT",
-      "0",
-      "500",
-    ]) as string[];
-    if (ids.length === 0) return;
-    const { records } = await this.#range(room, "-", "+", 500, false);
-    const keptIds = new Set(records.map((r) => "logId" in r ? r.logId : r.id));
-    const doomed: string[] = [];
-    for (const id of ids) {
-      if (keptIds.has(id)) break;
-      doomed.push(id);
+    const { dropped } = await this.#dropped(room, "-", 500);
+    if (dropped.length > 0) {
+      await this.#script(TRIM, [k.ids(room), k.data(room), k.trimmed(room)], dropped);
     }
-    if (doomed.length > 0) {
-      await this.#script(TRIM, [k.ids(room), k.data(room), k.trimmed(room)], doomed);
-    }
+  }
+
+  /**
+   * A page of a room's log ids from `from` (up to `limit`), and those of them retention no longer
+   * keeps: always the oldest ones, since what it drops is a prefix of the room.
+   */
+  async #dropped(
+    room: string,
+    from: string,
+    limit: number,
+  ): Promise<{ ids: string[]; dropped: string[] }> {
+    const { ids, records } = await this.#range(room, from, "+", limit, false);
+    const kept = new Set(records.map(logIdOf));
+    const end = ids.findIndex((id) => kept.has(id));
+    return { ids, dropped: end < 0 ? ids : ids.slice(0, end) };
   }
 
   // ---- plumbing ------------------------------------------------------------------------------
