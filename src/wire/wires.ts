@@ -1,5 +1,5 @@
 import type { ChatError } from "../core/errors.ts";
-import type { Outbound, PushEvent } from "../core/types.ts";
+import type { Outbound, PresenceDiffEvent, PushEvent } from "../core/types.ts";
 import { type ParsedFrame, parseFrame } from "./commands.ts";
 import { answer, encode, errorEvent, withRe } from "./events.ts";
 
@@ -86,6 +86,21 @@ function lines(frame: string): ParsedFrame[] {
   ).map((message) => ({ ok: true, command: { command: "broadcast", message } }));
 }
 
+/**
+ * The frames of a large room's `presence_diff` for a wire that knows only joins and leaves: one
+ * per member, as the wire announces each (`joined`, `left`).
+ */
+function diffFrames(
+  diff: PresenceDiffEvent,
+  joined: (name: string) => string,
+  left: (name: string) => string,
+): string[] {
+  return [...diff.joins.map((j) => joined(j.member)), ...diff.leaves.map((l) => left(l.member))];
+}
+
+const textJoined = (name: string) => `Server: ${name} has joined the chat`;
+const textLeft = (name: string) => `Server: ${name} has left the chat`;
+
 /** Seed 002's client: lines of text in; `<name>: <message>` and `Server: ...` lines out. */
 const TEXT_WIRE: Wire = {
   name: "text",
@@ -97,14 +112,11 @@ const TEXT_WIRE: Wire = {
       case "broadcast":
         return "deleted" in e ? undefined : `${e.member}: ${e.message}`;
       case "join":
-        return `Server: ${e.member} has joined the chat`;
+        return textJoined(e.member);
       case "leave":
-        return `Server: ${e.member} has left the chat`;
+        return textLeft(e.member);
       case "presence_diff":
-        return [
-          ...e.joins.map((j) => `Server: ${j.member} has joined the chat`),
-          ...e.leaves.map((l) => `Server: ${l.member} has left the chat`),
-        ];
+        return diffFrames(e, textJoined, textLeft);
       case "renamed":
         return `Server: ${e.from} is now ${e.to}`;
       case "notice":
@@ -118,8 +130,13 @@ const TEXT_WIRE: Wire = {
   acknowledge: (out) => single(TEXT_WIRE.push(out)),
   answer: () => undefined,
   error: (error) => `Server: ${error.message}`,
-  arrived: (name) => `Server: ${name} has joined the chat`,
+  arrived: textJoined,
 };
+
+const chattyJoined = (name: string) =>
+  JSON.stringify({ event_type: "participant_joined", participant: name });
+const chattyLeft = (name: string) =>
+  JSON.stringify({ event_type: "participant_left", participant: name });
 
 /** Seed 003's client (`/chat/join`): text in; `event_type` objects and `{text, participant}` out. */
 const CHATTY_WIRE: Wire = {
@@ -134,18 +151,11 @@ const CHATTY_WIRE: Wire = {
           ? undefined
           : JSON.stringify({ text: e.message, participant: e.member });
       case "join":
-        return JSON.stringify({ event_type: "participant_joined", participant: e.member });
+        return chattyJoined(e.member);
       case "leave":
-        return JSON.stringify({ event_type: "participant_left", participant: e.member });
+        return chattyLeft(e.member);
       case "presence_diff":
-        return [
-          ...e.joins.map((j) =>
-            JSON.stringify({ event_type: "participant_joined", participant: j.member })
-          ),
-          ...e.leaves.map((l) =>
-            JSON.stringify({ event_type: "participant_left", participant: l.member })
-          ),
-        ];
+        return diffFrames(e, chattyJoined, chattyLeft);
       case "notice":
         return JSON.stringify({ text: e.message, participant: "Server" });
       default:
@@ -156,7 +166,7 @@ const CHATTY_WIRE: Wire = {
   answer: () => undefined,
   error: (error) =>
     JSON.stringify({ event_type: "error", code: error.code, message: error.message }),
-  arrived: (name) => JSON.stringify({ event_type: "participant_joined", participant: name }),
+  arrived: chattyJoined,
 };
 
 const WIRES: Record<WireName, Wire> = {
