@@ -765,12 +765,7 @@ export class Hub {
     if (target === "everyone") to = { everyone: true };
     else if ("room" in target) to = { room: (await this.resolveRoom(target.room)).id };
     else {
-      const key = nameKey(target.member.trim());
-      const found = this.presence.connectionsOf(target.member.trim().toUpperCase())[0] ??
-        this.presence.get(target.member.trim().toUpperCase()) ??
-        this.presence.holdersOf(key)[0];
-      if (!found) throw new ChatError("no_such_member", `no member '${target.member}'`);
-      to = { member: found.memberId };
+      to = { member: this.#findMember(target.member).memberId };
     }
     this.#deliverNotice(to, message);
     const out: NoticeNodeMessage = { t: "notice", to, message };
