@@ -50,7 +50,7 @@ Deno.test("a taken name gets a suffix, case-insensitively", async () => {
 Deno.test("an invalid name or since refuses the upgrade with 400", async () => {
   const server = await startServer();
   try {
-    const long = await rawUpgrade(server.port, `/ws?name=${"x".repeat(33)}`);
+    const long = await rawUpgrade(server.port, `/ws?name=${"x".repeat(51)}`);
     assert.equal(long.status, 400);
     assert.equal(JSON.parse(long.body).error, "invalid_name");
     const blank = await rawUpgrade(server.port, "/ws?name=%20%20");

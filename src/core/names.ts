@@ -2,7 +2,7 @@ import unhomoglyph from "unhomoglyph";
 import { ChatError, type ErrorCode } from "./errors.ts";
 
 /** The longest display name, in characters (code points) after trimming. */
-export const MAX_NAME_LENGTH = 32;
+export const MAX_NAME_LENGTH = 50;
 /** The longest room name, in characters (code points) after trimming. */
 export const MAX_ROOM_NAME_LENGTH = 64;
 
@@ -36,7 +36,7 @@ function checkText(raw: string, max: number, what: string, code: ErrorCode): str
 }
 
 /**
- * Validates a display name: NFKC-normalised, 1–32 characters after trimming, no control,
+ * Validates a display name: NFKC-normalised, 1–50 characters after trimming (the third round's limit, so that seed 002's names fit), no control,
  * invisible or direction-changing characters. Returns the normalised name.
  */
 export function validateDisplayName(raw: string): string {
@@ -59,7 +59,7 @@ export function nameKey(name: string): string {
 
 /**
  * The first of `base`, `base-2`, `base-3`, ... whose key `isTaken` denies. The base is shortened
- * so that the suffixed name still fits in 32 characters.
+ * so that the suffixed name still fits in {@link MAX_NAME_LENGTH} characters.
  */
 export function uniqueName(base: string, isTaken: (key: string) => boolean): string {
   for (const candidate of nameCandidates(base)) {
@@ -68,7 +68,7 @@ export function uniqueName(base: string, isTaken: (key: string) => boolean): str
   throw new Error("unreachable: name candidates are endless");
 }
 
-/** The names tried for `base`, in order: `base`, `base-2`, `base-3`, ... (each within 32). */
+/** The names tried for `base`, in order: `base`, `base-2`, `base-3`, ... (each within {@link MAX_NAME_LENGTH}). */
 export function* nameCandidates(base: string): Generator<string> {
   yield base;
   const chars = [...base];
