@@ -1,14 +1,16 @@
 /**
  * The server's entry point. `deno task start` runs `main.ts listen`, which serves on `PORT` and
- * `HOSTNAME` and shuts down gracefully on SIGINT/SIGTERM. Under `deno serve` (and
- * `deno serve --parallel`, one chat per isolate sharing a `BroadcastChannel` bus), the default
- * export's `fetch` is used instead.
+ * `HOSTNAME` and shuts down gracefully on SIGINT/SIGTERM. On Deno Deploy, which starts the
+ * entrypoint like `deno run` (with the `deploy.runtime.args` of `deno.json`, or with none), it
+ * serves by itself too. Under `deno serve` (and `deno serve --parallel`, one chat per isolate
+ * sharing a `BroadcastChannel` bus), the default export's `fetch` is used instead.
  *
  * @module
  */
 import {
   type Chat,
   createChat,
+  isDenoDeploy,
   loadSettings,
   RedisUnreachable,
   type Settings,
@@ -17,12 +19,19 @@ import {
 import { exitGracefullyOnSignal, serveUntilSignal } from "./src/cli/serve.ts";
 import { parseServeFlags } from "./src/cli/flags.ts";
 
+/**
+ * Whether this process serves by itself: `main.ts listen` (`deno task start`), or any start on Deno
+ * Deploy, whose runtime runs the entrypoint as a program and waits for it to listen (it never runs
+ * `deno serve`, so a default export alone would leave nothing listening).
+ */
+const listening = import.meta.main && (Deno.args[0] === "listen" || isDenoDeploy());
+
 function settingsOrExit(): Settings {
   try {
     const settings = loadSettings();
-    if (!(import.meta.main && Deno.args[0] === "listen")) return settings;
+    if (!listening) return settings;
     // `deno task start --port N --host H`: the flags win over PORT and HOSTNAME.
-    const flags = parseServeFlags(Deno.args.slice(1));
+    const flags = parseServeFlags(Deno.args[0] === "listen" ? Deno.args.slice(1) : Deno.args);
     return {
       ...settings,
       port: flags.port ?? settings.port,
@@ -47,10 +56,10 @@ async function chatOrExit(settings: Settings): Promise<Chat> {
 
 const chat = await chatOrExit(settingsOrExit());
 
-// `deno run main.ts listen` serves by itself; otherwise the default export is for `deno serve`.
-// (Leaving `fetch` out when listening keeps `deno run` from suggesting `deno serve`.)
+// `deno run main.ts listen` (and Deploy) serve by itself; otherwise the default export is for
+// `deno serve`. (Leaving `fetch` out when listening keeps `deno run` from suggesting `deno serve`.)
 const entry: Partial<Deno.ServeDefaultExport> = {};
-if (import.meta.main && Deno.args[0] === "listen") {
+if (listening) {
   serveUntilSignal(chat);
 } else {
   entry.fetch = chat.fetch;

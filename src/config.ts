@@ -92,6 +92,12 @@ export interface Settings {
    * other sockets and is refused for this long (0: off; only with real client addresses).
    */
   readonly oversizeBanSeconds: number;
+  /**
+   * Running on Deno Deploy (`DENO_DEPLOY` or `DENO_DEPLOYMENT_ID` is set, as Deploy sets them):
+   * `main.ts` then serves by itself, KV defaults to the app's database and the bus to `kv`, and
+   * `/metrics` is served only behind `CHAT_METRICS_TOKEN`.
+   */
+  readonly onDeploy: boolean;
 }
 
 /** The defaults, as documented in the README. */
@@ -134,6 +140,7 @@ export const DEFAULT_SETTINGS: Settings = {
   largeRoom: 100,
   presenceDiffMs: 50,
   oversizeBanSeconds: 0,
+  onDeploy: false,
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -198,9 +205,26 @@ function list(env: Env, name: string): string[] {
   return (env.get(name) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/** Whether `env` is Deno Deploy's: it sets `DENO_DEPLOY=true` and `DENO_DEPLOYMENT_ID`. */
+export function isDenoDeploy(env: Env = Deno.env): boolean {
+  return Boolean(env.get("DENO_DEPLOYMENT_ID")?.trim()) ||
+    env.get("DENO_DEPLOY")?.trim() === "true";
+}
+
+/**
+ * `/metrics` on or off. A public deployment does not publish its figures to everyone: on Deno
+ * Deploy they are served only behind `CHAT_METRICS_TOKEN`, and are off without one.
+ */
+function metricsSetting(env: Env, onDeploy: boolean, token: string): "on" | "off" {
+  const wanted = oneOf(env, "CHAT_METRICS", DEFAULT_SETTINGS.metrics, ["on", "off"] as const);
+  return onDeploy && token === "" ? "off" : wanted;
+}
+
 /** Reads every setting from `env` (default: `Deno.env`), refusing bad values with a clear message. */
 export function loadSettings(env: Env = Deno.env): Settings {
   const d = DEFAULT_SETTINGS;
+  const onDeploy = isDenoDeploy(env);
+  const metricsToken = env.get("CHAT_METRICS_TOKEN")?.trim() ?? "";
   const heartbeatMs = integer(env, "CHAT_HEARTBEAT_MS", d.heartbeatMs, 10);
   const presenceTimeoutMs = integer(env, "CHAT_PRESENCE_TIMEOUT_MS", d.presenceTimeoutMs, 10);
   if (presenceTimeoutMs <= heartbeatMs * 2) {
@@ -211,8 +235,7 @@ export function loadSettings(env: Env = Deno.env): Settings {
   return {
     port: integer(env, "PORT", d.port, 0),
     hostname: env.get("HOSTNAME")?.trim() || d.hostname,
-    kvPath: env.get("CHAT_KV_PATH")?.trim() ||
-      (env.get("DENO_DEPLOYMENT_ID") ? "default" : d.kvPath),
+    kvPath: env.get("CHAT_KV_PATH")?.trim() || (onDeploy ? "default" : d.kvPath),
     maxMessageLength: integer(env, "CHAT_MAX_MESSAGE", d.maxMessageLength, 1),
     maxFrameBytes: integer(env, "CHAT_MAX_FRAME", d.maxFrameBytes, 256),
     ratePerSecond: number(env, "CHAT_RATE_PER_SEC", d.ratePerSecond),
@@ -230,7 +253,7 @@ export function loadSettings(env: Env = Deno.env): Settings {
     busKind: oneOf(
       env,
       "CHAT_BUS",
-      env.get("DENO_DEPLOYMENT_ID") ? "kv" : d.busKind,
+      onDeploy ? "kv" : d.busKind,
       ["broadcast-channel", "kv", "memory"] as const,
     ),
     busNamespace: env.get("CHAT_BUS_NAMESPACE")?.trim() || d.busNamespace,
@@ -241,8 +264,8 @@ export function loadSettings(env: Env = Deno.env): Settings {
     jwtSecret: env.get("CHAT_JWT_SECRET") ?? "",
     shutdownMs: integer(env, "CHAT_SHUTDOWN_MS", d.shutdownMs, 0),
     log: oneOf(env, "CHAT_LOG", d.log, ["json", "off"] as const),
-    metrics: oneOf(env, "CHAT_METRICS", d.metrics, ["on", "off"] as const),
-    metricsToken: env.get("CHAT_METRICS_TOKEN")?.trim() ?? "",
+    metrics: metricsSetting(env, onDeploy, metricsToken),
+    metricsToken,
     maxBodyBytes: integer(env, "CHAT_MAX_BODY", d.maxBodyBytes, 256),
     tokenMaxTtlSeconds: integer(env, "CHAT_TOKEN_MAX_TTL_S", d.tokenMaxTtlSeconds, 1),
     allowedHosts: list(env, "CHAT_ALLOWED_HOSTS").map((h) => h.toLowerCase()),
@@ -268,5 +291,6 @@ export function loadSettings(env: Env = Deno.env): Settings {
     largeRoom: integer(env, "CHAT_LARGE_ROOM", d.largeRoom, 1),
     presenceDiffMs: integer(env, "CHAT_PRESENCE_DIFF_MS", d.presenceDiffMs, 1),
     oversizeBanSeconds: integer(env, "CHAT_OVERSIZE_BAN_S", d.oversizeBanSeconds, 0),
+    onDeploy,
   };
 }

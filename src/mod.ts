@@ -80,6 +80,7 @@ import { RedisNameRegistry } from "./store/redis_name_registry.ts";
 import { RedisStore } from "./store/redis_store.ts";
 import { KvStore, openKvDatabase, roomHeadKey } from "./store/kv_store.ts";
 import { MemoryStore } from "./store/memory_store.ts";
+import { openDeployKv } from "./store/deploy_kv.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
 import { ChatMetrics } from "./transport/metrics.ts";
 import {
@@ -89,7 +90,7 @@ import {
   type NoticeTo,
 } from "./transport/embedding.ts";
 
-export { loadSettings, SettingsError } from "./config.ts";
+export { isDenoDeploy, loadSettings, SettingsError } from "./config.ts";
 export type { Settings } from "./config.ts";
 export { ChatError } from "./core/errors.ts";
 export type { ErrorCode } from "./core/errors.ts";
@@ -280,6 +281,13 @@ async function openRedisEngines(
   };
 }
 
+/** The KV database at `kvPath`; on Deno Deploy, the app's own, saying when none is attached. */
+async function openKv(settings: Settings, log: Logger): Promise<Deno.Kv> {
+  if (settings.kvPath !== "default") return await openKvDatabase(settings.kvPath);
+  if (settings.onDeploy) return (await openDeployKv(log)).kv;
+  return await openKvDatabase(undefined);
+}
+
 /**
  * Chooses the store and the bus (the only place that does): Deno KV at `kvPath` unless a store
  * is given, and the bus named by `busKind` unless a bus is given. The KV bus shares the store's
@@ -298,9 +306,7 @@ async function openEngines(
   let busKind: string = given.bus ? "custom" : settings.busKind;
   if (busKind === "broadcast-channel" && typeof BroadcastChannel === "undefined") busKind = "kv";
   const needKv = !given.store || busKind === "kv";
-  const kv = needKv
-    ? await openKvDatabase(settings.kvPath === "default" ? undefined : settings.kvPath)
-    : undefined;
+  const kv = needKv ? await openKv(settings, log) : undefined;
   const retention = { maxMessages: settings.retainMessages, maxAgeMs: settings.retainMs };
   const store = given.store ?? new KvStore(kv!, { retention, clock, log });
   const namespace = settings.busNamespace;
@@ -357,7 +363,13 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     log,
   );
   const { store, bus } = engines;
-  log("engines", { node: nodeId, bus: engines.busKind, store: engines.storeKind });
+  log("engines", {
+    node: nodeId,
+    bus: engines.busKind,
+    store: engines.storeKind,
+    metrics: settings.metrics,
+    ...(settings.onDeploy ? { deploy: true } : {}),
+  });
   const sessions = new Sessions();
   let metrics: ChatMetrics | undefined;
   const observer = { committed: (ms: number) => metrics?.committed(ms) };

@@ -130,6 +130,30 @@ export function busContract(name: string, open: () => Promise<BusSubject>): void
     }
   });
 
+  test("large non-Latin messages arrive whole: 40,000 CJK characters, and many of 2,000 each", async (s) => {
+    const [a, b] = await Promise.all(["node-a", "node-b"].map((n) => s.make(n)));
+    try {
+      const onB = recorder();
+      b.subscribe("wide", onB.handler, onB.onGap);
+      await live(a, b, "wide");
+      onB.reset();
+      // 80,000 bytes as a KV value (two per character): more than one entry can hold.
+      const huge = "漢字かな".repeat(10_000);
+      a.publish("wide", { n: 0, text: huge });
+      // 40 of 4,000 bytes each in one turn: more than one entry's worth, to be split between entries.
+      for (let i = 1; i <= 40; i++) a.publish("wide", { n: i, text: "名".repeat(2000) });
+      a.publish("wide", { n: 41, text: "after" });
+      await eventually(() => onB.got.length === 42 || onB.gaps() > 0, "all 42", 10_000);
+      assert.equal(onB.gaps(), 0);
+      assert.deepEqual(onB.got.map((r) => r.message.n), [...Array(42).keys()]);
+      assert.equal(onB.got[0].message.text, huge);
+      assert.equal(onB.got[1].message.text, "名".repeat(2000));
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   test("after unsubscribe nothing more arrives there; other subscriptions still receive", async (s) => {
     const [a, b] = await Promise.all(["node-a", "node-b"].map((n) => s.make(n)));
     try {

@@ -46,6 +46,18 @@ Deno.test("on Deno Deploy the managed KV is the default store, and KV watches th
     loadSettings(env({ DENO_DEPLOYMENT_ID: "abc", CHAT_KV_PATH: ":memory:" })).kvPath,
     ":memory:",
   );
+  // Deploy sets DENO_DEPLOY=true as well; either one is enough.
+  assert.equal(loadSettings(env({ DENO_DEPLOY: "true" })).onDeploy, true);
+  assert.equal(loadSettings(env({ DENO_DEPLOY: "true" })).busKind, "kv");
+  assert.equal(loadSettings(env({})).onDeploy, false);
+});
+
+Deno.test("on Deno Deploy /metrics is off unless CHAT_METRICS_TOKEN guards it", () => {
+  assert.equal(loadSettings(env({ DENO_DEPLOY: "true" })).metrics, "off");
+  assert.equal(loadSettings(env({ DENO_DEPLOY: "true", CHAT_METRICS: "on" })).metrics, "off");
+  const guarded = loadSettings(env({ DENO_DEPLOY: "true", CHAT_METRICS_TOKEN: "s3cret" }));
+  assert.equal(guarded.metrics, "on");
+  assert.equal(loadSettings(env({})).metrics, "on", "locally it stays on by default");
 });
 
 Deno.test("a bad value is refused with a message naming the variable and the value", () => {

@@ -275,3 +275,40 @@ function crossIsolateSuite(label: string, extra: Record<string, unknown>): void 
 
 crossIsolateSuite("broadcast-channel", {});
 crossIsolateSuite("kv", { busKind: "kv" });
+
+Deno.test("kv: a room of 1,000 members with 50-character CJK names syncs whole to a newcomer isolate", async () => {
+  const { isolates: [a], add, close } = await cluster(1, {
+    busKind: "kv",
+    maxConnectionsPerAddress: 2000,
+    joinBurst: 10,
+  });
+  const clients: Client[] = [];
+  try {
+    // 46 CJK characters and a 4-digit number: 50 characters, 96 bytes of KV value each.
+    const stem = "漢字仮名交じり文".repeat(6).slice(0, 46);
+    for (let i = 0; i < 1000; i++) {
+      clients.push(
+        Client.open(a.ws, { name: `${stem}${String(i).padStart(4, "0")}`, room: "big" }),
+      );
+    }
+    await Promise.all(clients.map((c) => c.waitFor((e) => e.event === "joined", 30_000)));
+    assert.equal([...clients[999].events[0].member as string].length, 50);
+    // A newcomer asks every isolate for its members: a's answer is larger than one KV value.
+    const b = await add();
+    let count: unknown;
+    await eventually(
+      async () => {
+        const rooms = await (await fetch(`${b.http}/rooms`)).json() as Json[];
+        count = rooms.find((r) => r.name === "big")?.members;
+        return count === 1000;
+      },
+      `b to count 1,000 members (counts ${count})`,
+      20_000,
+    );
+    const page = await (await fetch(`${b.http}/rooms/big`)).json();
+    assert.ok((page.members as string[]).every((name) => name.startsWith(stem)));
+  } finally {
+    await closeAll(clients);
+    await close();
+  }
+});

@@ -1,3 +1,4 @@
+import { serialize } from "node:v8";
 import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
 import type { Logger } from "../core/types.ts";
 import { retryBusy } from "../store/kv_busy.ts";
@@ -6,6 +7,26 @@ import { retryBusy } from "../store/kv_busy.ts";
 interface Packet {
   readonly node: string;
   readonly items: BusMessage[];
+}
+
+/**
+ * One message too large for a KV value, cut into consecutive entries of its JSON text: piece `i`
+ * of `pieces`, from one publisher, in order (a publisher's appends to a topic never interleave).
+ */
+interface Piece {
+  readonly node: string;
+  readonly piece: number;
+  readonly pieces: number;
+  readonly text: string;
+}
+
+/** An entry of a topic's log. */
+type Entry = Packet | Piece;
+
+/** A message being put together from its pieces, per publisher. */
+interface Assembly {
+  next: number;
+  readonly parts: string[];
 }
 
 interface Outgoing {
@@ -24,6 +45,8 @@ interface Subscription {
   /** The newest head the watch reported. */
   seen: number;
   reading: boolean;
+  /** Messages arriving in pieces, by publisher. */
+  readonly assembling: Map<string, Assembly>;
   readonly stop: () => void;
 }
 
@@ -47,8 +70,14 @@ export interface KvBusOptions {
   readonly watchedKey?: (topic: string) => Deno.KvKey | undefined;
 }
 
-/** A Deno KV value is at most 64 KiB; packets stay under this many characters of JSON. */
-const MAX_PACKET_CHARS = 48 * 1024;
+/**
+ * A Deno KV value is at most 64 KiB of its V8 serialisation (a string of Latin-1 characters takes
+ * a byte each, any other string two: 40,000 CJK characters are 80,000 bytes). Entries are measured
+ * the same way, with room left for the packet's own fields.
+ */
+const MAX_ENTRY_BYTES = 60 * 1024;
+/** Characters of JSON per piece of a message larger than an entry (two bytes each at worst). */
+const PIECE_CHARS = MAX_ENTRY_BYTES / 2 - 512;
 const MAX_CONFLICTS = 64;
 /** `Deno.Kv.list` reads this many entries a round trip. */
 const LIST_BATCH = 500;
@@ -117,26 +146,47 @@ export class KvBus implements Bus {
     });
   }
 
-  /** Splits a turn's messages into packets that fit in a KV value. */
-  #packets(items: BusMessage[]): Packet[] {
-    const packets: Packet[] = [];
+  /**
+   * Splits a turn's messages into entries that fit in a KV value, measured in bytes of their V8
+   * serialisation (what KV limits); a message larger than one entry goes in pieces.
+   */
+  #packets(items: BusMessage[]): Entry[] {
+    const entries: Entry[] = [];
     let batch: BusMessage[] = [];
-    let chars = 0;
+    let bytes = 0;
+    const flush = () => {
+      if (batch.length > 0) entries.push({ node: this.#node, items: batch });
+      batch = [];
+      bytes = 0;
+    };
     for (const item of items) {
-      const size = JSON.stringify(item).length;
-      if (batch.length > 0 && chars + size > MAX_PACKET_CHARS) {
-        packets.push({ node: this.#node, items: batch });
-        batch = [];
-        chars = 0;
+      const size = serialize(item).length;
+      if (size > MAX_ENTRY_BYTES) {
+        flush();
+        entries.push(...this.#pieces(item));
+        continue;
       }
+      if (bytes + size > MAX_ENTRY_BYTES) flush();
       batch.push(item);
-      chars += size;
+      bytes += size;
     }
-    if (batch.length > 0) packets.push({ node: this.#node, items: batch });
-    return packets;
+    flush();
+    return entries;
   }
 
-  async #append(topic: string, out: Outgoing, packet: Packet): Promise<void> {
+  /** A message's JSON text cut into pieces that each fit in an entry. */
+  #pieces(item: BusMessage): Piece[] {
+    const text = JSON.stringify(item);
+    const pieces = Math.ceil(text.length / PIECE_CHARS);
+    return Array.from({ length: pieces }, (_, piece) => ({
+      node: this.#node,
+      piece,
+      pieces,
+      text: text.slice(piece * PIECE_CHARS, (piece + 1) * PIECE_CHARS),
+    }));
+  }
+
+  async #append(topic: string, out: Outgoing, packet: Entry): Promise<void> {
     const headKey = this.#headKey(topic);
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       if (!out.head) {
@@ -216,6 +266,7 @@ export class KvBus implements Bus {
       handlers: new Set(),
       seen: 0,
       reading: false,
+      assembling: new Map(),
       stop: () => {
         stopped = true;
         reader.cancel().catch(() => {});
@@ -245,7 +296,7 @@ export class KvBus implements Bus {
         const to = sub.seen;
         let expected = from;
         const selector = { start: this.#entryKey(topic, from), end: this.#entryKey(topic, to + 1) };
-        for await (const entry of this.#kv.list<Packet>(selector, { batchSize: LIST_BATCH })) {
+        for await (const entry of this.#kv.list<Entry>(selector, { batchSize: LIST_BATCH })) {
           const n = Number(entry.key[entry.key.length - 1]);
           if (n !== expected) this.#gap(sub); // expired before it was read
           expected = n + 1;
@@ -262,11 +313,28 @@ export class KvBus implements Bus {
     }
   }
 
-  #deliver(sub: Subscription, packet: Packet): void {
-    if (packet.node === this.#node) return;
+  #deliver(sub: Subscription, entry: Entry): void {
+    if (entry.node === this.#node) return;
+    const items = "items" in entry ? entry.items : this.#assemble(sub, entry);
     for (const { handler } of sub.handlers) {
-      for (const item of packet.items) handler(item, packet.node);
+      for (const item of items) handler(item, entry.node);
     }
+  }
+
+  /** Adds a piece; returns the whole message once its last piece is in (a missing piece: a gap). */
+  #assemble(sub: Subscription, piece: Piece): BusMessage[] {
+    let assembly = sub.assembling.get(piece.node);
+    if (piece.piece === 0) sub.assembling.set(piece.node, assembly = { next: 0, parts: [] });
+    if (!assembly || assembly.next !== piece.piece) {
+      sub.assembling.delete(piece.node);
+      this.#gap(sub);
+      return [];
+    }
+    assembly.parts.push(piece.text);
+    assembly.next++;
+    if (assembly.next < piece.pieces) return [];
+    sub.assembling.delete(piece.node);
+    return [JSON.parse(assembly.parts.join("")) as BusMessage];
   }
 
   #gap(sub: Subscription): void {

@@ -1,4 +1,4 @@
-import { createClient, type RedisClientType, type RedisDefaultModules } from "redis";
+import type { RedisClientType, RedisDefaultModules } from "redis";
 import type { Logger } from "../core/types.ts";
 
 /** A node-redis client as this project configures it (RESP3, no modules, functions or scripts). */
@@ -10,8 +10,13 @@ export type RedisClient = RedisClientType<
   Record<never, never>
 >;
 
-/** A node-redis client with this project's settings (no offline queue, backoff with jitter). */
-function newClient(url: string): RedisClient {
+/**
+ * A node-redis client with this project's settings (no offline queue, backoff with jitter). The
+ * package is loaded here, on first use, so that a server without Redis (Deno Deploy above all)
+ * never loads it: a cold start pays only for what it runs.
+ */
+async function newClient(url: string): Promise<RedisClient> {
+  const { createClient } = await import("redis");
   return createClient({
     url,
     disableOfflineQueue: true,
@@ -45,7 +50,7 @@ export async function openRedis(
   log?: Logger,
   timeoutMs = CONNECT_TIMEOUT_MS,
 ): Promise<RedisClient> {
-  const client = newClient(url);
+  const client = await newClient(url);
   let lastError: unknown;
   client.on("error", (error: unknown) => lastError = error);
   watch(client, role, log);
