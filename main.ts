@@ -16,7 +16,7 @@ import {
   type Settings,
   SettingsError,
 } from "./src/mod.ts";
-import { exitGracefullyOnSignal, serveUntilSignal } from "./src/cli/serve.ts";
+import { exitGracefullyOnSignal, listenFailure, serveUntilSignal } from "./src/cli/serve.ts";
 import { parseServeFlags } from "./src/cli/flags.ts";
 
 /**
@@ -44,6 +44,23 @@ function settingsOrExit(): Settings {
   }
 }
 
+/**
+ * `CHAT_GRPC_PORT`: gRPC proper on its own port. Listening alone, a port that cannot be had stops
+ * the start with one line; under `deno serve --parallel` every isolate shares the port.
+ */
+async function serveGrpcOrExit(chat: Chat): Promise<void> {
+  const { grpcPort, hostname } = chat.settings;
+  if (grpcPort === undefined) return;
+  try {
+    await chat.serveGrpc({ port: grpcPort, hostname, reusePort: !listening });
+  } catch (error) {
+    const line = listenFailure(error, hostname, grpcPort);
+    if (line === undefined) throw error;
+    console.error(`chat: CHAT_GRPC_PORT: ${line}`);
+    Deno.exit(1);
+  }
+}
+
 async function chatOrExit(settings: Settings): Promise<Chat> {
   try {
     return await createChat(settings);
@@ -55,6 +72,7 @@ async function chatOrExit(settings: Settings): Promise<Chat> {
 }
 
 const chat = await chatOrExit(settingsOrExit());
+await serveGrpcOrExit(chat);
 
 // `deno run main.ts listen` (and Deploy) serve by itself; otherwise the default export is for
 // `deno serve`. (Leaving `fetch` out when listening keeps `deno run` from suggesting `deno serve`.)

@@ -98,6 +98,11 @@ export interface Settings {
    * `/metrics` is served only behind `CHAT_METRICS_TOKEN`.
    */
   readonly onDeploy: boolean;
+  /**
+   * `CHAT_GRPC_PORT`: where `chat_v1.ChatService` is served over gRPC proper (h2c with trailers),
+   * with health and reflection; unset: no gRPC port.
+   */
+  readonly grpcPort?: number;
 }
 
 /** The defaults, as documented in the README. */
@@ -205,6 +210,17 @@ function list(env: Env, name: string): string[] {
   return (env.get(name) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/** `CHAT_GRPC_PORT`, as a setting only when it is set. */
+function grpcPort(env: Env): { grpcPort?: number } {
+  const raw = env.get("CHAT_GRPC_PORT");
+  if (raw === undefined || raw.trim() === "") return {};
+  const port = integer(env, "CHAT_GRPC_PORT", 0, 1);
+  if (port > 65535) {
+    throw new SettingsError(`CHAT_GRPC_PORT must be a port (1-65535), got '${raw}'`);
+  }
+  return { grpcPort: port };
+}
+
 /** Whether `env` is Deno Deploy's: it sets `DENO_DEPLOY=true` and `DENO_DEPLOYMENT_ID`. */
 export function isDenoDeploy(env: Env = Deno.env): boolean {
   return Boolean(env.get("DENO_DEPLOYMENT_ID")?.trim()) ||
@@ -292,5 +308,6 @@ export function loadSettings(env: Env = Deno.env): Settings {
     presenceDiffMs: integer(env, "CHAT_PRESENCE_DIFF_MS", d.presenceDiffMs, 1),
     oversizeBanSeconds: integer(env, "CHAT_OVERSIZE_BAN_S", d.oversizeBanSeconds, 0),
     onDeploy,
+    ...grpcPort(env),
   };
 }

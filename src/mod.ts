@@ -83,6 +83,7 @@ import { MemoryStore } from "./store/memory_store.ts";
 import { openDeployKv } from "./store/deploy_kv.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
 import { ChatMetrics } from "./transport/metrics.ts";
+import { type GrpcAddress, type GrpcServer, serveGrpc } from "./transport/grpc/grpc_server.ts";
 import {
   type ChatHooks,
   checkCommandNames,
@@ -139,6 +140,7 @@ export type {
   NoticeTo,
 } from "./transport/embedding.ts";
 export type { Retention } from "./store/retention.ts";
+export type { GrpcAddress } from "./transport/grpc/grpc_server.ts";
 
 export { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
 export { MemoryBus, MemoryNetwork } from "./bus/memory_bus.ts";
@@ -203,6 +205,12 @@ export interface Chat {
     request: Request,
     info?: { readonly remoteAddr: Deno.Addr },
   ) => Response | Promise<Response>;
+  /**
+   * Serves `chat_v1.ChatService` over gRPC proper (h2c with trailers), with `grpc.health.v1` and
+   * server reflection, on its own port (`CHAT_GRPC_PORT`; 0 picks a free one); `close` stops it.
+   * Rejects as `listen` does when the port cannot be had (`Deno.errors.AddrInUse`, ...).
+   */
+  serveGrpc(where: GrpcAddress): Promise<{ port: number }>;
   /**
    * Stops accepting, closes every socket with 1001, tells other isolates, commits pending writes
    * and releases the store and bus. Safe to call twice.
@@ -399,11 +407,25 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   const commands = new Map(Object.entries(options.commands ?? {}));
   const app = buildApp({ hub, settings, log, sessions, staticRoot, metrics, hooks, commands });
   let closing: Promise<void> | undefined;
+  const grpcServers: GrpcServer[] = [];
+  const serveGrpcPort = async (where: GrpcAddress) => {
+    const server = await serveGrpc({
+      hub,
+      streams: sessions.streams,
+      jwtSecret: settings.jwtSecret,
+      tokenMaxTtlSeconds: settings.tokenMaxTtlSeconds,
+      maxBodyBytes: settings.maxBodyBytes,
+      log,
+    }, where);
+    grpcServers.push(server);
+    return { port: server.port };
+  };
   const close = () =>
     closing ??= (async () => {
       sessions.draining = true;
       for (const session of sessions.open) session.close(GOING_AWAY, "server shutting down");
       for (const end of [...sessions.streams]) end();
+      await Promise.all(grpcServers.map((server) => server.close()));
       hub.close();
       await engines.close();
       // Wait for the close handshakes (within half the shutdown budget), so that the process
@@ -419,6 +441,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     settings,
     // The peer's address (Deno.serve's second argument) reaches the per-address limits.
     fetch: (request, info) => app.fetch(request, { remoteAddr: info?.remoteAddr }),
+    serveGrpc: serveGrpcPort,
     close,
   };
 }

@@ -24,6 +24,8 @@ Deno.test("variables override the defaults", () => {
     CHAT_REDIS_PREFIX: "team",
   }));
   assert.equal(settings.redisUrl, "redis://127.0.0.1:6380/2");
+  assert.equal(loadSettings(env({ CHAT_GRPC_PORT: "50051" })).grpcPort, 50051);
+  assert.equal(loadSettings(env({})).grpcPort, undefined, "no gRPC port unless asked");
   assert.equal(settings.redisPrefix, "team");
   assert.equal(settings.port, 9000);
   assert.equal(settings.hostname, "127.0.0.1");
@@ -63,6 +65,8 @@ Deno.test("on Deno Deploy /metrics is off unless CHAT_METRICS_TOKEN guards it", 
 Deno.test("a bad value is refused with a message naming the variable and the value", () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ CHAT_MAX_MESSAGE: "abc" }, /CHAT_MAX_MESSAGE must be an integer of at least 1, got 'abc'/],
+    [{ CHAT_GRPC_PORT: "70000" }, /CHAT_GRPC_PORT must be a port \(1-65535\), got '70000'/],
+    [{ CHAT_GRPC_PORT: "x" }, /CHAT_GRPC_PORT must be an integer of at least 1, got 'x'/],
     [{ PORT: "-1" }, /PORT must be a non-negative integer, got '-1'/],
     [{ CHAT_RATE_PER_SEC: "0" }, /CHAT_RATE_PER_SEC must be a positive number, got '0'/],
     [{ CHAT_BUS: "redis" }, /CHAT_BUS must be one of broadcast-channel, kv, memory, got 'redis'/],

@@ -38,13 +38,15 @@ export function exitGracefullyOnSignal(chat: Chat, stop?: () => Promise<void>): 
  */
 export function listenFailure(error: unknown, hostname: string, port: number): string | undefined {
   const where = `${hostname}:${port}`;
-  if (error instanceof Deno.errors.AddrInUse) {
+  // node:http2 (the gRPC port) reports Node's codes rather than Deno's error classes.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Deno.errors.AddrInUse || code === "EADDRINUSE") {
     return `port ${port} is already in use on ${hostname}; stop the other server or choose another port (PORT=... or --port ...)`;
   }
-  if (error instanceof Deno.errors.AddrNotAvailable) {
+  if (error instanceof Deno.errors.AddrNotAvailable || code === "EADDRNOTAVAIL") {
     return `cannot listen on ${where}: that address is not on this machine (HOSTNAME=... or --host ...)`;
   }
-  if (error instanceof Deno.errors.PermissionDenied) {
+  if (error instanceof Deno.errors.PermissionDenied || code === "EACCES") {
     return `not allowed to listen on ${where} (ports below 1024 need privileges; or run with --allow-net)`;
   }
   if (error instanceof TypeError && /hostname|address|lookup|resolve/i.test(error.message)) {

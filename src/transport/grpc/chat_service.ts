@@ -3,6 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   Code,
   ConnectError,
+  type ConnectRouter,
   createConnectRouter,
   createContextKey,
   createContextValues,
@@ -16,11 +17,18 @@ import type { Hono } from "hono";
 import { ChatError } from "../../core/errors.ts";
 import type { Hub } from "../../core/hub.ts";
 import type { ChatMessage, Outbound, PushEvent } from "../../core/types.ts";
+import { validateDisplayName } from "../../core/names.ts";
 import { ChatService, type Message, MessageSchema } from "./gen/chat_v1/chat_pb.ts";
 import { checkRoomAllowed, type Grant, grantOf } from "../tokens.ts";
 
-/** The token's grant of the request, when tokens are on (its subject wins over names sent). */
-const GRANT = createContextKey<Grant | undefined>(undefined);
+/**
+ * The token's grant of a call, when tokens are on (its subject wins over names sent): verified
+ * already by the HTTP app's guard (Connect, gRPC-Web), or verified here on the gRPC port. A bad
+ * token rejects with `unauthorized` (UNAUTHENTICATED) before the call does anything.
+ */
+export const GRANT = createContextKey<() => Promise<Grant | undefined>>(() =>
+  Promise.resolve(undefined)
+);
 
 /** The Connect error code for a chat error code. */
 function connectCode(code: ChatError["code"]): Code {
@@ -49,13 +57,18 @@ function connectCode(code: ChatError["code"]): Code {
 }
 
 /** Runs `work`, turning a chat error into the Connect error a client expects. */
-async function rpc<T>(work: () => Promise<T>): Promise<T> {
+async function rpc<T>(work: () => T | Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (error instanceof ChatError) throw new ConnectError(error.message, connectCode(error.code));
     throw error;
   }
+}
+
+/** The call's grant (verified on first use), with a bad token as UNAUTHENTICATED. */
+function grantFor(context: HandlerContext): Promise<Grant | undefined> {
+  return rpc(() => context.values.get(GRANT)());
 }
 
 /** A stored chat message as seed 004's `Message`. */
@@ -101,72 +114,119 @@ function storedOf(out: Outbound): ChatMessage | undefined {
   return event.event === "broadcast" && !("deleted" in event) ? event : undefined;
 }
 
+/** What ends a `ConnectChat` stream early, and how the client is told. */
+class StreamEnd {
+  readonly #controller = new AbortController();
+  #status?: ConnectError;
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Ends the stream; with a status, the client gets it instead of a clean end. */
+  end(status?: ConnectError): void {
+    this.#status ??= status;
+    this.#controller.abort();
+  }
+
+  /** Throws the status the stream ended with, if any (else the stream ends cleanly). */
+  throwIfFailed(context: HandlerContext): void {
+    if (this.#status) throw this.#status;
+    // A deadline (grpc-timeout) aborts the call's signal with DEADLINE_EXCEEDED as its reason.
+    if (context.signal.aborted && context.signal.reason instanceof ConnectError) {
+      throw context.signal.reason;
+    }
+  }
+}
+
 /**
  * Seed 004's `chat_v1.ChatService` on the hub: a chat is a room. `CreateChat` makes one (named,
  * or `chat-<id>`), `ConnectChat` joins it as `username` and streams its messages from the moment
- * of the call until the client goes, `SendMessage` stores one in the sender's name.
+ * of the call until the client goes (or the server shuts down: UNAVAILABLE), `SendMessage` stores
+ * one in the sender's name. Every call checks all it can before it acts, so a call that fails
+ * changes nothing: no room created, no message stored, no member left behind. One implementation,
+ * registered on the HTTP app (Connect, gRPC-Web) and on the gRPC port alike.
  */
-function routes(hub: Hub, streams: Set<() => void>) {
-  return createConnectRouter().service(ChatService, {
-    createChat: (request, context) =>
-      rpc(async () => {
-        const name = request.name.trim() || `chat-${crypto.randomUUID().slice(0, 8)}`;
-        checkRoomAllowed(context.values.get(GRANT), { id: "", name });
-        const room = await hub.resolveRoom(name, true);
-        return { chatId: room.id };
-      }),
-    async *connectChat(request, context: HandlerContext) {
-      const inbox = new Inbox();
-      // Ends with the client, or with a shutdown of the server.
-      const ended = new AbortController();
-      const end = () => ended.abort();
-      context.signal.addEventListener("abort", end);
-      streams.add(end);
-      const grant = context.values.get(GRANT);
-      const member = await hub.connect(
-        {
-          send: (out) => {
-            const stored = storedOf(out);
-            if (stored) inbox.push(stored);
-          },
-        },
-        grant?.name ?? (request.username.trim() || undefined),
-        grant?.rooms,
-      );
-      try {
-        // The chat must exist (a join would create a room of that name).
+export function chatServiceRoutes(hub: Hub, streams: Set<() => void>) {
+  return (router: ConnectRouter) =>
+    router.service(ChatService, {
+      createChat: (request, context) =>
+        rpc(async () => {
+          const name = request.name.trim() || `chat-${crypto.randomUUID().slice(0, 8)}`;
+          checkRoomAllowed(await grantFor(context), { id: "", name });
+          const room = await hub.resolveRoom(name, true);
+          return { chatId: room.id };
+        }),
+      async *connectChat(request, context: HandlerContext) {
+        const grant = await grantFor(context);
+        const username = grant?.name ??
+          await rpc(() =>
+            request.username.trim() ? validateDisplayName(request.username) : undefined
+          );
+        // The chat must exist (a join would create a room of that name), and be allowed.
         const room = await rpc(() => hub.resolveRoom(request.chatId));
-        const joined = await rpc(() => hub.join(member, room.id));
-        await joined.flush();
-        for await (const message of inbox.drain(ended.signal)) yield toMessage(message);
-      } finally {
-        streams.delete(end);
-        hub.disconnect(member);
-      }
-    },
-    sendMessage: (request, context) =>
-      rpc(async () => {
-        const grant = context.values.get(GRANT);
-        const sender = grant?.name ?? (request.message?.sender || "anonymous");
-        const content = request.message?.content ?? "";
-        const room = await hub.resolveRoom(request.chatId);
-        checkRoomAllowed(grant, room);
-        const stored = await hub.send(room.id, content, sender);
-        return toMessage(stored);
-      }),
-  });
+        await rpc(() => checkRoomAllowed(grant, room));
+        const inbox = new Inbox();
+        const ended = new StreamEnd();
+        const cancelled = () => ended.end();
+        const shutdown = () =>
+          ended.end(new ConnectError("the server is shutting down", Code.Unavailable));
+        context.signal.addEventListener("abort", cancelled);
+        streams.add(shutdown);
+        try {
+          const member = await rpc(() =>
+            hub.connect(
+              {
+                send: (out) => {
+                  const stored = storedOf(out);
+                  if (stored) inbox.push(stored);
+                },
+              },
+              username,
+              grant?.rooms,
+            )
+          );
+          try {
+            const joined = await rpc(() => hub.join(member, room.id));
+            await joined.flush();
+            for await (const message of inbox.drain(ended.signal)) yield toMessage(message);
+            ended.throwIfFailed(context);
+          } finally {
+            hub.disconnect(member);
+          }
+        } finally {
+          streams.delete(shutdown);
+          context.signal.removeEventListener("abort", cancelled);
+        }
+      },
+      sendMessage: (request, context) =>
+        rpc(async () => {
+          const grant = await grantFor(context);
+          const sender = grant?.name ?? (request.message?.sender || "anonymous");
+          const content = request.message?.content ?? "";
+          const room = await hub.resolveRoom(request.chatId);
+          checkRoomAllowed(grant, room);
+          // A client that retries with the message's own id stores it once.
+          const key = request.message?.id ? `grpc:${request.message.id}` : undefined;
+          const stored = await hub.send(room.id, content, sender, key);
+          return toMessage(stored);
+        }),
+    });
 }
 
 /**
  * Serves `/chat_v1.ChatService/<Method>` inside the Hono app over the Connect protocol (JSON and
  * binary) and gRPC-Web. (gRPC proper needs HTTP trailers, which a fetch `Response` cannot carry:
- * see the README.)
+ * it is served on its own port, `CHAT_GRPC_PORT`, by `grpc_server.ts`.)
  */
 export function mountChatService(app: Hono, hub: Hub, streams: Set<() => void>): void {
-  for (const handler of routes(hub, streams).handlers) {
+  const router = createConnectRouter();
+  chatServiceRoutes(hub, streams)(router);
+  for (const handler of router.handlers) {
     app.post(handler.requestPath, async (c) => {
       const request = universalServerRequestFromFetch(c.req.raw, {});
-      const contextValues = createContextValues().set(GRANT, grantOf(c.req.raw));
+      const grant = grantOf(c.req.raw);
+      const contextValues = createContextValues().set(GRANT, () => Promise.resolve(grant));
       return universalServerResponseToFetch(await handler({ ...request, contextValues }));
     });
   }

@@ -1,0 +1,127 @@
+import type { AddressInfo } from "node:net";
+import { createServer, type ServerHttp2Session } from "node:http2";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
+import type { Hub } from "../../core/hub.ts";
+import type { Logger } from "../../core/types.ts";
+import { type Grant, verifyGrant } from "../tokens.ts";
+import { chatServiceRoutes, GRANT } from "./chat_service.ts";
+import { file_chat_v1_chat } from "./gen/chat_v1/chat_pb.ts";
+import { file_grpc_health_v1_health } from "./gen/grpc/health/v1/health_pb.ts";
+import { file_grpc_reflection_v1_reflection } from "./gen/grpc/reflection/v1/reflection_pb.ts";
+import { healthRoutes } from "./health_service.ts";
+import { reflectionRoutes } from "./reflection_service.ts";
+
+/** What the gRPC port needs of the chat. */
+export interface GrpcDeps {
+  readonly hub: Hub;
+  /** Every open stream's way to end it (the chat's shutdown ends them all). */
+  readonly streams: Set<() => void>;
+  /** HS256 secret: when set, calls need `authorization: Bearer <token>`. */
+  readonly jwtSecret: string;
+  readonly tokenMaxTtlSeconds: number;
+  /** The largest request message, in bytes. */
+  readonly maxBodyBytes: number;
+  readonly log: Logger;
+}
+
+/** Where to listen. */
+export interface GrpcAddress {
+  readonly port: number;
+  readonly hostname: string;
+  /**
+   * Share the port with other listeners of this process (SO_REUSEPORT): every isolate of
+   * `deno serve --parallel` serves gRPC, and the kernel spreads connections over them.
+   */
+  readonly reusePort?: boolean;
+}
+
+/** A running gRPC listener. */
+export interface GrpcServer {
+  /** The port it listens on (the one asked for, or the one given for 0). */
+  readonly port: number;
+  /** Says NOT_SERVING, ends every call and connection, and stops listening. */
+  close(): Promise<void>;
+}
+
+/** How long connections get to finish after a GOAWAY before they are cut. */
+const GOAWAY_GRACE_MS = 500;
+
+/** The token of a call's metadata, verified once, on first use. */
+function lazyGrant(authorization: unknown, deps: GrpcDeps): () => Promise<Grant | undefined> {
+  let grant: Promise<Grant | undefined> | undefined;
+  return () =>
+    grant ??= (async () => {
+      if (!deps.jwtSecret) return undefined;
+      const header = typeof authorization === "string" ? authorization : "";
+      const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+      return await verifyGrant(token, deps.jwtSecret, deps.tokenMaxTtlSeconds);
+    })();
+}
+
+/**
+ * Serves `chat_v1.ChatService` over gRPC proper (HTTP/2 cleartext with trailers, what grpc-go,
+ * grpcio and grpc-js speak) on its own port, with `grpc.health.v1.Health` and server reflection
+ * beside it. `Deno.serve` cannot send HTTP trailers (denoland/deno#23632), `node:http2` can:
+ * Connect's Node adapter serves the same router the HTTP app mounts, so there is one service
+ * implementation behind Connect, gRPC-Web and gRPC.
+ */
+export async function serveGrpc(
+  deps: GrpcDeps,
+  where: GrpcAddress,
+): Promise<GrpcServer> {
+  const shutdown = new AbortController();
+  const serving = {
+    get draining() {
+      return shutdown.signal.aborted;
+    },
+    shuttingDown: shutdown.signal,
+  };
+  const services = [
+    file_chat_v1_chat,
+    file_grpc_health_v1_health,
+    file_grpc_reflection_v1_reflection,
+  ];
+  const handler = connectNodeAdapter({
+    grpc: true,
+    connect: false,
+    grpcWeb: false,
+    readMaxBytes: deps.maxBodyBytes,
+    routes: (router: ConnectRouter) => {
+      chatServiceRoutes(deps.hub, deps.streams)(router);
+      healthRoutes(services.flatMap((f) => f.services.map((s) => s.typeName)), serving)(router);
+      reflectionRoutes(services)(router);
+    },
+    contextValues: (request) =>
+      createContextValues().set(GRANT, lazyGrant(request.headers.authorization, deps)),
+  });
+  const server = createServer(handler);
+  const sessions = new Set<ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port: where.port, host: where.hostname, reusePort: where.reusePort }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  deps.log("grpc_listening", { port, hostname: where.hostname });
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    close: () =>
+      closing ??= (async () => {
+        shutdown.abort();
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const session of sessions) session.close();
+        const grace = new Promise((resolve) => setTimeout(resolve, GOAWAY_GRACE_MS));
+        await Promise.race([stopped, grace]);
+        for (const session of sessions) session.destroy();
+        await stopped;
+      })(),
+  };
+}
