@@ -102,6 +102,35 @@ Deno.test("seed 003 (Chatty): POST /chat?name= and /chat/join speak its events, 
   }
 });
 
+Deno.test("wire=text applies seed 002's limit: a line over 500 characters is refused in its words and not sent", async () => {
+  const server = await startServer();
+  const tom = await TextClient.open(server.ws, { wire: "text", name: "tom", room: "limits" });
+  try {
+    assert.equal(await tom.next(), "Server: tom has joined the chat");
+    tom.send("y".repeat(501));
+    assert.equal(await tom.next(), "Server: message too long (max 500 characters)");
+    tom.send("z".repeat(500));
+    assert.equal(await tom.next(), `tom: ${"z".repeat(500)}`, "500 is allowed");
+    const page = await (await fetch(`${server.http}/rooms/limits/messages`)).json();
+    assert.deepEqual(page.messages.map((m: { message: string }) => m.message.length), [500]);
+  } finally {
+    await tom.close();
+    await server.close();
+  }
+});
+
+Deno.test("seed 003: /chat/join with an unknown room id is 404 before the upgrade, and creates nothing", async () => {
+  const server = await startServer();
+  try {
+    const refused = await rawUpgrade(server.port, "/chat/join?name=x&room=01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    assert.equal(refused.status, 404);
+    assert.equal(JSON.parse(refused.body).error, "no_such_room");
+    assert.deepEqual(await (await fetch(`${server.http}/rooms`)).json(), []);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("an unknown wire is refused with 400 invalid_field", async () => {
   const server = await startServer();
   try {

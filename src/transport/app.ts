@@ -157,6 +157,9 @@ async function upgrade(
     throw new ChatError("missing_field", "'room' is required", { field: "room" });
   }
   const room = asked || "lobby";
+  // Seed 003 joins rooms made by `POST /chat`: an unknown one is a 404 before the upgrade (a join
+  // would create a room named after the id, listed to everyone).
+  if (route.roomRequired) await hub.resolveRoom(room);
   const verdict = await deps.hooks?.onConnect?.({ request, name, room });
   if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
   if (verdict?.name !== undefined) name = validateDisplayName(verdict.name);

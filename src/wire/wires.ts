@@ -1,4 +1,4 @@
-import type { ChatError } from "../core/errors.ts";
+import { ChatError } from "../core/errors.ts";
 import type { Outbound, PresenceDiffEvent, PushEvent } from "../core/types.ts";
 import { type ParsedFrame, parseFrame } from "./commands.ts";
 import { answer, encode, errorEvent, withRe } from "./events.ts";
@@ -86,6 +86,26 @@ function lines(frame: string): ParsedFrame[] {
   ).map((message) => ({ ok: true, command: { command: "broadcast", message } }));
 }
 
+/** Seed 002's limit on one line, in characters. */
+export const TEXT_LINE_MAX = 500;
+
+/** Seed 002's lines: over {@link TEXT_LINE_MAX} characters, refused as seed 002 refused them. */
+function textLines(frame: string): ParsedFrame[] {
+  return lines(frame).map((parsed) =>
+    parsed.ok && parsed.command.command === "broadcast" &&
+      [...parsed.command.message].length > TEXT_LINE_MAX
+      ? {
+        ok: false,
+        error: new ChatError(
+          "too_large",
+          `message too long (max ${TEXT_LINE_MAX} characters)`,
+          { limit: TEXT_LINE_MAX },
+        ),
+      }
+      : parsed
+  );
+}
+
 /**
  * The frames of a large room's `presence_diff` for a wire that knows only joins and leaves: one
  * per member, as the wire announces each (`joined`, `left`).
@@ -105,7 +125,7 @@ const textLeft = (name: string) => `Server: ${name} has left the chat`;
 const TEXT_WIRE: Wire = {
   name: "text",
   greets: false,
-  parse: lines,
+  parse: textLines,
   push: (out) => {
     const e = event(out);
     switch (e.event) {
