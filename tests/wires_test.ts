@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { Client, closeAll, rawUpgrade, startServer, TextClient } from "./_helpers.ts";
+import {
+  Client,
+  closeAll,
+  cluster,
+  eventually,
+  rawUpgrade,
+  startServer,
+  TextClient,
+} from "./_helpers.ts";
 
 Deno.test("wire=basic (seed 000): only broadcasts unasked, the sender's own included; answers as JSON", async () => {
   const server = await startServer();
@@ -155,5 +163,35 @@ Deno.test("a text-wire user and a web-client user in one room see each other", a
     await closeAll([web]);
     await text.close();
     await server.close();
+  }
+});
+
+Deno.test("a direct message to a member whose client cannot show it (basic wire) is refused, not acknowledged, on any isolate", async () => {
+  const { isolates: [a, b], close } = await cluster(2);
+  const basic = await TextClient.open(b.ws, { wire: "basic", name: "bas", room: "r" });
+  const ann = await Client.connect(a.ws, { name: "ann", room: "r" });
+  try {
+    await eventually(async () => {
+      const list = await ann.request({ command: "list" });
+      return (list.members as string[]).includes("bas");
+    }, "a to know bas");
+    const refused = await ann.request({ command: "direct", to: "bas", message: "psst" });
+    assert.equal(refused.event, "error");
+    assert.equal(refused.code, "cannot_receive");
+    const history = await ann.request({ command: "history", with: "bas" });
+    assert.deepEqual(history.messages, [], "nothing was stored");
+    // A JSON client of the same room still gets its direct messages.
+    const zed = await Client.connect(b.ws, { name: "zed", room: "r" });
+    await eventually(async () => {
+      const list = await ann.request({ command: "list" });
+      return (list.members as string[]).includes("zed");
+    }, "a to know zed");
+    assert.equal((await ann.request({ command: "direct", to: "zed", message: "hi" })).event, "direct");
+    assert.equal((await zed.next((e) => e.event === "direct")).message, "hi");
+    await zed.close();
+  } finally {
+    await basic.close();
+    await closeAll([ann]);
+    await close();
   }
 });

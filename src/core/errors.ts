@@ -13,6 +13,7 @@ export type ErrorCode =
   | "too_many_rooms"
   | "room_forbidden"
   | "no_such_member"
+  | "cannot_receive"
   | "forbidden"
   | "store_failed"
   | "not_found"

@@ -362,6 +362,7 @@ export class Hub {
     wantedName?: string,
     allowedRooms?: readonly string[],
     subject?: string,
+    options: { readonly noDirect?: boolean } = {},
   ): Promise<LocalMember> {
     const base = wantedName === undefined
       ? guestName(this.#deps.random)
@@ -392,8 +393,15 @@ export class Hub {
     );
     if (memberId !== undefined) member.memberId = memberId;
     this.#locals.add(member);
-    this.presence.add(id, name, this.nodeId, member.memberId);
-    this.#sync.announce({ t: "up", id, name, ...(memberId === undefined ? {} : { m: memberId }) });
+    const noDirect = options.noDirect === true;
+    this.presence.add(id, name, this.nodeId, member.memberId, noDirect);
+    this.#sync.announce({
+      t: "up",
+      id,
+      name,
+      ...(memberId === undefined ? {} : { m: memberId }),
+      ...(noDirect ? { nd: 1 as const } : {}),
+    });
     // Another node's holder of this name may have been heard while the name was being chosen
     // (between choosing and adding, other work may run): apply the clash rule now, or nobody
     // would (that node checks only when it hears of ours, and ours may be the one to yield).
@@ -917,6 +925,14 @@ export class Hub {
   async direct(member: LocalMember, to: string, message: string): Promise<DirectEvent> {
     const text = validateMessageText(message, this.#deps.settings.maxMessageLength);
     const recipient = this.#findMember(to);
+    // Acknowledging a message nobody can read would be a lie: refuse it before storing.
+    if (this.presence.connectionsOf(recipient.memberId).every((c) => c.noDirect)) {
+      throw new ChatError(
+        "cannot_receive",
+        `${recipient.name} uses a client that cannot show direct messages`,
+        { member: recipient.name },
+      );
+    }
     if (!member.limiter.take()) throw new ChatError("rate_limited", "too many messages; slow down");
     const stored = await this.#deps.store.appendMessage({
       event: "broadcast",

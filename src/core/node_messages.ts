@@ -82,7 +82,14 @@ export type PresenceBody =
     readonly parts: number;
   }
   /** A member connected under a name (`m`: its public member id, when it is not `id`). */
-  | { readonly t: "up"; readonly id: string; readonly name: string; readonly m?: string }
+  | {
+    readonly t: "up";
+    readonly id: string;
+    readonly name: string;
+    readonly m?: string;
+    /** Set (1) when the connection cannot show direct messages. */
+    readonly nd?: 1;
+  }
   /** A member entered a room. */
   | { readonly t: "join"; readonly id: string; readonly room: string }
   /** A member left a room. */
@@ -107,11 +114,11 @@ function snapshot(value: unknown): MemberSnapshot[] | undefined {
   const members: MemberSnapshot[] = [];
   for (const item of value) {
     if (typeof item !== "object" || item === null) return undefined;
-    const { id, name, rooms, m } = item as Fields;
+    const { id, name, rooms, m, nd } = item as Fields;
     if (!isString(id) || !isString(name) || !Array.isArray(rooms) || !rooms.every(isString)) {
       return undefined;
     }
-    members.push(isString(m) ? { id, m, name, rooms } : { id, name, rooms });
+    members.push({ id, ...(isString(m) ? { m } : {}), name, rooms, ...(nd === 1 ? { nd } : {}) });
   }
   return members;
 }
@@ -170,7 +177,14 @@ export function parsePresenceMessage(raw: BusMessage): PresenceNodeMessage | und
     }
     case "up":
       if (!isString(id) || !isString(name)) return undefined;
-      return isString(raw.m) ? { node, t: "up", id, name, m: raw.m } : { node, t: "up", id, name };
+      return {
+        node,
+        t: "up",
+        id,
+        name,
+        ...(isString(raw.m) ? { m: raw.m } : {}),
+        ...(raw.nd === 1 ? { nd: 1 as const } : {}),
+      };
     case "rename":
       return isString(id) && isString(name) ? { node, t: raw.t, id, name } : undefined;
     case "join":

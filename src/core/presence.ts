@@ -10,6 +10,8 @@ export interface PresenceMember {
   name: string;
   readonly node: string;
   readonly rooms: Set<string>;
+  /** The connection's client cannot show direct messages (seed 000's basic wire, the text wires). */
+  readonly noDirect?: boolean;
 }
 
 /** A member's state as carried in a full sync between nodes. */
@@ -19,6 +21,8 @@ export interface MemberSnapshot {
   readonly m?: string;
   readonly name: string;
   readonly rooms: string[];
+  /** Set (1) when the connection cannot show direct messages. */
+  readonly nd?: 1;
 }
 
 /** A change in a room's membership, for the hub to turn into `join` and `leave` events. */
@@ -110,10 +114,17 @@ export class Presence {
    * Adds a connection (no rooms yet) of the member `memberId` (itself by default); returns it, or
    * the existing entry for that id.
    */
-  add(id: string, name: string, node: string, memberId = id): PresenceMember {
+  add(id: string, name: string, node: string, memberId = id, noDirect = false): PresenceMember {
     const existing = this.#members.get(id);
     if (existing) return existing;
-    const member: PresenceMember = { id, memberId, name, node, rooms: new Set() };
+    const member: PresenceMember = {
+      id,
+      memberId,
+      name,
+      node,
+      rooms: new Set(),
+      ...(noDirect ? { noDirect } : {}),
+    };
     this.#members.set(id, member);
     index(this.#byName, nameKey(name), member);
     index(this.#byNode, node, member);
@@ -187,7 +198,7 @@ export class Presence {
       if (!seen.has(member.id)) changes.push(...this.remove(member.id));
     }
     for (const m of snapshot) {
-      const member = this.add(m.id, m.name, node, m.m);
+      const member = this.add(m.id, m.name, node, m.m, m.nd === 1);
       if (member.name !== m.name) this.rename(m.id, m.name);
       const wanted = new Set(m.rooms);
       for (const room of [...member.rooms]) {
@@ -205,6 +216,7 @@ export class Presence {
       ...(m.memberId === m.id ? {} : { m: m.memberId }),
       name: m.name,
       rooms: [...m.rooms],
+      ...(m.noDirect ? { nd: 1 as const } : {}),
     }));
   }
 }

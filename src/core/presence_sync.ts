@@ -126,7 +126,7 @@ export class PresenceSync {
       case "sync":
         return this.#sync(node, message.members, message.part, message.parts);
       case "up":
-        presence.add(message.id, message.name, node, message.m);
+        presence.add(message.id, message.name, node, message.m, message.nd === 1);
         return this.#deps.onNameSeen(message.name);
       case "join":
         return onRemoteChanges(presence.join(message.id, message.room));

@@ -14,6 +14,7 @@ const STATUS: Record<ErrorCode, number> = {
   too_many_rooms: 409,
   room_forbidden: 403,
   no_such_member: 404,
+  cannot_receive: 409,
   forbidden: 403,
   store_failed: 503,
   not_found: 404,

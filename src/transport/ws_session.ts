@@ -156,6 +156,7 @@ export class WsSession {
         this.options.name,
         this.options.allowedRooms,
         this.options.subject,
+        { noDirect: this.options.wire?.directs === false },
       );
     } catch (error) {
       const chatError = toChatError(error);

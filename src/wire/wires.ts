@@ -16,6 +16,8 @@ export interface Wire {
   readonly name: WireName;
   /** Whether `me` and `joined` are sent on connect (the JSON wire's greeting). */
   readonly greets: boolean;
+  /** Whether the client shows direct messages (others refuse a `direct` to such a member). */
+  readonly directs: boolean;
   /** The frames of one incoming text frame (`custom`: the embedder's command names). */
   parse(frame: string, custom: ReadonlySet<string>): ParsedFrame[];
   /**
@@ -43,6 +45,7 @@ function single(frames: string | readonly string[] | undefined): string | undefi
 const JSON_WIRE: Wire = {
   name: "json",
   greets: true,
+  directs: true,
   parse: (frame, custom) => [parseFrame(frame, custom)],
   push: encode,
   acknowledge: (out, re) => withRe(encode(out), re),
@@ -59,6 +62,7 @@ const BASIC_WIRE: Wire = {
   ...JSON_WIRE,
   name: "basic",
   greets: false,
+  directs: false,
   // Only messages: a check of the text's start needs no parsing (events serialise `event` first).
   push: (out) =>
     (out.event ? out.event.event === "broadcast" : out.text.startsWith(BROADCAST_START))
@@ -125,6 +129,7 @@ const textLeft = (name: string) => `Server: ${name} has left the chat`;
 const TEXT_WIRE: Wire = {
   name: "text",
   greets: false,
+  directs: false,
   parse: textLines,
   push: (out) => {
     const e = event(out);
@@ -162,6 +167,7 @@ const chattyLeft = (name: string) =>
 const CHATTY_WIRE: Wire = {
   name: "chatty",
   greets: false,
+  directs: false,
   parse: lines,
   push: (out) => {
     const e = event(out);
