@@ -166,3 +166,30 @@ Deno.test("a notice sent on one isolate reaches members on the others", async ()
     await close();
   }
 });
+
+Deno.test("notify and post to a room its members are just joining (the socket open, the join not yet done) reach them, every time", async () => {
+  const server = await startServer();
+  try {
+    for (let i = 0; i < 5; i++) {
+      const room = `game-lobby-${i}`;
+      const socket = new WebSocket(`${server.ws}?name=p${i}&room=${room}`);
+      const events: Record<string, unknown>[] = [];
+      const got = (match: (e: Record<string, unknown>) => boolean) =>
+        eventually(() => events.some(match), `an event in ${room}`);
+      socket.onmessage = (m) => events.push(JSON.parse(m.data));
+      await new Promise((resolve) => socket.onopen = resolve);
+      // As an embedder does on its own `open`: the server may not have run the join yet.
+      await server.chat.notify({ room }, "welcome");
+      await server.chat.post(room, "first post");
+      await got((e) => e.event === "notice" && e.message === "welcome");
+      await got((e) => e.event === "broadcast" && e.message === "first post");
+      const joined = events.findIndex((e) => e.event === "joined");
+      const notice = events.findIndex((e) => e.event === "notice");
+      assert.ok(joined >= 0 && joined < notice, "the notice came after the member was in the room");
+      socket.close();
+      await new Promise((resolve) => socket.onclose = resolve);
+    }
+  } finally {
+    await server.close();
+  }
+});

@@ -1,3 +1,4 @@
+import { Arrivals } from "./arrivals.ts";
 import type { Bus } from "./bus.ts";
 import { ChatError } from "./errors.ts";
 import { LocalMember } from "./local_member.ts";
@@ -242,6 +243,8 @@ const TYPING_INTERVAL_MS = 1000;
 const NOTICES_TOPIC = "notices";
 /** The author of messages an embedder posts in the server's name. */
 const SERVER_AUTHOR = "server";
+/** How long `notify` and `post` wait at most for connections still arriving. */
+const ARRIVAL_WAIT_MS = 2000;
 
 /**
  * The chat, as a thin facade over its parts: the {@link RoomDirectory} (rooms by id and name),
@@ -252,6 +255,8 @@ const SERVER_AUTHOR = "server";
 export class Hub {
   /** Who is connected where, on every node, as this node knows it. */
   readonly presence = new Presence();
+  /** Connections admitted but not yet in their first room (see {@link Arrivals}). */
+  readonly arrivals = new Arrivals();
   readonly #deps: HubDeps;
   readonly #rooms: RoomDirectory;
   readonly #locals = new LocalRooms();
@@ -677,6 +682,7 @@ export class Hub {
    * name (created if missing), delivered to its members like any other.
    */
   async post(ref: string, message: string, author = "Server"): Promise<ChatMessage> {
+    await this.arrivals.settled(ARRIVAL_WAIT_MS);
     const room = await this.resolveRoom(ref, true);
     validateMessageText(message, this.#deps.settings.maxMessageLength);
     const name = validateDisplayName(author);
@@ -769,6 +775,7 @@ export class Hub {
     target: "everyone" | { readonly room: string } | { readonly member: string },
     message: string,
   ): Promise<void> {
+    await this.arrivals.settled(ARRIVAL_WAIT_MS);
     let to: NoticeTarget;
     if (target === "everyone") to = { everyone: true };
     else if ("room" in target) to = { room: (await this.resolveRoom(target.room)).id };

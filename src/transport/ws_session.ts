@@ -94,9 +94,23 @@ export class WsSession {
     this.#wire = options.wire ?? wireNamed("json")!;
     this.#connection = { send: (out: Outbound) => this.#sendText(this.#wire.push(out)) };
     this.#customNames = new Set(options.commands?.keys());
-    socket.onopen = () => this.#enqueue(() => this.#open());
+    // The client sees its socket open before the server runs `onopen`: from now until the member
+    // is in its first room, it is arriving (a notice to that room waits for it).
+    let arrived!: () => void;
+    hub.arrivals.track(new Promise<void>((resolve) => arrived = resolve));
+    socket.onopen = () =>
+      this.#enqueue(async () => {
+        try {
+          await this.#open();
+        } finally {
+          arrived();
+        }
+      });
     socket.onmessage = (event) => this.#onFrame(event.data);
-    socket.onclose = (event) => this.#enqueue(() => this.#closed(event.code, event.reason));
+    socket.onclose = (event) => {
+      arrived(); // a socket that never opened arrives nowhere
+      this.#enqueue(() => this.#closed(event.code, event.reason));
+    };
     socket.onerror = () => {};
   }
 
