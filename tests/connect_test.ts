@@ -76,7 +76,7 @@ class Terminal {
   }
 }
 
-Deno.test("deno task connect: seed 002's lines both ways, /list, /me, /join, and /quit exits 0", async () => {
+Deno.test("deno task connect: seed 002's lines both ways, the prompt, /list, /me, /join moves you, /rooms, and /quit exits 0", async () => {
   const server = await startServer();
   const tom = new Terminal([
     "--host",
@@ -88,6 +88,7 @@ Deno.test("deno task connect: seed 002's lines both ways, /list, /me, /join, and
   ]);
   try {
     assert.equal(await tom.next(() => true), `Connecting to 127.0.0.1:${server.port} as tom...`);
+    assert.equal(await tom.next(() => true), "Type your messages (press Ctrl+C to exit):");
     await tom.next((l) => l === "Server: tom has joined the chat");
     const ann = await Client.connect(server.ws, { name: "ann" });
     await tom.next((l) => l === "Server: ann has joined the chat");
@@ -102,11 +103,15 @@ Deno.test("deno task connect: seed 002's lines both ways, /list, /me, /join, and
     await tom.next((l) => l === "Server: you are tom");
     const bob = await Client.connect(server.ws, { name: "bob", room: "side" });
     await tom.type("/join side");
-    await tom.next((l) => l === "Server: tom has joined the chat", 10_000);
+    await tom.next((l) => l === "Server: tom has joined side", 10_000);
+    // A move: tom leaves the lobby (ann sees it), and his lines go to the side room.
+    assert.equal((await ann.next((e) => e.event === "leave")).member, "tom");
+    assert.deepEqual((await ann.request({ command: "list" })).members, ["ann"]);
     await tom.type("in the side room");
     assert.equal((await bob.next((e) => e.event === "broadcast")).message, "in the side room");
+    await tom.type("/rooms");
+    await tom.next((l) => l === "Server: rooms: lobby (1), side (2)");
     await ann.close();
-    await tom.next((l) => l === "#lobby Server: ann has left the chat");
     await tom.type("/quit");
     assert.equal(await tom.exited(), 0);
     await bob.close();
@@ -192,4 +197,52 @@ Deno.test("deno task connect in a real terminal (a pty): prompt lines and /quit"
   } finally {
     await server.close();
   }
+});
+
+Deno.test("deno task connect with a name the server refuses: one line on stderr with the reason, exit 1", async () => {
+  const server = await startServer();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "src/cli/connect.ts",
+        "--username",
+        "n".repeat(51),
+      ],
+      env: { HOST: "127.0.0.1", PORT: String(server.port) },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const { code, stderr } = await out.output();
+    assert.equal(code, 1);
+    const line = new TextDecoder().decode(stderr).trim();
+    assert.equal(line.split("\n").length, 1, line);
+    assert.match(
+      line,
+      /^connect: the server at 127\.0\.0\.1:\d+ refused the connection: .*1-50 characters.*\(400 invalid_name\)$/,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("deno task connect with no server there: says it retries, then one line on stderr and exit 1", async () => {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "src/cli/connect.ts", "--port", String(port)],
+    env: { HOST: "127.0.0.1", CONNECT_RETRY_S: "1" },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const { code, stderr } = await child.output();
+  assert.equal(code, 1);
+  const lines = new TextDecoder().decode(stderr).trim().split("\n");
+  assert.deepEqual(lines, [
+    `connect: cannot reach 127.0.0.1:${port} (connection refused); retrying for 1 s...`,
+    `connect: cannot reach 127.0.0.1:${port}: is the server running?`,
+  ]);
 });

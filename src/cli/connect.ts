@@ -1,10 +1,13 @@
 /**
  * `deno task connect --host H --port P --username U` (or `HOST`, `PORT`, `USER_NAME`): the
- * terminal client of seed 002. Prints `Connecting to host:port as name...`, then the room's lines
- * as `name: message` and `Server: ...`; every line typed (or piped) is sent. `/join room`,
- * `/list`, `/me` and `/quit` (exit 0) are commands. A dropped connection is retried with backoff
- * and resumed with `since`: no line is lost or shown twice, and lines typed meanwhile are sent
- * once it is back. At the end of a piped input it waits for its lines to be stored, then exits.
+ * terminal client of seed 002. Prints `Connecting to host:port as name...`, then, once connected,
+ * `Type your messages (press Ctrl+C to exit):` and the room's lines as `name: message` and
+ * `Server: ...`; every line typed (or piped) is sent. `/join room` (moves you there), `/rooms`,
+ * `/list`, `/me` and `/quit` (exit 0) are commands. A server that refuses the connection (a bad
+ * name, a token) is one line on stderr and exit 1; one that cannot be reached is retried for
+ * `CONNECT_RETRY_S` seconds (30), saying so, then the same. A dropped connection is retried with
+ * backoff and resumed with `since`: no line is lost or shown twice, and lines typed meanwhile are
+ * sent once it is back. At the end of a piped input it waits for its lines to be stored, then exits.
  *
  * @module
  */
@@ -36,6 +39,52 @@ function parseOptions(args: string[]): Options {
   return { host, port: n, username };
 }
 
+/** Ends the client with one line on stderr and exit code 1 (a refusal, an unreachable server). */
+function giveUp(message: string): never {
+  console.error(`connect: ${message}`);
+  Deno.exit(1);
+}
+
+/**
+ * Why a WebSocket upgrade failed: the server's own words (`{"error", "message"}` with its status),
+ * read from a plain upgrade request, or `undefined` when nothing answers at all.
+ */
+async function refusal(host: string, port: number, path: string): Promise<string | undefined> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: host, port });
+  } catch {
+    return undefined;
+  }
+  try {
+    const request = [
+      `GET ${path} HTTP/1.1`,
+      `Host: ${host}:${port}`,
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      "Sec-WebSocket-Version: 13",
+      `Sec-WebSocket-Key: ${btoa(crypto.randomUUID().slice(0, 16))}`,
+      "",
+      "",
+    ].join("\r\n");
+    await conn.write(new TextEncoder().encode(request));
+    const buffer = new Uint8Array(16 * 1024);
+    const read = await conn.read(buffer) ?? 0;
+    const text = new TextDecoder().decode(buffer.subarray(0, read));
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+    if (status === 101) return "";
+    const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+    try {
+      const error = JSON.parse(body);
+      return `${error.message ?? error.error} (${status} ${error.error})`;
+    } catch {
+      return `the server answered ${status || "something else than HTTP"}`;
+    }
+  } finally {
+    conn.close();
+  }
+}
+
 function fail(message: string): never {
   console.error(
     `connect: ${message}\nusage: deno task connect [--host H] [--port P] [--username U]`,
@@ -58,6 +107,12 @@ class TerminalClient {
   #stopping = false;
   #drained?: () => void;
   readonly #encoder = new TextEncoder();
+  /** Whether a connection ever opened (before that, a failure is a refusal or an outage). */
+  #everOpened = false;
+  /** Until when an unreachable server is retried before giving up. */
+  #retryUntil = 0;
+  /** The room a `/join` moves to, until its `joined` arrives. */
+  #moving?: string;
 
   constructor(private readonly options: Options) {
     this.#name = options.username;
@@ -77,10 +132,15 @@ class TerminalClient {
       query.set("room", first[0]);
       if (first[1].last) query.set("since", first[1].last);
     }
-    const socket = new WebSocket(`ws://${host}:${port}/ws?${query}`);
+    const path = `/ws?${query}`;
+    const socket = new WebSocket(`ws://${host}:${port}${path}`);
     this.#socket = socket;
     socket.onopen = () => {
       this.#attempt = 0;
+      if (!this.#everOpened) {
+        this.#everOpened = true;
+        this.#print("Type your messages (press Ctrl+C to exit):");
+      }
       for (const [id, room] of others) {
         socket.send(JSON.stringify({ command: "join", room: id, since: room.last }));
       }
@@ -97,9 +157,31 @@ class TerminalClient {
         Deno.exit(1);
       }
       const delay = Math.min(10_000, 250 * 2 ** this.#attempt++) * (0.5 + Math.random());
-      setTimeout(() => this.open(), delay);
+      if (this.#everOpened) {
+        setTimeout(() => this.open(), delay);
+        return;
+      }
+      // Never connected: a refusal ends here with the server's reason; an outage is retried.
+      this.#firstFailure(path).then((retry) => retry && setTimeout(() => this.open(), delay));
     };
     socket.onerror = () => {};
+  }
+
+  /** Why the first connection failed: gives up on a refusal; `true` to retry an outage. */
+  async #firstFailure(path: string): Promise<boolean> {
+    const { host, port } = this.options;
+    const reason = await refusal(host, port, path);
+    if (reason) giveUp(`the server at ${host}:${port} refused the connection: ${reason}`);
+    const now = Date.now();
+    if (this.#retryUntil === 0) {
+      const seconds = Number(Deno.env.get("CONNECT_RETRY_S") ?? 30);
+      this.#retryUntil = now + seconds * 1000;
+      console.error(
+        `connect: cannot reach ${host}:${port} (connection refused); retrying for ${seconds} s...`,
+      );
+    }
+    if (now >= this.#retryUntil) giveUp(`cannot reach ${host}:${port}: is the server running?`);
+    return true;
   }
 
   #handle(event: Event): void {
@@ -118,7 +200,16 @@ class TerminalClient {
       case "joined": {
         const known = this.#rooms.get(String(event.room));
         this.#rooms.set(String(event.room), { name: String(event.name), last: known?.last });
-        if (!known) {
+        if (event.re === "move") {
+          // `/join` moves: leave the room you were in, and say where you are now.
+          const from = this.#current;
+          this.#current = String(event.room);
+          if (from && from !== this.#current) {
+            this.#rooms.delete(from);
+            this.#socket?.send(JSON.stringify({ command: "leave", room: from }));
+          }
+          this.#print(`Server: ${this.#name} has joined ${event.name}`);
+        } else if (!known) {
           this.#current = String(event.room);
           this.#print(`Server: ${this.#name} has joined the chat`);
         }
@@ -195,7 +286,8 @@ class TerminalClient {
     const [word, ...rest] = text.trim().split(/\s+/);
     const arg = rest.join(" ");
     if (word === "/quit") return this.quit();
-    if (word === "/join" && arg) return this.#command({ command: "join", room: arg });
+    if (word === "/join" && arg) return this.#command({ command: "join", room: arg, id: "move" });
+    if (word === "/rooms") return void this.#listRooms();
     if (word === "/list") return this.#command({ command: "list", room: this.#current });
     if (word === "/me") {
       this.#print(`Server: you are ${this.#name ?? "(connecting)"}`);
@@ -206,6 +298,18 @@ class TerminalClient {
     const line = { room: this.#current, text, sent: false };
     this.#pending.set(id, line);
     this.#send(id, line);
+  }
+
+  /** `/rooms`: the rooms on the server with how many are in each. */
+  async #listRooms(): Promise<void> {
+    const { host, port } = this.options;
+    try {
+      const rooms = await (await fetch(`http://${host}:${port}/rooms`)).json() as Event[];
+      const shown = rooms.map((r) => `${r.name} (${r.members})`).join(", ");
+      this.#print(`Server: rooms: ${shown || "none yet"}`);
+    } catch (error) {
+      this.#print(`Server: could not list the rooms (${(error as Error).message})`);
+    }
   }
 
   #command(command: Event): void {
