@@ -337,7 +337,7 @@ function receive(message, re) {
   if (!room.oldest) room.oldest = message.id;
   if (room.id !== state.active) room.unread++;
   else if (message.memberId !== state.me.id) {
-    ui.announcer.textContent = `${message.member}: ${message.message}`;
+    ui.announcer.textContent = `${message.member}: ${message.message ?? "[binary message]"}`;
   }
   render(room.id === state.active);
 }
@@ -815,7 +815,8 @@ function renderLines(room) {
       previous = m;
       continue;
     }
-    li.append(el("p", "msg-body", m.message));
+    // A binary message (seed 001's clients send bytes) has no text to show.
+    li.append(el("p", "msg-body", m.message ?? "[binary message]"));
     if (m.editedAt) li.append(el("span", "edited", "(edited)"));
     if (line.pending) li.append(el("span", "visually-hidden", "sending"));
     if (line.failed) li.append(el("p", "failure", `Not sent: ${line.failed}`));

@@ -184,8 +184,12 @@ export class Client {
     });
     this.opened.catch(() => {});
     this.closed = new Promise((resolve) => socket.addEventListener("close", resolve));
+    socket.binaryType = "arraybuffer";
     socket.addEventListener("message", (message) => {
-      const event = JSON.parse(String(message.data)) as Json;
+      // A binary frame (a binary message, seed 001) is recorded as `{"event": "binary", bytes}`.
+      const event = message.data instanceof ArrayBuffer
+        ? { event: "binary", bytes: new Uint8Array(message.data) }
+        : JSON.parse(String(message.data)) as Json;
       this.events.push(event);
       for (const waiter of this.#waiters) {
         if (waiter.match(event)) {

@@ -130,7 +130,10 @@ Deno.test("wire=text applies seed 002's limit: a line over 500 characters is ref
 Deno.test("seed 003: /chat/join with an unknown room id is 404 before the upgrade, and creates nothing", async () => {
   const server = await startServer();
   try {
-    const refused = await rawUpgrade(server.port, "/chat/join?name=x&room=01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    const refused = await rawUpgrade(
+      server.port,
+      "/chat/join?name=x&room=01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    );
     assert.equal(refused.status, 404);
     assert.equal(JSON.parse(refused.body).error, "no_such_room");
     assert.deepEqual(await (await fetch(`${server.http}/rooms`)).json(), []);
@@ -186,12 +189,70 @@ Deno.test("a direct message to a member whose client cannot show it (basic wire)
       const list = await ann.request({ command: "list" });
       return (list.members as string[]).includes("zed");
     }, "a to know zed");
-    assert.equal((await ann.request({ command: "direct", to: "zed", message: "hi" })).event, "direct");
+    assert.equal(
+      (await ann.request({ command: "direct", to: "zed", message: "hi" })).event,
+      "direct",
+    );
     assert.equal((await zed.next((e) => e.event === "direct")).message, "hi");
     await zed.close();
   } finally {
     await basic.close();
     await closeAll([ann]);
     await close();
+  }
+});
+
+/** A raw socket that keeps every frame: binary ones as bytes, text ones as strings. */
+async function rawFrames(
+  url: string,
+): Promise<{ socket: WebSocket; frames: (string | Uint8Array)[] }> {
+  const socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
+  const frames: (string | Uint8Array)[] = [];
+  socket.onmessage = (m) =>
+    frames.push(m.data instanceof ArrayBuffer ? new Uint8Array(m.data) : String(m.data));
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  return { socket, frames };
+}
+
+Deno.test("binary frames (seed 001): stored as bytes, relayed as the same binary frame on json and basic, base64 in history and on other wires", async () => {
+  const server = await startServer();
+  const bytes = Uint8Array.from({ length: 300 }, (_, i) => i % 256);
+  const sender = await rawFrames(`${server.ws}?name=glyph&room=bin`);
+  const json = await rawFrames(`${server.ws}?name=ann&room=bin`);
+  const basic = await rawFrames(`${server.ws}?name=bas&room=bin&wire=basic`);
+  const text = await TextClient.open(server.ws, { wire: "text", name: "tom", room: "bin" });
+  try {
+    await text.next((line) => line === "Server: tom has joined the chat");
+    await eventually(async () => {
+      const room = await (await fetch(`${server.http}/rooms/bin`)).json();
+      return room.members?.length === 4;
+    }, "all four in the room");
+    sender.socket.send(bytes);
+    const binaryIn = (frames: (string | Uint8Array)[]) =>
+      frames.find((f): f is Uint8Array => f instanceof Uint8Array);
+    await eventually(
+      () => [sender, json, basic].every((c) => binaryIn(c.frames) !== undefined),
+      "the binary frame on json and basic (the sender's own is its acknowledgement)",
+    );
+    for (const client of [sender, json, basic]) assert.deepEqual(binaryIn(client.frames), bytes);
+    assert.equal(await text.next(), "glyph: [binary message, about 300 bytes]");
+    const page = await (await fetch(`${server.http}/rooms/bin/messages`)).json();
+    assert.equal(page.messages.length, 1);
+    assert.equal(page.messages[0].binary, bytes.toBase64());
+    assert.ok(!("message" in page.messages[0]), "no message on a binary one");
+    // Text frames keep working beside it, and a binary frame on the text wire is refused.
+    sender.socket.send(JSON.stringify({ command: "broadcast", message: "and text", id: "t1" }));
+    await eventually(
+      () => json.frames.some((f) => typeof f === "string" && f.includes("and text")),
+      "text",
+    );
+  } finally {
+    for (const c of [sender, json, basic]) c.socket.close();
+    await text.close();
+    await server.close();
   }
 });

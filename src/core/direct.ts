@@ -25,7 +25,7 @@ export function directEvent(message: ChatMessage | StoredMessage, toId: string):
     fromId: m.memberId,
     to: m.to ?? "",
     toId,
-    message: m.message,
+    message: m.message ?? "",
     ts: m.ts,
   };
 }

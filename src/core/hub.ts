@@ -297,7 +297,7 @@ export class Hub {
       presence: this.presence,
       heartbeatMs: settings.heartbeatMs,
       presenceTimeoutMs: settings.presenceTimeoutMs,
-      onRemoteChanges: (changes) => this.#announceChanges(changes),
+      onRemoteChanges: (changes, after) => this.#announceRemote(changes, after),
       onNameSeen: (name) => this.#settleName(nameKey(name)),
       onRemoteRename: (id, from, to, rooms) =>
         this.#announceRename(this.presence.get(id)?.memberId ?? id, from, to, rooms),
@@ -649,6 +649,35 @@ export class Hub {
         const text = this.#judged(verdict, message);
         return this.#append(member, this.#draft(member, room, text), acknowledge);
       });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Stores a binary message (seed 001's binary frames: bytes, not text) in the member's single
+   * room, rate-limited like text; at most four bytes per character of `CHAT_MAX_MESSAGE` (what the
+   * longest text may take). The message hook judges text only, so it does not see these.
+   */
+  broadcastBinary(
+    member: LocalMember,
+    bytes: Uint8Array,
+    acknowledge?: (out: Outbound) => void,
+  ): Promise<ChatMessage> {
+    try {
+      const room = this.#onlyRoom(member);
+      const max = this.#deps.settings.maxMessageLength * 4;
+      if (bytes.length === 0) throw new ChatError("invalid_field", "a binary message is empty");
+      if (bytes.length > max) {
+        throw new ChatError("too_large", `a binary message may be at most ${max} bytes`, {
+          limit: max,
+        });
+      }
+      if (!member.limiter.take()) {
+        throw new ChatError("rate_limited", "too many messages; slow down");
+      }
+      const { message: _, ...draft } = this.#draft(member, room, "");
+      return this.#append(member, { ...draft, binary: bytes.toBase64() }, acknowledge);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -1115,11 +1144,25 @@ export class Hub {
   }
 
   #leaveRoom(member: LocalMember, room: string): void {
+    // What this node delivered of the room holds everything the member sent there (a session
+    // leaves only once its sends are stored): other nodes announce the leave after as much.
+    const seq = this.#feeds.get(room)?.position.seq ?? 0;
     member.rooms.delete(room);
     member.openGate(room);
     if (this.#locals.exit(member, room)) this.#feeds.close(room);
     this.#announceChanges(this.presence.leave(member.id, room), member);
-    this.#sync.announce({ t: "leave", id: member.id, room });
+    this.#sync.announce({ t: "leave", id: member.id, room, ...(seq > 0 ? { seq } : {}) });
+  }
+
+  /**
+   * Joins and leaves heard from another node. A leave that follows messages of the leaver this
+   * node has not delivered yet waits for them (per connection, order holds across nodes too).
+   */
+  #announceRemote(changes: RoomChange[], after?: number): void {
+    const room = changes[0]?.room;
+    const feed = room === undefined || after === undefined ? undefined : this.#feeds.get(room);
+    if (!feed) return this.#announceChanges(changes);
+    feed.whenDelivered(after!, () => this.#announceChanges(changes));
   }
 
   /**

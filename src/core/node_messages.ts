@@ -93,7 +93,11 @@ export type PresenceBody =
   /** A member entered a room. */
   | { readonly t: "join"; readonly id: string; readonly room: string }
   /** A member left a room. */
-  | { readonly t: "leave"; readonly id: string; readonly room: string }
+  /**
+   * A member left a room. `seq`: the room's position the leaving node had delivered, which holds
+   * everything the member sent there; others announce the leave only once they delivered it too.
+   */
+  | { readonly t: "leave"; readonly id: string; readonly room: string; readonly seq?: number }
   /** A member disconnected. */
   | { readonly t: "down"; readonly id: string }
   /** A member took a new name after a clash. */
@@ -188,8 +192,12 @@ export function parsePresenceMessage(raw: BusMessage): PresenceNodeMessage | und
     case "rename":
       return isString(id) && isString(name) ? { node, t: raw.t, id, name } : undefined;
     case "join":
-    case "leave":
       return isString(id) && isString(room) ? { node, t: raw.t, id, room } : undefined;
+    case "leave":
+      if (!isString(id) || !isString(room)) return undefined;
+      return Number.isInteger(raw.seq) && (raw.seq as number) > 0
+        ? { node, t: "leave", id, room, seq: raw.seq as number }
+        : { node, t: "leave", id, room };
     case "down":
       return isString(id) ? { node, t: "down", id } : undefined;
     case "beat":

@@ -18,8 +18,11 @@ export interface PresenceSyncDeps {
   /** How often this node says it is alive, and after how much silence a node is dropped. */
   readonly heartbeatMs: number;
   readonly presenceTimeoutMs: number;
-  /** Joins and leaves that happened elsewhere, to tell this node's members. */
-  readonly onRemoteChanges: (changes: RoomChange[]) => void;
+  /**
+   * Joins and leaves that happened elsewhere, to tell this node's members; `after`, for a leave:
+   * the room position it follows (tell it once that much of the room is delivered here).
+   */
+  readonly onRemoteChanges: (changes: RoomChange[], after?: number) => void;
   /** A name now held by members of this and another node (see `name_settlement.ts`). */
   readonly onNameSeen: (name: string) => void;
   /** A member of another node was renamed. */
@@ -131,7 +134,7 @@ export class PresenceSync {
       case "join":
         return onRemoteChanges(presence.join(message.id, message.room));
       case "leave":
-        return onRemoteChanges(presence.leave(message.id, message.room));
+        return onRemoteChanges(presence.leave(message.id, message.room), message.seq);
       case "down":
         return onRemoteChanges(presence.remove(message.id));
       case "rename":

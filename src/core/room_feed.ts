@@ -63,6 +63,16 @@ export interface FeedStats {
 const REPAIR_PAGE = 200;
 const FROM_START = idFloor(0);
 
+/** Something to run once the feed has delivered up to `seq`. */
+interface Waiter {
+  readonly seq: number;
+  readonly then: () => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** How long a waiter waits at most for its position. */
+const WAIT_MAX_MS = 2000;
+
 /**
  * One room's stored events, in `seq` order, for this node's members. Events arrive from two
  * sides (this node's own commits, and the bus from other nodes) in any order, and the bus may
@@ -77,6 +87,8 @@ export class RoomFeed {
   readonly stats: FeedStats = { repairs: 0, repaired: 0 };
   readonly #deps: RoomFeedDeps;
   readonly #ahead = new Map<number, FeedEntry>();
+  /** What waits for a position to be delivered (a remote leave, after the leaver's messages). */
+  #waiting: Waiter[] = [];
   #position?: LogPosition;
   #startSeq = 0;
   #gapBeforeStart = false;
@@ -93,6 +105,31 @@ export class RoomFeed {
     this.#deps = deps;
     this.ready = this.#start();
     this.ready.catch(() => {});
+  }
+
+  /**
+   * Runs `then` once events up to `seq` are delivered (at once if they are; when the feed
+   * closes, at the latest). A gap before `seq` is repaired from the store as usual.
+   */
+  whenDelivered(seq: number, then: () => void): void {
+    if (this.#closed || (this.#position && this.#position.seq >= seq)) return then();
+    // Bounded: a position that never comes (a store this node does not share) delays, never loses.
+    const waiter = { seq, then, timer: setTimeout(() => this.#runWaiting(waiter), WAIT_MAX_MS) };
+    this.#waiting.push(waiter);
+    if (this.#position) this.#schedule(this.#deps.graceMs);
+  }
+
+  /** Runs what waited for a position now delivered (or `late`, whose wait is over). */
+  #runWaiting(late?: Waiter): void {
+    if (this.#waiting.length === 0) return;
+    const reached = this.#closed ? Infinity : this.#position?.seq ?? 0;
+    const due = this.#waiting.filter((w) => w.seq <= reached || w === late);
+    if (due.length === 0) return;
+    this.#waiting = this.#waiting.filter((w) => !due.includes(w));
+    for (const w of due) {
+      clearTimeout(w.timer);
+      w.then();
+    }
   }
 
   /** The last event delivered (the head when the feed started, before any). */
@@ -147,7 +184,8 @@ export class RoomFeed {
       this.#position = at;
       this.#deps.deliver(next);
     }
-    if (this.#ahead.size > 0) this.#schedule(this.#deps.graceMs);
+    this.#runWaiting();
+    if (this.#ahead.size > 0 || this.#waiting.length > 0) this.#schedule(this.#deps.graceMs);
   }
 
   /** The bus lost something (or went live only now): read the store now. */
@@ -221,5 +259,6 @@ export class RoomFeed {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#ahead.clear();
+    this.#runWaiting();
   }
 }

@@ -26,8 +26,10 @@ export interface MessageDraft {
   readonly member: string;
   /** The sender's member id. */
   readonly memberId: string;
-  /** The text. */
-  readonly message: string;
+  /** The text (absent from a binary message). */
+  readonly message?: string;
+  /** A binary message's bytes, as base64 (seed 001's binary frames); absent from a text one. */
+  readonly binary?: string;
   /** When it was sent, in ms since the epoch. */
   readonly ts: number;
   /** A direct message's recipient name (direct messages only; see `core/direct.ts`). */
@@ -266,8 +268,21 @@ export type PushEvent =
  * only its `text` (serialised there). `seq` and `id` are set for stored events.
  */
 export type Outbound =
-  | { readonly event: PushEvent; text?: string; readonly seq?: number; readonly id?: string }
-  | { readonly event?: undefined; text: string; readonly seq?: number; readonly id?: string };
+  | {
+    readonly event: PushEvent;
+    text?: string;
+    /** A binary message's bytes, decoded once for every wire that sends them (null: none). */
+    bytes?: Uint8Array | null;
+    readonly seq?: number;
+    readonly id?: string;
+  }
+  | {
+    readonly event?: undefined;
+    text: string;
+    bytes?: Uint8Array | null;
+    readonly seq?: number;
+    readonly id?: string;
+  };
 
 /** Where the hub sends a member's events: the transport's socket. */
 export interface Connection {

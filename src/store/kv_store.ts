@@ -210,7 +210,7 @@ export class KvStore implements Store {
   appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<ChatMessage> {
     if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
     return new Promise((resolve, reject) => {
-      const size = draft.message.length * 3 + 256;
+      const size = (draft.message?.length ?? 0) * 3 + (draft.binary?.length ?? 0) + 256;
       const room = draft.room;
       this.#queue.push({ room, draft, key: options.idempotencyKey, size, resolve, reject });
       this.#draining ??= this.#drain();

@@ -5,7 +5,7 @@ import type { LocalMember } from "../core/local_member.ts";
 import type { Connection, Logger, Outbound } from "../core/types.ts";
 import { INTERNAL_ERROR, POLICY, TOO_LARGE, TRY_AGAIN_LATER } from "../wire/close_codes.ts";
 import type { Command } from "../wire/commands.ts";
-import { type Wire, wireNamed } from "../wire/wires.ts";
+import { type Frame, type Wire, wireNamed } from "../wire/wires.ts";
 import type { CommandHandler } from "./embedding.ts";
 import {
   directHistoryEvent,
@@ -86,12 +86,16 @@ export class WsSession {
   readonly #wire: Wire;
 
   /** Wires a freshly upgraded socket to the hub. */
+  /** Broadcasts sent and not yet stored: a leave or a close waits for them. */
+  readonly #inFlight = new Set<Promise<unknown>>();
+
   constructor(
     readonly socket: WebSocket,
     private readonly hub: Hub,
     private readonly options: SessionOptions,
   ) {
     this.#wire = options.wire ?? wireNamed("json")!;
+    socket.binaryType = "arraybuffer"; // binary messages are read at once, in order
     this.#connection = { send: (out: Outbound) => this.#sendText(this.#wire.push(out)) };
     this.#customNames = new Set(options.commands?.keys());
     // The client sees its socket open before the server runs `onopen`: from now until the member
@@ -109,9 +113,23 @@ export class WsSession {
     socket.onmessage = (event) => this.#onFrame(event.data);
     socket.onclose = (event) => {
       arrived(); // a socket that never opened arrives nowhere
-      this.#enqueue(() => this.#closed(event.code, event.reason));
+      this.#enqueue(async () => {
+        await this.#sent(); // its last messages reach the others before its leave
+        this.#closed(event.code, event.reason);
+      });
     };
     socket.onerror = () => {};
+  }
+
+  /** Notes a broadcast in flight (stored and acknowledged when `done` settles). */
+  #sending(done: Promise<unknown>): void {
+    this.#inFlight.add(done);
+    done.finally(() => this.#inFlight.delete(done));
+  }
+
+  /** Resolves once every broadcast sent so far is stored (or refused). */
+  async #sent(): Promise<void> {
+    if (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
   /** The member, once admitted. */
@@ -125,7 +143,7 @@ export class WsSession {
   }
 
   /** Sends a frame; a socket whose unsent backlog passes the bound is closed with 1013. */
-  send(text: string): void {
+  send(text: Frame): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     this.socket.send(text);
     if (this.socket.bufferedAmount > this.options.maxBufferedBytes) {
@@ -218,13 +236,29 @@ export class WsSession {
       return;
     }
     if (typeof data !== "string") {
-      this.#sendError(new ChatError("bad_json", "binary frames are not supported"));
+      // Seed 001's binary messages: JSON and basic wires only (the text wires speak lines).
+      if (!(data instanceof ArrayBuffer) || !this.#wire.greets && this.#wire.name !== "basic") {
+        this.#sendError(new ChatError("bad_json", "binary frames are not supported on this wire"));
+        return;
+      }
+      const bytes = new Uint8Array(data);
+      this.#enqueue(() => this.#runBinary(bytes));
       return;
     }
     for (const parsed of this.#wire.parse(data, this.#customNames)) {
       if (!parsed.ok) this.#sendError(parsed.error, parsed.re);
       else this.#enqueue(() => this.#run(parsed.command));
     }
+  }
+
+  /** A binary frame: a message of the connection's single room; its acknowledgement is itself. */
+  #runBinary(bytes: Uint8Array): void {
+    const member = this.#member;
+    if (!member || this.socket.readyState !== WebSocket.OPEN) return;
+    this.#sending(
+      this.hub.broadcastBinary(member, bytes, (out) => this.#sendText(this.#wire.acknowledge(out)))
+        .catch((error) => this.#refuse(error)),
+    );
   }
 
   async #run(command: Command): Promise<void> {
@@ -254,8 +288,8 @@ export class WsSession {
   }
 
   /** Sends the frames the wire made; a wire that has nothing to say for an event says `undefined`. */
-  #sendText(text: string | readonly string[] | undefined): void {
-    if (typeof text === "string") this.send(text);
+  #sendText(text: Frame | readonly string[] | undefined): void {
+    if (typeof text === "string" || text instanceof Uint8Array) this.send(text);
     else if (text) { for (const frame of text) this.send(frame); }
   }
 
@@ -303,18 +337,22 @@ export class WsSession {
       case "join":
         return await this.#join(command.room, command.since, re);
       case "leave":
+        // Per connection, order holds: what it sent before reaches the others before its leave.
+        await this.#sent();
         return this.#sendText(
           this.#wire.answer(leftEvent(await this.hub.leave(member, command.room)), re),
         );
       case "broadcast":
         // Not awaited: the next frame may be parsed while this one commits. The store commits in
         // call order, so acknowledgements and deliveries keep the sender's order.
-        this.hub.broadcast(
-          member,
-          command.message,
-          command.room,
-          (out) => this.#sendText(this.#wire.acknowledge(out, re)),
-        ).catch((error) => this.#refuse(error, re));
+        this.#sending(
+          this.hub.broadcast(
+            member,
+            command.message,
+            command.room,
+            (out) => this.#sendText(this.#wire.acknowledge(out, re)),
+          ).catch((error) => this.#refuse(error, re)),
+        );
         return;
       case "list":
         return this.#sendText(

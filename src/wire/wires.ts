@@ -22,11 +22,12 @@ export interface Wire {
   parse(frame: string, custom: ReadonlySet<string>): ParsedFrame[];
   /**
    * The frame for an event pushed to the member, or `undefined` to send nothing (or several
-   * frames: a large room's `presence_diff` for a wire that knows only joins and leaves).
+   * frames: a large room's `presence_diff` for a wire that knows only joins and leaves; or a
+   * binary frame: a binary message, on the wires that relay them as such).
    */
-  push(out: Outbound): string | readonly string[] | undefined;
+  push(out: Outbound): Frame | readonly string[] | undefined;
   /** The frame acknowledging the member's own stored message (`re` echoed where it can be). */
-  acknowledge(out: Outbound, re?: string): string | undefined;
+  acknowledge(out: Outbound, re?: string): Frame | undefined;
   /** The frame for a direct answer to a command. */
   answer(event: object, re?: string): string | undefined;
   /** The frame for an error. */
@@ -35,11 +36,28 @@ export interface Wire {
   arrived(name: string): string | undefined;
 }
 
+/** One WebSocket frame: text, or a binary message's bytes. */
+export type Frame = string | Uint8Array;
+
 const BROADCAST_START = '{"event":"broadcast"';
+/** Only a key can hold this sequence in JSON text (a quote inside a string value is escaped). */
+const BINARY_KEY = '"binary":"';
 
 /** An acknowledgement is always one frame (a message's). */
-function single(frames: string | readonly string[] | undefined): string | undefined {
-  return typeof frames === "string" ? frames : frames?.[0];
+function single(frames: Frame | readonly string[] | undefined): Frame | undefined {
+  return typeof frames === "string" || frames instanceof Uint8Array ? frames : frames?.[0];
+}
+
+/**
+ * The bytes of a binary message, decoded once per event for every member it goes to; `null` for
+ * any other event (told apart by its text, without parsing it).
+ */
+function binaryOf(out: Outbound): Uint8Array | null {
+  if (out.bytes !== undefined) return out.bytes;
+  const text = encode(out);
+  if (!text.startsWith(BROADCAST_START) || !text.includes(BINARY_KEY)) return out.bytes = null;
+  const binary = (event(out) as { binary?: string }).binary;
+  return out.bytes = binary === undefined ? null : Uint8Array.fromBase64(binary);
 }
 
 const JSON_WIRE: Wire = {
@@ -47,8 +65,9 @@ const JSON_WIRE: Wire = {
   greets: true,
   directs: true,
   parse: (frame, custom) => [parseFrame(frame, custom)],
-  push: encode,
-  acknowledge: (out, re) => withRe(encode(out), re),
+  // A binary message goes out as the same binary frame (seed 001); everything else as JSON text.
+  push: (out) => binaryOf(out) ?? encode(out),
+  acknowledge: (out, re) => binaryOf(out) ?? withRe(encode(out), re),
   answer,
   error: errorEvent,
   arrived: () => undefined,
@@ -66,7 +85,7 @@ const BASIC_WIRE: Wire = {
   // Only messages: a check of the text's start needs no parsing (events serialise `event` first).
   push: (out) =>
     (out.event ? out.event.event === "broadcast" : out.text.startsWith(BROADCAST_START))
-      ? encode(out)
+      ? binaryOf(out) ?? encode(out)
       : undefined,
 };
 
@@ -122,6 +141,13 @@ function diffFrames(
   return [...diff.joins.map((j) => joined(j.member)), ...diff.leaves.map((l) => left(l.member))];
 }
 
+/** A message's text, or what a text-only client is shown of a binary one. */
+function textOf(message: { readonly message?: string; readonly binary?: string }): string {
+  if (message.message !== undefined) return message.message;
+  const bytes = Math.floor((message.binary?.length ?? 0) * 3 / 4);
+  return `[binary message, about ${bytes} bytes]`;
+}
+
 const textJoined = (name: string) => `Server: ${name} has joined the chat`;
 const textLeft = (name: string) => `Server: ${name} has left the chat`;
 
@@ -135,7 +161,7 @@ const TEXT_WIRE: Wire = {
     const e = event(out);
     switch (e.event) {
       case "broadcast":
-        return "deleted" in e ? undefined : `${e.member}: ${e.message}`;
+        return "deleted" in e ? undefined : `${e.member}: ${textOf(e)}`;
       case "join":
         return textJoined(e.member);
       case "leave":
@@ -175,7 +201,7 @@ const CHATTY_WIRE: Wire = {
       case "broadcast":
         return "deleted" in e
           ? undefined
-          : JSON.stringify({ text: e.message, participant: e.member });
+          : JSON.stringify({ text: textOf(e), participant: e.member });
       case "join":
         return chattyJoined(e.member);
       case "leave":

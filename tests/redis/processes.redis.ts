@@ -10,6 +10,7 @@ import {
   startProcess,
 } from "../_helpers.ts";
 import { floodAndResume } from "../_resume_scenario.ts";
+import { lastWordsArriveFirst } from "../_last_words.ts";
 import { startRedis, type TestRedis } from "./_redis.ts";
 
 const FAST = { CHAT_RATE_PER_SEC: "100000", CHAT_RATE_BURST: "100000" };
@@ -52,6 +53,16 @@ Deno.test("two processes on one Redis are one chat: members, broadcasts both way
     await alice.waitFor((e) => e.event === "leave" && e.member === "bob", 10_000);
   } finally {
     await closeAll([alice, bob]);
+    await stopAll([a, b], redis);
+  }
+});
+
+Deno.test("order across processes on Redis: a leaver's last line reaches the other process before its leave", async () => {
+  const redis = await startRedis();
+  const [a, b] = await twoProcesses(redis);
+  try {
+    await lastWordsArriveFirst(a.ws, b.ws, 10);
+  } finally {
     await stopAll([a, b], redis);
   }
 });

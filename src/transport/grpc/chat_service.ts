@@ -76,7 +76,7 @@ function toMessage(message: ChatMessage): Message {
   return create(MessageSchema, {
     id: message.id,
     sender: message.member,
-    content: message.message,
+    content: message.message ?? "",
     timestamp: timestampFromMs(message.ts),
   });
 }
