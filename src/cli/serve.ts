@@ -60,9 +60,12 @@ export function listenFailure(error: unknown, hostname: string, port: number): s
 
 /**
  * Serves a chat on its `port` and `hostname` until SIGINT or SIGTERM, then shuts down gracefully.
- * An address that cannot be used ends the process with one clear line and exit code 1.
+ * An address that cannot be used ends the process with one clear line and exit code 1. If the
+ * listener dies while serving (`Deno.serve`'s accept loop ends when accepting fails, as it does
+ * when file descriptors run out: EMFILE), one line is logged and it listens again after a pause,
+ * backing off while it keeps failing; the sockets already open are served all along.
  */
-export function serveUntilSignal(chat: Chat): Deno.HttpServer<Deno.NetAddr> {
+export function serveUntilSignal(chat: Chat): void {
   const { port, hostname } = chat.settings;
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -73,9 +76,36 @@ export function serveUntilSignal(chat: Chat): Deno.HttpServer<Deno.NetAddr> {
     console.error(`chat: ${line}`);
     Deno.exit(1);
   }
-  exitGracefullyOnSignal(chat, () => server.shutdown());
-  return server;
+  let stopping = false;
+  let failures = 0;
+  const supervise = (current: Deno.HttpServer<Deno.NetAddr>) => {
+    current.finished.then(() => failures = 0, async (error) => {
+      if (stopping) return;
+      failures++;
+      const pauseMs = Math.min(MAX_RELISTEN_PAUSE_MS, 100 * 2 ** Math.min(failures - 1, 5));
+      logLine("listener_failed", { error: String(error), relistenInMs: pauseMs });
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        if (stopping) return;
+        try {
+          server = listen(chat);
+          supervise(server);
+          return;
+        } catch (again) {
+          logLine("listener_failed", { error: String(again), relistenInMs: pauseMs });
+        }
+      }
+    });
+  };
+  supervise(server);
+  exitGracefullyOnSignal(chat, () => {
+    stopping = true;
+    return server.shutdown();
+  });
 }
+
+/** The longest pause between attempts to listen again after the listener died. */
+const MAX_RELISTEN_PAUSE_MS = 2000;
 
 function listen(chat: Chat): Deno.HttpServer<Deno.NetAddr> {
   const { port, hostname } = chat.settings;

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { eventually, freePort, listening } from "./_helpers.ts";
+
+Deno.test("descriptor exhaustion never kills the server: it logs one line, listens again, and serves once descriptors free up", async () => {
+  const port = freePort();
+  // A low descriptor limit (as `ulimit -n` sets it) makes a few hundred half-open requests enough.
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -n 128 && exec "${Deno.execPath()}" run -A main.ts listen`,
+    ],
+    env: {
+      PORT: String(port),
+      HOSTNAME: "127.0.0.1",
+      CHAT_KV_PATH: ":memory:",
+      CHAT_LOG: "off",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  const reading = Promise.all([child.stdout, child.stderr].map(async (stream) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output.push(chunk);
+  }));
+  const sockets: Deno.Conn[] = [];
+  try {
+    await listening(port);
+    // Partial headers that never finish: each holds a descriptor on the server.
+    for (let i = 0; i < 300; i++) {
+      try {
+        const socket = await Deno.connect({ hostname: "127.0.0.1", port });
+        sockets.push(socket);
+        await socket.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));
+      } catch {
+        break; // refused: the listener is between attempts
+      }
+    }
+    await eventually(() => output.join("").includes('"listener_failed"'), "the failure logged");
+    for (const socket of sockets.splice(0)) socket.close();
+    // Descriptors free again: the same process answers.
+    await listening(port);
+    const status = await Promise.race([child.status, Promise.resolve(undefined)]);
+    assert.equal(status, undefined, `the server exited:\n${output.join("")}`);
+    assert.ok(!output.join("").includes("Uncaught"), output.join(""));
+  } finally {
+    for (const socket of sockets) socket.close();
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // it exited already (the failure this test is about)
+    }
+    await child.status;
+    await reading;
+  }
+});
