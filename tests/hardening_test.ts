@@ -97,6 +97,14 @@ Deno.test("wrong requests get the right errors: an overlong room reference is 40
     const broken = [
       [...upgrade, "Connection: Upgrade"], // no Sec-WebSocket-Key
       [...upgrade, "Connection: keep-alive", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="],
+      // A version that is not 13, and a key that is not 16 bytes in base64.
+      [
+        "Upgrade: websocket",
+        "Sec-WebSocket-Version: 99",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+      ],
+      [...upgrade, "Connection: Upgrade", "Sec-WebSocket-Key: x"],
     ];
     for (const headers of broken) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });

@@ -174,3 +174,37 @@ Deno.test("GET /rooms/:id/events: stored events with their ids, joins and leaves
     await server.close();
   }
 });
+
+Deno.test("an Idempotency-Key reused for a different message is 422 key_reused, and nothing more is stored", async () => {
+  const server = await startServer();
+  try {
+    const post = (message: string, name = "bot") =>
+      fetch(`${server.http}/rooms/lobby/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "k-1" },
+        body: JSON.stringify({ message, name }),
+      });
+    await (await fetch(`${server.http}/rooms`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "lobby" }),
+    })).body?.cancel();
+    const first = await post("the first");
+    assert.equal(first.status, 201);
+    const stored = await first.json();
+    const again = await post("the first");
+    assert.equal(again.status, 201, "a true retry still gets the first event");
+    assert.equal((await again.json()).id, stored.id);
+    for (const [message, name] of [["another text", "bot"], ["the first", "someone else"]]) {
+      const reused = await post(message, name);
+      assert.equal(reused.status, 422);
+      const body = await reused.json();
+      assert.equal(body.error, "key_reused");
+      assert.equal(body.id, stored.id);
+    }
+    const page = await (await fetch(`${server.http}/rooms/lobby/messages`)).json();
+    assert.equal(page.messages.length, 1);
+  } finally {
+    await server.close();
+  }
+});

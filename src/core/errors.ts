@@ -14,6 +14,7 @@ export type ErrorCode =
   | "room_forbidden"
   | "no_such_member"
   | "cannot_receive"
+  | "key_reused"
   | "forbidden"
   | "store_failed"
   | "not_found"

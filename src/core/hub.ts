@@ -742,9 +742,18 @@ export class Hub {
       )
       : message;
     const sender = { memberId: id, name: author };
-    return await this.#append(sender, this.#draft(sender, room, text), undefined, {
+    const stored = await this.#append(sender, this.#draft(sender, room, text), undefined, {
       idempotencyKey,
     });
+    // A key names one message: the same key with another text or author is a client's mistake.
+    if (idempotencyKey !== undefined && (stored.message !== text || stored.member !== author)) {
+      throw new ChatError(
+        "key_reused",
+        "this Idempotency-Key was used for a different message",
+        { id: stored.id },
+      );
+    }
+    return stored;
   }
 
   /**

@@ -138,6 +138,17 @@ async function upgrade(
       field: "Sec-WebSocket-Key",
     });
   }
+  // RFC 6455: version 13, and a key that is 16 bytes in base64.
+  if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
+    throw new ChatError("invalid_field", "Sec-WebSocket-Version must be 13", {
+      field: "Sec-WebSocket-Version",
+    });
+  }
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(request.headers.get("sec-websocket-key")!.trim())) {
+    throw new ChatError("invalid_field", "Sec-WebSocket-Key must be 16 bytes in base64", {
+      field: "Sec-WebSocket-Key",
+    });
+  }
   if (!/\bupgrade\b/i.test(request.headers.get("connection") ?? "")) {
     throw new ChatError("invalid_field", "not a WebSocket upgrade: Connection must say Upgrade", {
       field: "Connection",

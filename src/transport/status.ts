@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   room_forbidden: 403,
   no_such_member: 404,
   cannot_receive: 409,
+  key_reused: 422,
   forbidden: 403,
   store_failed: 503,
   not_found: 404,
