@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:http2";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatService } from "../src/transport/grpc/gen/chat_v1/chat_pb.ts";
@@ -247,6 +248,46 @@ Deno.test("gRPC port: with tokens on, a call without one is UNAUTHENTICATED and 
     const rooms = await (await fetch(`${server.http}/rooms`)).json();
     assert.deepEqual(rooms.map((r: Json) => r.name), ["yes"]);
   } finally {
+    await server.close();
+  }
+});
+
+Deno.test("gRPC port: malformed protobuf is INVALID_ARGUMENT, never INTERNAL, and creates nothing", async () => {
+  const { server, port } = await grpcServer();
+  const session = connect(`http://127.0.0.1:${port}`);
+  try {
+    for (
+      const payload of [[0xff, 0xff, 0xff, 0xff, 0x07], [0x0b, 0x08, 0x01], [
+        0x0a,
+        0xff,
+        0xff,
+        0xff,
+        0xff,
+        0x07,
+      ]]
+    ) {
+      const frame = new Uint8Array(5 + payload.length);
+      new DataView(frame.buffer).setUint32(1, payload.length);
+      frame.set(payload, 5);
+      const call = session.request({
+        ":method": "POST",
+        ":path": "/chat_v1.ChatService/CreateChat",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      const status = await new Promise<string>((resolve) => {
+        call.on("response", (headers) => {
+          if (headers["grpc-status"] !== undefined) resolve(String(headers["grpc-status"]));
+        });
+        call.on("trailers", (trailers) => resolve(String(trailers["grpc-status"])));
+        call.on("data", () => {});
+        call.end(frame);
+      });
+      assert.equal(status, String(Code.InvalidArgument), JSON.stringify(payload));
+    }
+    assert.deepEqual(await (await fetch(`${server.http}/rooms`)).json(), []);
+  } finally {
+    session.close();
     await server.close();
   }
 });

@@ -68,3 +68,37 @@ for (const [label, transport] of transports) {
     }
   });
 }
+
+Deno.test("malformed protobuf on the HTTP port is 400 / INVALID_ARGUMENT in each protocol, never a 500, and creates nothing", async () => {
+  const server = await startServer();
+  const url = `${server.http}/chat_v1.ChatService/CreateChat`;
+  const post = (type: string, body: Uint8Array<ArrayBuffer>) =>
+    fetch(url, { method: "POST", headers: { "content-type": type }, body });
+  const envelope = (payload: Uint8Array, length = payload.length): Uint8Array<ArrayBuffer> => {
+    const frame = new Uint8Array(5 + payload.length);
+    new DataView(frame.buffer).setUint32(1, length);
+    frame.set(payload, 5);
+    return frame;
+  };
+  try {
+    const garbage = [
+      new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x07]) as Uint8Array<ArrayBuffer>, // a field number of 2^28 and wire type 7
+      new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x07, 0x61]), // a 2^31 string length
+      new Uint8Array([0x0b, 0x08, 0x01]), // a group that never ends
+    ];
+    for (const bytes of garbage) {
+      const unary = await post("application/proto", bytes);
+      assert.equal(unary.status, 400);
+      assert.equal((await unary.json()).code, "invalid_argument");
+      const web = await post("application/grpc-web+proto", envelope(bytes));
+      assert.equal(web.headers.get("grpc-status"), "3");
+      await web.body?.cancel();
+    }
+    const truncated = await post("application/grpc-web+proto", envelope(new Uint8Array(2), 9));
+    assert.equal(truncated.headers.get("grpc-status"), "3");
+    await truncated.body?.cancel();
+    assert.deepEqual(await (await fetch(`${server.http}/rooms`)).json(), []);
+  } finally {
+    await server.close();
+  }
+});
