@@ -120,6 +120,49 @@ Deno.test("wrong requests get the right errors: an overlong room reference is 40
   }
 });
 
+/** A POST /rooms spoken by hand (fetch cannot forge a Host): the status line's code. */
+async function postRoomAs(port: number, headers: Record<string, string>): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const body = JSON.stringify({ name: `r-${crypto.randomUUID().slice(0, 8)}` });
+  const lines = [
+    "POST /rooms HTTP/1.1",
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    "Content-Type: application/json",
+    `Content-Length: ${body.length}`,
+    "Connection: close",
+    "",
+    body,
+  ];
+  await conn.write(new TextEncoder().encode(lines.join("\r\n")));
+  const answer = new TextDecoder().decode((await readSome(conn)) ?? new Uint8Array());
+  conn.close();
+  return Number(answer.split(" ")[1]);
+}
+
+Deno.test("DNS rebinding is closed by default: from this machine, only an IP literal or localhost as Host", async () => {
+  const open = await startServer();
+  const listed = await startServer({ allowedHosts: ["chat.example"] });
+  const proxied = await startServer({ trustProxy: "on" });
+  try {
+    // A rebinding page's POST: its own name, pointed at 127.0.0.1, in Host and Origin.
+    const evil = { Host: "evil.example", Origin: "http://evil.example" };
+    assert.equal(await postRoomAs(open.port, evil), 403);
+    assert.equal((await rawUpgrade(open.port, "/ws", evil)).status, 403);
+    assert.deepEqual(await (await fetch(`${open.http}/rooms`)).json(), [], "nothing was created");
+    // The names a local user types still work.
+    assert.equal(await postRoomAs(open.port, { Host: `localhost:${open.port}` }), 201);
+    assert.equal(await postRoomAs(open.port, { Host: `127.0.0.1:${open.port}` }), 201);
+    assert.equal(await postRoomAs(open.port, { Host: `[::1]:${open.port}` }), 201);
+    // A public name is served when listed, or behind a proxy that says where the client is.
+    assert.equal(await postRoomAs(listed.port, { Host: "chat.example" }), 201);
+    const forwarded = { Host: "chat.example", "X-Forwarded-For": "203.0.113.7" };
+    assert.equal(await postRoomAs(proxied.port, forwarded), 201);
+    assert.equal(await postRoomAs(proxied.port, { Host: "chat.example" }), 403);
+  } finally {
+    await Promise.all([open.close(), listed.close(), proxied.close()]);
+  }
+});
+
 async function readSome(conn: Deno.TcpConn): Promise<Uint8Array | undefined> {
   const buf = new Uint8Array(4096);
   const n = await conn.read(buf);

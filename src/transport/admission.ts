@@ -31,16 +31,41 @@ export function checkOrigin(request: Request, allowed: readonly string[]): void 
   throw new ChatError("origin_forbidden", `origin '${origin.slice(0, 200)}' is not allowed`);
 }
 
+/** Whether an address is this machine's own (127.0.0.0/8, ::1, or IPv4-mapped loopback). */
+export function isLoopback(address: string): boolean {
+  const bare = address.replace(/^\[|\]$/g, "").toLowerCase();
+  return bare === "::1" || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+/** Whether a `Host` (without its port) is an IP literal or `localhost`: no DNS name to rebind. */
+function isLiteralHost(bare: string): boolean {
+  return bare === "localhost" || bare.endsWith(".localhost") || /^\d+\.\d+\.\d+\.\d+$/.test(bare) ||
+    bare.startsWith("[");
+}
+
 /**
- * With `CHAT_ALLOWED_HOSTS`, a request whose `Host` is not one of them is refused: a DNS-rebinding
- * page (its own name pointed at this server) then finds nothing, whatever its `Origin`.
+ * Closes DNS rebinding. With `CHAT_ALLOWED_HOSTS`, a request whose `Host` is not one of them is
+ * refused. Without it, a request from this machine itself (a loopback address) must name the
+ * server by an IP literal or `localhost`: a rebinding page (its own DNS name pointed at 127.0.0.1)
+ * is refused, whatever its `Origin`. Behind a proxy on this machine, `CHAT_TRUST_PROXY=on` makes
+ * the client's address the forwarded one, or list the public name in `CHAT_ALLOWED_HOSTS`.
  */
-export function checkHost(request: Request, allowed: readonly string[]): void {
-  if (allowed.length === 0) return;
+export function checkHost(
+  request: Request,
+  allowed: readonly string[],
+  address: string | undefined,
+): void {
   const host = (request.headers.get("host") ?? new URL(request.url).host).toLowerCase();
   const bare = host.replace(/:\d+$/, "");
-  if (allowed.includes(host) || allowed.includes(bare)) return;
-  throw new ChatError("origin_forbidden", `host '${host.slice(0, 200)}' is not served here`);
+  if (allowed.length > 0) {
+    if (allowed.includes(host) || allowed.includes(bare)) return;
+    throw new ChatError("origin_forbidden", `host '${host.slice(0, 200)}' is not served here`);
+  }
+  if (address === undefined || !isLoopback(address) || isLiteralHost(bare)) return;
+  throw new ChatError(
+    "origin_forbidden",
+    `host '${host.slice(0, 200)}' is not served to this machine (a DNS rebinding?); list it in CHAT_ALLOWED_HOSTS`,
+  );
 }
 
 /**

@@ -225,7 +225,9 @@ export function buildApp(deps: AppDeps): Hono {
   const app = new Hono();
   // The node header tells which isolate answered (useful behind `deno serve --parallel`).
   app.use("*", async (c, next) => {
-    checkHost(c.req.raw, deps.settings.allowedHosts);
+    const env = c.env as { remoteAddr?: Deno.Addr } | undefined;
+    const address = clientAddress(c.req.raw, env?.remoteAddr, deps.settings.trustProxy === "on");
+    checkHost(c.req.raw, deps.settings.allowedHosts, address);
     await next();
     // API answers are JSON or text: no browser should guess otherwise (not on a 101 upgrade).
     if (c.res.status !== 101) c.res.headers.set("x-content-type-options", "nosniff");
