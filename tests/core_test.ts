@@ -110,6 +110,31 @@ Deno.test("names are NFKC-normalised; invisible and direction-changing character
   assert.equal(code(() => validateRoomName("lo\u200dbby")), "invalid_field");
 });
 
+Deno.test("names that render blank, stack marks (Zalgo) or pass for the server are refused", () => {
+  for (const blank of ["\u2800", "a\u2800b", "\u3164", "\u0301\u0301", "\u{1d159}"]) {
+    assert.equal(code(() => validateDisplayName(blank)), "invalid_name", JSON.stringify(blank));
+    assert.equal(code(() => validateRoomName(blank)), "invalid_field", JSON.stringify(blank));
+  }
+  assert.equal(validateDisplayName("José"), "José", "one mark is fine");
+  assert.equal(validateDisplayName("Việt"), "Việt", "two marks on one letter are fine");
+  assert.equal(code(() => validateDisplayName("z\u0301\u0302\u0303o")), "invalid_name");
+  assert.equal(
+    validateDisplayName("山田\u3000太郎"),
+    "山田 太郎",
+    "an ideographic space inside (NFKC: a space)",
+  );
+  for (const server of ["Server", "server", "SERVER", "Ѕerver"]) {
+    assert.equal(code(() => validateDisplayName(server)), "invalid_name", server);
+  }
+  assert.equal(validateDisplayName("Servers"), "Servers");
+});
+
+Deno.test("a letter outside ASCII that looks like an ASCII one is that one, whatever its case: Ɩobby is lobby", () => {
+  assert.equal(nameKey("Ɩobby"), nameKey("lobby"), "Latin capital iota looks like l");
+  assert.equal(nameKey("АNNA"), nameKey("anna"), "Cyrillic capital A");
+  assert.equal(nameKey("Ian"), nameKey("ian"), "ASCII keeps its case folding");
+});
+
 Deno.test("names that look the same share one key: Cyrillic а beside Latin a, 1 beside l, any case", () => {
   assert.equal(nameKey("аlice"), nameKey("alice"));
   assert.equal(nameKey("ALICE"), nameKey("alice"));

@@ -30,6 +30,7 @@ import {
   roomAccessKeys,
   roomAllowed,
   uniqueName,
+  validateAuthorName,
   validateDisplayName,
 } from "./names.ts";
 import { Presence, type PresenceMember, type RoomChange } from "./presence.ts";
@@ -714,7 +715,7 @@ export class Hub {
     await this.arrivals.settled(ARRIVAL_WAIT_MS);
     const room = await this.resolveRoom(ref, true);
     validateMessageText(message, this.#deps.settings.maxMessageLength);
-    const name = validateDisplayName(author);
+    const name = validateAuthorName(author);
     const server = { memberId: SERVER_AUTHOR, name };
     return await this.#append(server, this.#draft(server, room, message));
   }

@@ -16,6 +16,29 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 const INVISIBLE =
   /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\u{1d173}-\u{1d17a}\u{e0000}-\u{e0fff}]/u;
 
+/** Characters that draw nothing but are not spaces or format characters (braille blank, ...). */
+const BLANK = /[\u2800\u{1d159}]/u;
+/** A mark drawn on the character before it. */
+const COMBINING = /\p{M}/u;
+/** Marks allowed on one base character (more stack into "Zalgo" text over other lines). */
+const MAX_MARKS = 2;
+
+/** Whether nothing of the text would show: only marks, format characters, spaces and blanks. */
+function rendersBlank(text: string): boolean {
+  return [...text].every((c) => /[\p{M}\p{Cf}\p{Zs}]/u.test(c) || BLANK.test(c));
+}
+
+/** The most marks stacked on one base character. */
+function mostMarks(text: string): number {
+  let most = 0;
+  let run = 0;
+  for (const c of text.normalize("NFD")) {
+    run = COMBINING.test(c) ? run + 1 : 0;
+    most = Math.max(most, run);
+  }
+  return most;
+}
+
 /** NFKC-normalises and trims a name, refusing empty, long, control and invisible characters. */
 function checkText(raw: string, max: number, what: string, code: ErrorCode): string {
   const text = raw.normalize("NFKC").trim();
@@ -32,6 +55,12 @@ function checkText(raw: string, max: number, what: string, code: ErrorCode): str
       `${what} must not contain invisible or direction-changing characters`,
     );
   }
+  if (rendersBlank(text) || BLANK.test(text)) {
+    throw new ChatError(code, `${what} must not contain characters that show nothing`);
+  }
+  if (mostMarks(text) > MAX_MARKS) {
+    throw new ChatError(code, `${what} may carry at most ${MAX_MARKS} marks on one character`);
+  }
   return text;
 }
 
@@ -40,7 +69,17 @@ function checkText(raw: string, max: number, what: string, code: ErrorCode): str
  * invisible or direction-changing characters. Returns the normalised name.
  */
 export function validateDisplayName(raw: string): string {
-  return checkText(raw, MAX_NAME_LENGTH, "a display name", "invalid_name");
+  const name = checkText(raw, MAX_NAME_LENGTH, "a display name", "invalid_name");
+  // The text wire speaks as `Server: ...`: nobody may pass for it.
+  if (nameKey(name) === SERVER_KEY) {
+    throw new ChatError("invalid_name", `'${name}' is reserved (the server's own voice)`);
+  }
+  return name;
+}
+
+/** Validates a name the server itself writes in (`chat.post`'s author): `Server` is allowed. */
+export function validateAuthorName(raw: string): string {
+  return checkText(raw, MAX_NAME_LENGTH, "an author's name", "invalid_name");
 }
 
 /** Validates a room name like a display name, with up to 64 characters. */
@@ -54,8 +93,17 @@ export function validateRoomName(raw: string): string {
  * `alice` and `аlice` (Cyrillic а), `paypal` and `paypa1`, share one key.
  */
 export function nameKey(name: string): string {
-  return unhomoglyph(name.normalize("NFKC").toLowerCase().normalize("NFD")).normalize("NFD");
+  // A character outside ASCII that looks like an ASCII one is read as that one before the case is
+  // folded: `Ɩ` (Latin capital iota) looks like `l`, but its lower case `ɩ` looks like `i`.
+  const asAscii = [...name.normalize("NFKC")].map((c) => {
+    if (c <= "\u007f") return c;
+    const looks = unhomoglyph(c);
+    return /^[\x21-\x7e]$/.test(looks) ? looks : c;
+  }).join("");
+  return unhomoglyph(asAscii.toLowerCase().normalize("NFD")).normalize("NFD");
 }
+
+const SERVER_KEY = nameKey("Server");
 
 /**
  * The first of `base`, `base-2`, `base-3`, ... whose key `isTaken` denies. The base is shortened
