@@ -84,6 +84,7 @@ import { openDeployKv } from "./store/deploy_kv.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
 import { ChatMetrics } from "./transport/metrics.ts";
 import { type GrpcAddress, type GrpcServer, serveGrpc } from "./transport/grpc/grpc_server.ts";
+import { ClientLimits } from "./transport/client_limits.ts";
 import {
   type ChatHooks,
   checkCommandNames,
@@ -408,6 +409,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   const app = buildApp({ hub, settings, log, sessions, staticRoot, metrics, hooks, commands });
   let closing: Promise<void> | undefined;
   const grpcServers: GrpcServer[] = [];
+  const grpcLimits = new ClientLimits(settings.ratePerSecond, settings.rateBurst);
   const serveGrpcPort = async (where: GrpcAddress) => {
     const server = await serveGrpc({
       hub,
@@ -415,6 +417,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
       jwtSecret: settings.jwtSecret,
       tokenMaxTtlSeconds: settings.tokenMaxTtlSeconds,
       maxBodyBytes: settings.maxBodyBytes,
+      limits: grpcLimits,
       log,
     }, where);
     grpcServers.push(server);

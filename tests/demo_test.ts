@@ -48,7 +48,7 @@ async function judgeTalk(lines: string[], http: string, transport: string): Prom
 }
 
 Deno.test("deno task demo against a running server's HTTP port: John and Jack talk over Connect, each line labelled with who heard it", async () => {
-  const server = await startServer();
+  const server = await startServer({ ratePerSecond: 1000, rateBurst: 1000 }); // one address, a fast pace
   try {
     const args = ["--host", "127.0.0.1", "--port", String(server.port), "--seconds", "2"];
     const { code, lines } = await demo([...args, "--pace", "100-200"]);
@@ -60,7 +60,7 @@ Deno.test("deno task demo against a running server's HTTP port: John and Jack ta
 });
 
 Deno.test("deno task demo against a server's gRPC port (--grpc-port): the same talk over gRPC proper", async () => {
-  const server = await startServer();
+  const server = await startServer({ ratePerSecond: 1000, rateBurst: 1000 }); // one address, a fast pace
   const { port } = await server.chat.serveGrpc({ port: 0, hostname: "127.0.0.1" });
   try {
     const args = ["--host", "127.0.0.1", "--grpc-port", String(port), "--seconds", "2"];

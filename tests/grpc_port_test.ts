@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:http2";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ChatService } from "../src/transport/grpc/gen/chat_v1/chat_pb.ts";
 import {
   Health,
@@ -14,11 +14,24 @@ import { Client, eventually, type Json, startServer, type TestServer } from "./_
 
 /** A chat with its gRPC port open, and a real gRPC client (HTTP/2 cleartext, trailers) on it. */
 async function grpcServer(options: ChatOptions = {}) {
-  const server = await startServer(options);
+  // Rates out of the way: these tests are not about limits (grpc_limits_test.ts is).
+  const server = await startServer({ ratePerSecond: 1e6, rateBurst: 1e6, ...options });
   const { port } = await server.chat.serveGrpc({ port: 0, hostname: "127.0.0.1" });
-  const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` });
+  // The client's HTTP/2 connection is ended with the server (Deno crashes at exit with one open).
+  const sessions = new Http2SessionManager(`http://127.0.0.1:${port}`);
+  const transport = createGrpcTransport({
+    baseUrl: `http://127.0.0.1:${port}`,
+    sessionManager: sessions,
+  });
+  const close = server.close;
   return {
-    server,
+    server: {
+      ...server,
+      close: async () => {
+        await close();
+        sessions.abort();
+      },
+    },
     port,
     chat: createClient(ChatService, transport),
     health: createClient(Health, transport),
@@ -223,6 +236,7 @@ Deno.test("gRPC port: server reflection lists the services and gives their descr
 Deno.test("gRPC port: with tokens on, a call without one is UNAUTHENTICATED and does nothing; with one, its subject speaks", async () => {
   const secret = "grpc-test-secret";
   const { server, port, chat } = await grpcServer({ jwtSecret: secret });
+  const authedSessions = new Http2SessionManager(`http://127.0.0.1:${port}`);
   try {
     await assert.rejects(
       chat.createChat({ name: "nope" }),
@@ -233,6 +247,7 @@ Deno.test("gRPC port: with tokens on, a call without one is UNAUTHENTICATED and 
       ChatService,
       createGrpcTransport({
         baseUrl: `http://127.0.0.1:${port}`,
+        sessionManager: authedSessions,
         interceptors: [(next) => (request) => {
           request.header.set("authorization", `Bearer ${token}`);
           return next(request);
@@ -248,6 +263,7 @@ Deno.test("gRPC port: with tokens on, a call without one is UNAUTHENTICATED and 
     const rooms = await (await fetch(`${server.http}/rooms`)).json();
     assert.deepEqual(rooms.map((r: Json) => r.name), ["yes"]);
   } finally {
+    authedSessions.abort();
     await server.close();
   }
 });

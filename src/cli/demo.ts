@@ -85,6 +85,9 @@ async function embedded(moderate: boolean) {
   const chat = await createChat({
     kvPath: ":memory:",
     log: "off",
+    // Its own private server: John and Jack share one address, and --pace may be fast.
+    ratePerSecond: 1000,
+    rateBurst: 1000,
     hooks: moderate
       ? { onMessage: ({ message }) => ({ message: message.replaceAll("bug", "b*g") }) }
       : undefined,

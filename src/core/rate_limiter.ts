@@ -28,4 +28,17 @@ export class RateLimiter {
     this.#tokens -= 1;
     return true;
   }
+
+  /** Milliseconds until a token is next available (0 when one is now). */
+  waitMs(): number {
+    const elapsed = Math.max(0, this.clock() - this.#last);
+    const tokens = Math.min(this.burst, this.#tokens + (elapsed * this.perSecond) / 1000);
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 1000) / this.perSecond);
+  }
+
+  /** Whether the bucket is full again (a limiter nobody used for a while can be forgotten). */
+  isFull(): boolean {
+    const elapsed = Math.max(0, this.clock() - this.#last);
+    return this.#tokens + (elapsed * this.perSecond) / 1000 >= this.burst;
+  }
 }

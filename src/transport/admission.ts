@@ -64,7 +64,9 @@ export function checkHost(
   if (address === undefined || !isLoopback(address) || isLiteralHost(bare)) return;
   throw new ChatError(
     "origin_forbidden",
-    `host '${host.slice(0, 200)}' is not served to this machine (a DNS rebinding?); list it in CHAT_ALLOWED_HOSTS`,
+    `host '${
+      host.slice(0, 200)
+    }' is not served to this machine (a DNS rebinding?); list it in CHAT_ALLOWED_HOSTS`,
   );
 }
 

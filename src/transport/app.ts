@@ -6,12 +6,13 @@ import { validateDisplayName } from "../core/names.ts";
 import type { Logger } from "../core/types.ts";
 import type { Settings } from "../config.ts";
 import { checkHost, checkOrigin, clientAddress } from "./admission.ts";
+import { ClientLimits } from "./client_limits.ts";
 import { mountRoomsApi } from "./http_api.ts";
 import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
 import { mountChatService } from "./grpc/chat_service.ts";
 import { mountStaticFiles } from "./static_files.ts";
-import { keepGrant, tokenOf, verifyGrant } from "./tokens.ts";
+import { type Grant, keepGrant, tokenOf, verifyGrant } from "./tokens.ts";
 import { bodyLimit } from "hono/body-limit";
 import { errorResponse } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
@@ -260,12 +261,20 @@ export function buildApp(deps: AppDeps): Hono {
   app.get("/chat/join", socketRoute({ wire: wireNamed("chatty"), roomRequired: true }));
   // Every state-changing request passes the origin rule (a cross-site form or a text/plain
   // fetch is refused like a cross-site socket) and, with tokens on, needs one.
+  // Writes without a socket are limited per client like a socket's messages (a client is its
+  // token's subject, else its address): one client cannot push a room out of retention.
+  const limits = new ClientLimits(deps.settings.ratePerSecond, deps.settings.rateBurst);
   app.post("*", async (c, next) => {
     checkOrigin(c.req.raw, deps.settings.allowedOrigins);
+    let grant: Grant | undefined;
     if (deps.settings.jwtSecret) {
       const { jwtSecret, tokenMaxTtlSeconds } = deps.settings;
-      keepGrant(c.req.raw, await verifyGrant(tokenOf(c.req.raw), jwtSecret, tokenMaxTtlSeconds));
+      grant = await verifyGrant(tokenOf(c.req.raw), jwtSecret, tokenMaxTtlSeconds);
+      keepGrant(c.req.raw, grant);
     }
+    const env = c.env as { remoteAddr?: Deno.Addr } | undefined;
+    const address = clientAddress(c.req.raw, env?.remoteAddr, deps.settings.trustProxy === "on");
+    limits.take(grant ? `sub:${grant.name}` : address);
     await next();
   });
   mountRoomsApi(app, deps.hub, { streams: deps.sessions.streams });

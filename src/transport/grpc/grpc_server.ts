@@ -21,6 +21,7 @@ import {
 } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { malformedBinary } from "./malformed.ts";
+import type { ClientLimits } from "../client_limits.ts";
 import type { Hub } from "../../core/hub.ts";
 import type { Logger } from "../../core/types.ts";
 import { type Grant, verifyGrant } from "../tokens.ts";
@@ -41,6 +42,8 @@ export interface GrpcDeps {
   readonly tokenMaxTtlSeconds: number;
   /** The largest request message, in bytes. */
   readonly maxBodyBytes: number;
+  /** Per-client limits of writes (`CreateChat`, `SendMessage`), shared with the HTTP routes' rate. */
+  readonly limits: ClientLimits;
   readonly log: Logger;
 }
 
@@ -117,7 +120,11 @@ async function readBody(
 function grpcHandler(
   router: ConnectRouter,
   maxBytes: number,
-  contextValues: (request: Http2ServerRequest) => ContextValues,
+  hooks: {
+    readonly contextValues: (request: Http2ServerRequest) => ContextValues;
+    /** Throws a `rate_limited` ChatError when the client is over its rate. */
+    readonly limit: (request: Http2ServerRequest, method: string) => void;
+  },
 ): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
   const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   return (req, res) => {
@@ -126,7 +133,12 @@ function grpcHandler(
       refuse(res, Code.Unimplemented, `no method ${req.url}`);
       return;
     }
-    const request = universalRequestFromNodeRequest(req, res, undefined, contextValues(req));
+    try {
+      hooks.limit(req, handler.method.name);
+    } catch (error) {
+      return refuse(res, Code.ResourceExhausted, (error as Error).message);
+    }
+    const request = universalRequestFromNodeRequest(req, res, undefined, hooks.contextValues(req));
     const oneMessage = handler.method.methodKind === "unary" ||
       handler.method.methodKind === "server_streaming";
     (async () => {
@@ -184,11 +196,16 @@ export async function serveGrpc(
   chatServiceRoutes(deps.hub, deps.streams)(router);
   healthRoutes(services.flatMap((f) => f.services.map((s) => s.typeName)), serving)(router);
   reflectionRoutes(services)(router);
-  const handler = grpcHandler(
-    router,
-    deps.maxBodyBytes,
-    (request) => createContextValues().set(GRANT, lazyGrant(request.headers.authorization, deps)),
-  );
+  const handler = grpcHandler(router, deps.maxBodyBytes, {
+    contextValues: (request) =>
+      createContextValues().set(GRANT, lazyGrant(request.headers.authorization, deps)),
+    limit: (request, method) => {
+      if (method !== "CreateChat" && method !== "SendMessage") return;
+      // A client is its token (when it sends one), else its address.
+      const token = request.headers.authorization;
+      deps.limits.take(typeof token === "string" ? `token:${token}` : request.socket.remoteAddress);
+    },
+  });
   const server = createServer(handler);
   const sessions = new Set<ServerHttp2Session>();
   server.on("session", (session) => {
