@@ -418,6 +418,8 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
       tokenMaxTtlSeconds: settings.tokenMaxTtlSeconds,
       maxBodyBytes: settings.maxBodyBytes,
       limits: grpcLimits,
+      maxQueuedBytes: settings.maxBufferedBytes,
+      holdStream: (address) => sessions.holdStream(address, settings),
       log,
     }, where);
     grpcServers.push(server);

@@ -86,7 +86,9 @@ function judge(seen: Observed, label: string): void {
 }
 
 /** A server process (`main.ts listen`, as `deno task start`) with its gRPC port open. */
-async function startWithGrpc(): Promise<{ http: number; grpc: number; stop(): Promise<void> }> {
+async function startWithGrpc(
+  env: Record<string, string> = {},
+): Promise<{ http: number; grpc: number; stop(): Promise<void> }> {
   const http = freePort();
   const grpc = freePort();
   const child = new Deno.Command(Deno.execPath(), {
@@ -98,6 +100,7 @@ async function startWithGrpc(): Promise<{ http: number; grpc: number; stop(): Pr
       CHAT_KV_PATH: ":memory:",
       CHAT_LOG: "off",
       ...FAST,
+      ...env,
     },
     stdout: "null",
     stderr: "inherit",
@@ -122,6 +125,24 @@ Deno.test("grpc-js under Node: health, reflection, two streams receiving every m
       String(server.http),
     ]);
     judge(seen, "grpc-js");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("grpc-js under Node: a ConnectChat reader that stops reading is ended with RESOURCE_EXHAUSTED and leaves", async () => {
+  const server = await startWithGrpc({ CHAT_MAX_BUFFERED: "65536" });
+  try {
+    const out = await new Deno.Command("node", {
+      args: [`${CLIENTS}slow_reader.mjs`, String(server.grpc), String(server.http)],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.ok(out.success, `${text}\n${new TextDecoder().decode(out.stderr)}`);
+    const { status, members } = JSON.parse(text.split("\n").at(-1)!);
+    assert.equal(status, "RESOURCE_EXHAUSTED");
+    assert.deepEqual(members, [], "the slow reader's member left");
   } finally {
     await server.stop();
   }

@@ -10,7 +10,14 @@ import {
 import { ServerReflection } from "../src/transport/grpc/gen/grpc/reflection/v1/reflection_pb.ts";
 import { issueToken } from "../src/transport/tokens.ts";
 import type { ChatOptions } from "../src/mod.ts";
-import { Client, eventually, type Json, startServer, type TestServer } from "./_helpers.ts";
+import {
+  Client,
+  eventually,
+  type Json,
+  rawUpgrade,
+  startServer,
+  type TestServer,
+} from "./_helpers.ts";
 
 /** A chat with its gRPC port open, and a real gRPC client (HTTP/2 cleartext, trailers) on it. */
 async function grpcServer(options: ChatOptions = {}) {
@@ -304,6 +311,32 @@ Deno.test("gRPC port: malformed protobuf is INVALID_ARGUMENT, never INTERNAL, an
     assert.deepEqual(await (await fetch(`${server.http}/rooms`)).json(), []);
   } finally {
     session.close();
+    await server.close();
+  }
+});
+
+Deno.test("gRPC port: ConnectChat streams count against the per-address cap like sockets (RESOURCE_EXHAUSTED past it)", async () => {
+  const { server, chat } = await grpcServer({ maxConnectionsPerAddress: 2 });
+  const abort = new AbortController();
+  try {
+    const { chatId } = await chat.createChat({ name: "capped" });
+    const ends = ["a", "b"].map((username) =>
+      reading(chat.connectChat({ chatId, username }, { signal: abort.signal }), [])
+    );
+    await eventually(async () => (await members(server, chatId)).length === 2, "two streams");
+    assert.equal(
+      await reading(chat.connectChat({ chatId, username: "c" }), []),
+      "ResourceExhausted",
+    );
+    assert.equal((await rawUpgrade(server.port, "/ws?name=d")).status, 503, "a socket neither");
+    abort.abort();
+    await Promise.all(ends);
+    await eventually(
+      async () => (await rawUpgrade(server.port, "/ws?name=e")).status === 101,
+      "freed",
+    );
+  } finally {
+    abort.abort();
     await server.close();
   }
 });

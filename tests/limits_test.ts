@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ChatService } from "../src/transport/grpc/gen/chat_v1/chat_pb.ts";
-import { startServer } from "./_helpers.ts";
+import { Client, eventually, rawUpgrade, startServer } from "./_helpers.ts";
 
 Deno.test("HTTP writes are limited per client like a socket: the excess is 429 rate_limited with Retry-After, and nothing of it is stored", async () => {
   const server = await startServer({ ratePerSecond: 1, rateBurst: 5 });
@@ -73,6 +73,80 @@ Deno.test("gRPC writes are limited per client too: RESOURCE_EXHAUSTED, nothing s
     assert.equal(page.messages.length, 2);
   } finally {
     sessions.abort();
+    await server.close();
+  }
+});
+
+Deno.test("Server-Sent Events streams count against the per-address cap like sockets, and are released when they end", async () => {
+  const server = await startServer({ maxConnectionsPerAddress: 3 });
+  const readers: AbortController[] = [];
+  try {
+    await (await fetch(`${server.http}/rooms`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "watched" }),
+    })).body?.cancel();
+    const open = async () => {
+      const abort = new AbortController();
+      const answer = await fetch(`${server.http}/rooms/watched/events`, { signal: abort.signal });
+      if (answer.ok) readers.push(abort);
+      else await answer.body?.cancel();
+      return answer.status;
+    };
+    assert.deepEqual([await open(), await open(), await open()], [200, 200, 200]);
+    assert.equal(await open(), 503, "a fourth stream from one address");
+    assert.equal((await rawUpgrade(server.port, "/ws?name=x")).status, 503, "and a socket too");
+    readers.pop()!.abort();
+    await eventually(async () => (await open()) === 200, "the ended stream's place is free again");
+  } finally {
+    for (const reader of readers) reader.abort();
+    await server.close();
+  }
+});
+
+Deno.test("a Server-Sent Events reader that stops reading is ended once CHAT_MAX_BUFFERED is waiting, not kept growing", async () => {
+  const server = await startServer({
+    maxBufferedBytes: 64 * 1024,
+    ratePerSecond: 1e6,
+    rateBurst: 1e6,
+  });
+  const sender = await Client.connect(server.ws, { name: "loud", room: "flooded" });
+  try {
+    // A reader that reads nothing (a raw socket): what the kernel does not take waits on the server.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const get = `GET /rooms/flooded/events HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(get));
+    await eventually(async () => {
+      const rooms = await (await fetch(`${server.http}/rooms`)).json();
+      return rooms[0]?.name === "flooded";
+    }, "the room");
+    // Never read while 16 MB are said: more than loopback's socket buffers hold, and far more
+    // than the server may hold for this reader.
+    const text = "x".repeat(4000);
+    const post = () =>
+      fetch(`${server.http}/rooms/flooded/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message: text, name: "loud" }),
+      }).then((answer) => answer.body?.cancel());
+    for (let i = 0; i < 40; i++) await Promise.all(Array.from({ length: 100 }, post));
+    // Now read: what was buffered, then the end of the stream (the server ended it).
+    let bytes = 0;
+    const buffer = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      bytes += n;
+      const tail = new TextDecoder().decode(buffer.subarray(Math.max(0, n - 5), n));
+      if (tail.endsWith("0\r\n\r\n")) break; // the chunked body's end
+    }
+    conn.close();
+    assert.ok(
+      bytes < 4000 * 4000,
+      `the stream ended early (${bytes} of 16 MB read) instead of holding everything`,
+    );
+  } finally {
+    await sender.close();
     await server.close();
   }
 });

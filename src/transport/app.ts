@@ -34,6 +34,48 @@ export class Sessions {
   /** Errors sent to clients (WebSocket and HTTP) by code, since start. */
   readonly refusals = new Map<string, number>();
 
+  /** Open streams (Server-Sent Events, `ConnectChat`), which count against the caps like sockets. */
+  streamCount = 0;
+
+  /** Sockets and streams open on this isolate. */
+  get connections(): number {
+    return this.open.size + this.streamCount;
+  }
+
+  /** Counts a connection of `address` (sockets and streams alike). */
+  addAddress(address: string | undefined): void {
+    if (address !== undefined) this.byAddress.set(address, (this.byAddress.get(address) ?? 0) + 1);
+  }
+
+  /** Forgets a connection of `address`. */
+  removeAddress(address: string | undefined): void {
+    if (address === undefined) return;
+    const left = (this.byAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.byAddress.set(address, left);
+    else this.byAddress.delete(address);
+  }
+
+  /**
+   * Admits a stream (Server-Sent Events, `ConnectChat`) like a socket: within
+   * `CHAT_MAX_CONNECTIONS` and the per-address cap, else `over_capacity`. Returns its release.
+   */
+  holdStream(
+    address: string | undefined,
+    limits: { readonly maxConnections: number; readonly maxConnectionsPerAddress: number },
+  ): () => void {
+    if (this.draining) throw new ChatError("shutting_down", "the server is shutting down");
+    checkCapacity(this, address, limits);
+    this.streamCount++;
+    this.addAddress(address);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.streamCount--;
+      this.removeAddress(address);
+    };
+  }
+
   /** Counts one error sent to a client. */
   refused(code: string): void {
     this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
@@ -61,6 +103,23 @@ export class Sessions {
         resolve();
       }
       this.#emptied = done;
+    });
+  }
+}
+
+/** Refuses a new socket or stream past `CHAT_MAX_CONNECTIONS` or the per-address cap. */
+function checkCapacity(
+  sessions: Sessions,
+  address: string | undefined,
+  limits: { readonly maxConnections: number; readonly maxConnectionsPerAddress: number },
+): void {
+  if (sessions.connections >= limits.maxConnections) {
+    throw new ChatError("over_capacity", "too many connections; try again later");
+  }
+  const held = address === undefined ? 0 : sessions.byAddress.get(address) ?? 0;
+  if (held >= limits.maxConnectionsPerAddress) {
+    throw new ChatError("over_capacity", "too many connections from your address", {
+      limit: limits.maxConnectionsPerAddress,
     });
   }
 }
@@ -113,13 +172,9 @@ async function upgrade(
   }
   if (sessions.draining) throw new ChatError("shutting_down", "the server is shutting down");
   checkOrigin(request, settings.allowedOrigins);
-  if (sessions.open.size >= settings.maxConnections) {
-    throw new ChatError("over_capacity", "too many connections; try again later");
-  }
   // One address may not hold more than its share (300 sockets would also multiply its message
-  // rate 300-fold).
+  // rate 300-fold); streams (SSE, ConnectChat) count as sockets.
   const address = clientAddress(request, remoteAddr, settings.trustProxy === "on");
-  const held = address === undefined ? 0 : sessions.byAddress.get(address) ?? 0;
   const bannedUntil = address === undefined ? undefined : sessions.banned.get(address);
   if (bannedUntil !== undefined) {
     if (bannedUntil > Date.now()) {
@@ -129,11 +184,7 @@ async function upgrade(
     }
     sessions.banned.delete(address!);
   }
-  if (held >= settings.maxConnectionsPerAddress) {
-    throw new ChatError("over_capacity", "too many connections from your address", {
-      limit: settings.maxConnectionsPerAddress,
-    });
-  }
+  checkCapacity(sessions, address, settings);
   if (!request.headers.get("sec-websocket-key")) {
     throw new ChatError("invalid_field", "not a WebSocket upgrade: Sec-WebSocket-Key is missing", {
       field: "Sec-WebSocket-Key",
@@ -210,13 +261,10 @@ async function upgrade(
     address,
   });
   sessions.open.add(session);
-  if (address !== undefined) sessions.byAddress.set(address, held + 1);
+  sessions.addAddress(address);
   socket.addEventListener("close", () => {
     sessions.closed(session);
-    if (address === undefined) return;
-    const left = (sessions.byAddress.get(address) ?? 1) - 1;
-    if (left > 0) sessions.byAddress.set(address, left);
-    else sessions.byAddress.delete(address);
+    sessions.removeAddress(address);
   });
   return response;
 }
@@ -224,11 +272,16 @@ async function upgrade(
 /** The Hono app: `/health`, `/ws`, the rooms API and the web client. */
 export function buildApp(deps: AppDeps): Hono {
   const app = new Hono();
+  /** The client's address: its peer's, or with `CHAT_TRUST_PROXY` the forwarded one. */
+  const addressOf = (c: Context) =>
+    clientAddress(
+      c.req.raw,
+      (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr,
+      deps.settings.trustProxy === "on",
+    );
   // The node header tells which isolate answered (useful behind `deno serve --parallel`).
   app.use("*", async (c, next) => {
-    const env = c.env as { remoteAddr?: Deno.Addr } | undefined;
-    const address = clientAddress(c.req.raw, env?.remoteAddr, deps.settings.trustProxy === "on");
-    checkHost(c.req.raw, deps.settings.allowedHosts, address);
+    checkHost(c.req.raw, deps.settings.allowedHosts, addressOf(c));
     await next();
     // API answers are JSON or text: no browser should guess otherwise (not on a 101 upgrade).
     if (c.res.status !== 101) c.res.headers.set("x-content-type-options", "nosniff");
@@ -272,14 +325,22 @@ export function buildApp(deps: AppDeps): Hono {
       grant = await verifyGrant(tokenOf(c.req.raw), jwtSecret, tokenMaxTtlSeconds);
       keepGrant(c.req.raw, grant);
     }
-    const env = c.env as { remoteAddr?: Deno.Addr } | undefined;
-    const address = clientAddress(c.req.raw, env?.remoteAddr, deps.settings.trustProxy === "on");
-    limits.take(grant ? `sub:${grant.name}` : address);
+    limits.take(grant ? `sub:${grant.name}` : addressOf(c));
     await next();
   });
-  mountRoomsApi(app, deps.hub, { streams: deps.sessions.streams });
+  mountRoomsApi(app, deps.hub, {
+    streamLimits: (c) => ({
+      streams: deps.sessions.streams,
+      hold: () => deps.sessions.holdStream(addressOf(c), deps.settings),
+      maxQueuedBytes: deps.settings.maxBufferedBytes,
+    }),
+  });
   if (deps.metrics) mountMetrics(app, deps.metrics, deps.settings.metricsToken);
-  mountChatService(app, deps.hub, deps.sessions.streams);
+  mountChatService(app, deps.hub, {
+    streams: deps.sessions.streams,
+    maxQueuedBytes: deps.settings.maxBufferedBytes,
+    holdStream: (c) => deps.sessions.holdStream(addressOf(c), deps.settings),
+  });
   mountStaticFiles(app, deps.staticRoot);
   app.notFound((c) => c.json({ error: "not_found", message: "no such route" }, 404));
   app.onError((error, c) => {

@@ -2,7 +2,8 @@ import type { Hono } from "hono";
 import { ChatError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
 import { validateCursor } from "../core/message.ts";
-import { roomEvents } from "./room_stream.ts";
+import type { Context } from "hono";
+import { roomEvents, type StreamLimits } from "./room_stream.ts";
 import { checkRoomAllowed, grantOf } from "./tokens.ts";
 
 function cursor(value: string | undefined, field: string): string | undefined {
@@ -66,7 +67,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 export function mountRoomsApi(
   app: Hono,
   hub: Hub,
-  options: { streams: Set<() => void> },
+  options: { readonly streamLimits: (c: Context) => StreamLimits },
 ): void {
   app.post("/rooms", async (c) => {
     const name = await readName(c.req.raw);
@@ -124,7 +125,7 @@ export function mountRoomsApi(
     return c.json(stored, 201);
   });
 
-  app.get("/rooms/:id/events", (c) => roomEvents(c, hub, options.streams));
+  app.get("/rooms/:id/events", (c) => roomEvents(c, hub, options.streamLimits(c)));
 
   app.get("/rooms/:id/messages", async (c) => {
     const page = await hub.readMessages(c.req.param("id"), {

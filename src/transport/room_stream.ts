@@ -5,8 +5,16 @@ import { validateCursor } from "../core/message.ts";
 import type { Outbound } from "../core/types.ts";
 import { encode, joinedEvent } from "../wire/events.ts";
 
-/** Events a slow reader may have waiting before its stream is ended (it resumes with its id). */
-const MAX_QUEUED = 10_000;
+/** What bounds a stream: its admission and how much it may have waiting. */
+export interface StreamLimits {
+  /** Every open stream's way to end it (a shutdown ends them all). */
+  readonly streams: Set<() => void>;
+  /** Admits the stream like a socket (or throws `over_capacity`); returns its release. */
+  readonly hold: () => () => void;
+  /** Bytes of events a slow reader may have waiting before its stream is ended. */
+  readonly maxQueuedBytes: number;
+}
+
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 
@@ -20,25 +28,38 @@ const KEEPALIVE_MS = 15_000;
 export async function roomEvents(
   c: Context,
   hub: Hub,
-  open: Set<() => void>,
+  limits: StreamLimits,
 ): Promise<Response> {
   const raw = c.req.header("last-event-id") || c.req.query("lastEventId") || undefined;
   const since = raw === undefined ? undefined : validateCursor(raw, "Last-Event-ID");
   const queue: Outbound[] = [];
+  let queuedBytes = 0;
   let wake: (() => void) | undefined;
   let ended = false;
   const end = () => {
     ended = true;
     wake?.();
   };
-  // Before the stream starts, so that an unknown room is a plain 404.
-  const observed = await hub.observe(c.req.param("id")!, {
-    send: (out) => {
-      if (queue.length >= MAX_QUEUED) return end();
-      queue.push(out);
-      wake?.();
-    },
-  }, since);
+  // Counted like a socket (CHAT_MAX_CONNECTIONS, the per-address cap) from here to the end.
+  const release = limits.hold();
+  let observed;
+  try {
+    // Before the stream starts, so that an unknown room is a plain 404.
+    observed = await hub.observe(c.req.param("id")!, {
+      send: (out) => {
+        // A reader that falls this far behind is ended like a slow socket; its EventSource
+        // reconnects with Last-Event-ID and resumes where it was.
+        queuedBytes += encode(out).length;
+        if (queuedBytes > limits.maxQueuedBytes) return end();
+        queue.push(out);
+        wake?.();
+      },
+    }, since);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const open = limits.streams;
   return streamSSE(c, async (stream) => {
     stream.onAbort(end);
     open.add(end); // a shutdown ends every stream
@@ -51,6 +72,7 @@ export async function roomEvents(
       while (!ended) {
         const out = queue.shift();
         if (out) {
+          queuedBytes -= encode(out).length;
           await stream.writeSSE(out.id ? { id: out.id, data: encode(out) } : { data: encode(out) });
           continue;
         }
@@ -68,6 +90,7 @@ export async function roomEvents(
     } finally {
       open.delete(end);
       observed.stop();
+      release();
     }
   });
 }

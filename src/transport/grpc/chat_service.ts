@@ -13,7 +13,7 @@ import {
   universalServerRequestFromFetch,
   universalServerResponseToFetch,
 } from "@connectrpc/connect/protocol";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { ChatError } from "../../core/errors.ts";
 import type { Hub } from "../../core/hub.ts";
 import type { ChatMessage, Outbound, PushEvent } from "../../core/types.ts";
@@ -82,12 +82,26 @@ function toMessage(message: ChatMessage): Message {
   });
 }
 
-/** A bounded queue that an async generator drains: what a stream's member is sent. */
+/**
+ * Admits a `ConnectChat` stream like a socket (`CHAT_MAX_CONNECTIONS`, the per-address cap), or
+ * throws `over_capacity`; returns its release. Each mount sets it with the caller's address.
+ */
+export const HOLD_STREAM = createContextKey<() => () => void>(() => () => {});
+
+/**
+ * A bounded queue that an async generator drains: what a stream's member is sent. Past `maxBytes`
+ * waiting (a reader that stopped reading) it calls `overflow` instead of growing.
+ */
 class Inbox {
   readonly #items: ChatMessage[] = [];
+  #bytes = 0;
   #wake?: () => void;
 
+  constructor(private readonly maxBytes: number, private readonly overflow: () => void) {}
+
   push(message: ChatMessage): void {
+    this.#bytes += sizeOf(message);
+    if (this.#bytes > this.maxBytes) return this.overflow();
     this.#items.push(message);
     this.#wake?.();
   }
@@ -99,6 +113,7 @@ class Inbox {
     while (!signal.aborted) {
       const next = this.#items.shift();
       if (next) {
+        this.#bytes -= sizeOf(next);
         yield next;
         continue;
       }
@@ -106,6 +121,11 @@ class Inbox {
       this.#wake = undefined;
     }
   }
+}
+
+/** About what a message takes while it waits to be sent. */
+function sizeOf(message: ChatMessage): number {
+  return (message.message?.length ?? message.binary?.length ?? 0) * 2 + 128;
 }
 
 /** The stored message behind an outbound event, if it is one. */
@@ -148,7 +168,11 @@ class StreamEnd {
  * changes nothing: no room created, no message stored, no member left behind. One implementation,
  * registered on the HTTP app (Connect, gRPC-Web) and on the gRPC port alike.
  */
-export function chatServiceRoutes(hub: Hub, streams: Set<() => void>) {
+export function chatServiceRoutes(
+  hub: Hub,
+  streams: Set<() => void>,
+  limits: { readonly maxQueuedBytes: number },
+) {
   return (router: ConnectRouter) =>
     router.service(ChatService, {
       createChat: (request, context) =>
@@ -167,8 +191,15 @@ export function chatServiceRoutes(hub: Hub, streams: Set<() => void>) {
         // The chat must exist (a join would create a room of that name), and be allowed.
         const room = await rpc(() => hub.resolveRoom(request.chatId));
         await rpc(() => checkRoomAllowed(grant, room));
-        const inbox = new Inbox();
+        const release = await rpc(() => context.values.get(HOLD_STREAM)());
         const ended = new StreamEnd();
+        const inbox = new Inbox(limits.maxQueuedBytes, () =>
+          ended.end(
+            new ConnectError(
+              "the stream fell too far behind; connect again",
+              Code.ResourceExhausted,
+            ),
+          ));
         const cancelled = () => ended.end();
         const shutdown = () =>
           ended.end(new ConnectError("the server is shutting down", Code.Unavailable));
@@ -198,6 +229,7 @@ export function chatServiceRoutes(hub: Hub, streams: Set<() => void>) {
         } finally {
           streams.delete(shutdown);
           context.signal.removeEventListener("abort", cancelled);
+          release();
         }
       },
       sendMessage: (request, context) =>
@@ -220,9 +252,18 @@ export function chatServiceRoutes(hub: Hub, streams: Set<() => void>) {
  * binary) and gRPC-Web. (gRPC proper needs HTTP trailers, which a fetch `Response` cannot carry:
  * it is served on its own port, `CHAT_GRPC_PORT`, by `grpc_server.ts`.)
  */
-export function mountChatService(app: Hono, hub: Hub, streams: Set<() => void>): void {
+export function mountChatService(
+  app: Hono,
+  hub: Hub,
+  options: {
+    readonly streams: Set<() => void>;
+    readonly maxQueuedBytes: number;
+    /** Admits a stream of this request's client (see {@link HOLD_STREAM}). */
+    readonly holdStream: (c: Context) => () => void;
+  },
+): void {
   const router = createConnectRouter();
-  chatServiceRoutes(hub, streams)(router);
+  chatServiceRoutes(hub, options.streams, options)(router);
   for (const handler of router.handlers) {
     app.post(handler.requestPath, async (c) => {
       const contentType = c.req.header("content-type") ?? "";
@@ -231,7 +272,9 @@ export function mountChatService(app: Hono, hub: Hub, streams: Set<() => void>):
       if (malformed) return malformedResponse(contentType, malformed);
       const request = universalServerRequestFromFetch(c.req.raw, {});
       const grant = grantOf(c.req.raw);
-      const contextValues = createContextValues().set(GRANT, () => Promise.resolve(grant));
+      const contextValues = createContextValues()
+        .set(GRANT, () => Promise.resolve(grant))
+        .set(HOLD_STREAM, () => options.holdStream(c));
       return universalServerResponseToFetch(await handler({ ...request, contextValues }));
     });
   }

@@ -25,7 +25,7 @@ import type { ClientLimits } from "../client_limits.ts";
 import type { Hub } from "../../core/hub.ts";
 import type { Logger } from "../../core/types.ts";
 import { type Grant, verifyGrant } from "../tokens.ts";
-import { chatServiceRoutes, GRANT } from "./chat_service.ts";
+import { chatServiceRoutes, GRANT, HOLD_STREAM } from "./chat_service.ts";
 import { file_chat_v1_chat } from "./gen/chat_v1/chat_pb.ts";
 import { file_grpc_health_v1_health } from "./gen/grpc/health/v1/health_pb.ts";
 import { file_grpc_reflection_v1_reflection } from "./gen/grpc/reflection/v1/reflection_pb.ts";
@@ -44,6 +44,10 @@ export interface GrpcDeps {
   readonly maxBodyBytes: number;
   /** Per-client limits of writes (`CreateChat`, `SendMessage`), shared with the HTTP routes' rate. */
   readonly limits: ClientLimits;
+  /** Bytes of messages a slow `ConnectChat` reader may have waiting before it is ended. */
+  readonly maxQueuedBytes: number;
+  /** Admits a stream of this address like a socket (see `HOLD_STREAM`). */
+  readonly holdStream: (address: string | undefined) => () => void;
   readonly log: Logger;
 }
 
@@ -193,12 +197,14 @@ export async function serveGrpc(
     readMaxBytes: deps.maxBodyBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
   });
-  chatServiceRoutes(deps.hub, deps.streams)(router);
+  chatServiceRoutes(deps.hub, deps.streams, { maxQueuedBytes: deps.maxQueuedBytes })(router);
   healthRoutes(services.flatMap((f) => f.services.map((s) => s.typeName)), serving)(router);
   reflectionRoutes(services)(router);
   const handler = grpcHandler(router, deps.maxBodyBytes, {
     contextValues: (request) =>
-      createContextValues().set(GRANT, lazyGrant(request.headers.authorization, deps)),
+      createContextValues()
+        .set(GRANT, lazyGrant(request.headers.authorization, deps))
+        .set(HOLD_STREAM, () => deps.holdStream(request.socket.remoteAddress)),
     limit: (request, method) => {
       if (method !== "CreateChat" && method !== "SendMessage") return;
       // A client is its token (when it sends one), else its address.
