@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { ChatError } from "../src/core/errors.ts";
 import { logTime } from "../src/core/log_order.ts";
+import { MAX_EMOJIS_PER_MESSAGE, MAX_REACTIONS_PER_MESSAGE } from "../src/core/message_changes.ts";
 import type { Store } from "../src/core/store.ts";
 import type { MessageDraft } from "../src/core/types.ts";
 import type { Retention } from "../src/store/retention.ts";
@@ -379,6 +380,40 @@ export function storeContract(
       assert.equal((await store.head(ROOM)).seq, 7);
       const paged = await store.readLog(ROOM, { after: message.id, limit: 2 });
       assert.deepEqual([paged.entries.length, paged.more], [2, true]);
+    }));
+
+  test("reactions: a message's record stays bounded however many react; past the cap a reaction is refused alone, and other writes in its batch stand", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const ids = seededIds(clock, 90);
+      const text = "漢".repeat(4000); // the longest text, two bytes a character in a KV value
+      const message = await store.appendMessage(drafts(clock)(text));
+      const emojis = Array.from({ length: MAX_EMOJIS_PER_MESSAGE }, (_, i) => `e${i}`);
+      const react = (n: number) =>
+        store.changeMessage({
+          room: ROOM,
+          target: message.id,
+          kind: "react",
+          id: ids(),
+          memberId: `01J${String(n).padStart(23, "0")}`,
+          member: `m${n}`,
+          emoji: emojis[n % emojis.length],
+        });
+      // Up to the cap, in batches (concurrently), every reaction is stored.
+      for (let n = 0; n < MAX_REACTIONS_PER_MESSAGE; n += 100) {
+        await Promise.all(Array.from({ length: 100 }, (_, i) => react(n + i)));
+      }
+      // Past it: refused one by one, while a message sent in the same turn is stored.
+      const [over, alongside] = await Promise.all([
+        code(react(MAX_REACTIONS_PER_MESSAGE)),
+        store.appendMessage(drafts(clock)("still here")),
+      ]);
+      assert.equal(over, "too_large");
+      assert.equal(alongside.message, "still here");
+      const page = await store.readMessages(ROOM, { limit: 10 });
+      const first = page.messages[0];
+      assert.ok("reactions" in first && first.reactions);
+      const total = Object.values(first.reactions).reduce((n, c) => n + c, 0);
+      assert.equal(total, MAX_REACTIONS_PER_MESSAGE);
     }));
 
   test("changes: only the author edits or deletes, nothing is stored for a refused change", (clock) =>

@@ -53,6 +53,13 @@ export type LogRecord = MessageRecord | ChangeEvent;
 /** Distinct emojis one message may carry. */
 export const MAX_EMOJIS_PER_MESSAGE = 32;
 
+/**
+ * Reactions one message may carry in all (who reacted is kept, so that a reaction toggles): with
+ * at most 32 emojis and a 4,000-character text, the record stays under 40 KB, well inside a Deno
+ * KV value (64 KiB), whatever the number of members. Past it a reaction is refused on its own.
+ */
+export const MAX_REACTIONS_PER_MESSAGE = 1000;
+
 /** The id under which a log entry is stored: its own id (a change's `logId`, a message's id). */
 export function logIdOf(entry: LogRecord | LogEntry): string {
   return "logId" in entry ? entry.logId : entry.id;
@@ -137,6 +144,16 @@ function toggleReaction(
     throw new ChatError("too_large", `a message carries at most ${MAX_EMOJIS_PER_MESSAGE} emojis`, {
       limit: MAX_EMOJIS_PER_MESSAGE,
     });
+  }
+  if (
+    on &&
+    Object.values(reactedBy).reduce((n, ids) => n + ids.length, 0) >= MAX_REACTIONS_PER_MESSAGE
+  ) {
+    throw new ChatError(
+      "too_large",
+      `a message carries at most ${MAX_REACTIONS_PER_MESSAGE} reactions`,
+      { limit: MAX_REACTIONS_PER_MESSAGE },
+    );
   }
   const now = on ? [...who, change.memberId] : who.filter((id) => id !== change.memberId);
   if (now.length > 0) reactedBy[change.emoji] = now;
