@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ChatService } from "../src/transport/grpc/gen/chat_v1/chat_pb.ts";
-import { Client, eventually, rawUpgrade, startServer } from "./_helpers.ts";
+import { Client, closeAll, eventually, rawUpgrade, startServer } from "./_helpers.ts";
 
 Deno.test("HTTP writes are limited per client like a socket: the excess is 429 rate_limited with Retry-After, and nothing of it is stored", async () => {
   const server = await startServer({ ratePerSecond: 1, rateBurst: 5 });
@@ -147,6 +147,62 @@ Deno.test("a Server-Sent Events reader that stops reading is ended once CHAT_MAX
     );
   } finally {
     await sender.close();
+    await server.close();
+  }
+});
+
+Deno.test("direct messages are limited per recipient too: many senders cannot bury one member", async () => {
+  // Each sender may send 5 at once; the recipient takes 4 senders' worth (20) at once.
+  const server = await startServer({
+    ratePerSecond: 1,
+    rateBurst: 5,
+    maxConnectionsPerAddress: 100,
+  });
+  const target = await Client.connect(server.ws, { name: "target", room: "r" });
+  const senders = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => Client.connect(server.ws, { name: `s${i}`, room: "r" })),
+  );
+  try {
+    const answers = await Promise.all(
+      senders.flatMap((sender) =>
+        Array.from(
+          { length: 5 },
+          (_, i) => sender.request({ command: "direct", to: "target", message: `dm ${i}` }),
+        )
+      ),
+    );
+    const sent = answers.filter((a) => a.event === "direct").length;
+    const limited = answers.filter((a) => a.event === "error" && a.code === "rate_limited");
+    assert.equal(sent, 20, "the recipient's burst");
+    assert.equal(limited.length, 20);
+    assert.match(String(limited[0].message), /target is getting too many direct messages/);
+    const history = await target.request({ command: "history", with: "s0" });
+    assert.ok((history.messages as unknown[]).length <= 5);
+  } finally {
+    await closeAll([target, ...senders]);
+    await server.close();
+  }
+});
+
+Deno.test("typing is relayed at most 10 times a second per room, however many type", async () => {
+  const server = await startServer({ maxConnectionsPerAddress: 100 });
+  const watcher = await Client.connect(server.ws, { name: "watcher", room: "busy" });
+  const typists = await Promise.all(
+    Array.from(
+      { length: 40 },
+      (_, i) => Client.connect(server.ws, { name: `t${i}`, room: "busy" }),
+    ),
+  );
+  try {
+    for (const typist of typists) typist.send({ command: "typing" });
+    // A round trip after them: everything they sent has been handled.
+    await typists.at(-1)!.request({ command: "me" });
+    await watcher.request({ command: "me" });
+    const relayed = watcher.events.filter((e) => e.event === "typing").length;
+    assert.ok(relayed <= 20, `${relayed} typing events relayed (a burst of 20 at most)`);
+    assert.ok(relayed >= 10, `${relayed}: typing still works`);
+  } finally {
+    await closeAll([watcher, ...typists]);
     await server.close();
   }
 });

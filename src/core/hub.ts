@@ -1,3 +1,4 @@
+import { RateLimits } from "./rate_limiter.ts";
 import { Arrivals } from "./arrivals.ts";
 import type { Bus } from "./bus.ts";
 import { ChatError } from "./errors.ts";
@@ -244,6 +245,10 @@ const TYPING_INTERVAL_MS = 1000;
 const NOTICES_TOPIC = "notices";
 /** The author of messages an embedder posts in the server's name. */
 const SERVER_AUTHOR = "server";
+/** Direct messages one member may receive: this many senders' worth (`CHAT_RATE_PER_SEC` each). */
+const RECIPIENT_FACTOR = 4;
+/** Typing events relayed per room per second, whoever types. */
+const TYPING_PER_ROOM_PER_SEC = 10;
 /** How long `notify` and `post` wait at most for connections still arriving. */
 const ARRIVAL_WAIT_MS = 2000;
 
@@ -266,6 +271,8 @@ export class Hub {
   readonly #diffs: PresenceDiffs;
   /** When each member's last `typing` was relayed from this node (dropped with its last device). */
   readonly #lastTyping = new Map<string, number>();
+  /** What one member (direct messages) and one room (typing) may receive, from this node. */
+  readonly #recipients: { readonly directs: RateLimits; readonly typing: RateLimits };
   /** Appends in flight per author: their acknowledgements are on the way. */
   readonly #inFlight = new Map<string, number>();
   #stored = 0;
@@ -275,6 +282,15 @@ export class Hub {
   constructor(deps: HubDeps) {
     this.#deps = deps;
     const { store, bus, clock, ids, log, settings, nodeId } = deps;
+    const { ratePerSecond, rateBurst } = settings;
+    this.#recipients = {
+      directs: new RateLimits(
+        ratePerSecond * RECIPIENT_FACTOR,
+        rateBurst * RECIPIENT_FACTOR,
+        clock,
+      ),
+      typing: new RateLimits(TYPING_PER_ROOM_PER_SEC, TYPING_PER_ROOM_PER_SEC * 2, clock),
+    };
     this.#rooms = new RoomDirectory(store, ids, clock, settings.maxRooms);
     this.#feeds = new RoomFeeds({
       bus,
@@ -945,6 +961,8 @@ export class Hub {
     const now = this.#deps.clock();
     // Per member, not per connection: two devices typing at once still make one a second.
     if (now - (this.#lastTyping.get(member.memberId) ?? -Infinity) < TYPING_INTERVAL_MS) return;
+    // And per room: many members (or sockets) typing at once cannot flood the room's members.
+    if (this.#recipients.typing.take(room.id) > 0) return;
     this.#lastTyping.set(member.memberId, now);
     const event: TypingEvent = {
       event: "typing",
@@ -980,6 +998,13 @@ export class Hub {
       );
     }
     if (!member.limiter.take()) throw new ChatError("rate_limited", "too many messages; slow down");
+    // Per recipient too: many senders (or sockets) cannot bury one member in direct messages.
+    if (this.#recipients.directs.take(recipient.memberId) > 0) {
+      throw new ChatError(
+        "rate_limited",
+        `${recipient.name} is getting too many direct messages; try again shortly`,
+      );
+    }
     const stored = await this.#deps.store.appendMessage({
       event: "broadcast",
       room: directRoom(member.memberId, recipient.memberId),

@@ -42,3 +42,45 @@ export class RateLimiter {
     return this.#tokens + (elapsed * this.perSecond) / 1000 >= this.burst;
   }
 }
+
+/** Limiters kept at most by {@link RateLimits}; full (idle) ones are forgotten first. */
+const MAX_TRACKED = 10_000;
+
+/**
+ * A token bucket per key (a client, a recipient, a room), made on first use and forgotten once
+ * idle, so that the table stays bounded however many keys pass.
+ */
+export class RateLimits {
+  readonly #limiters = new Map<string, RateLimiter>();
+
+  /** Buckets of `burst` tokens refilled at `perSecond`, one per key. */
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Takes a token for `key`: 0 when taken, else the milliseconds until one is free. */
+  take(key: string): number {
+    let limiter = this.#limiters.get(key);
+    if (!limiter) {
+      if (this.#limiters.size >= MAX_TRACKED) this.#forgetIdle();
+      limiter = new RateLimiter(this.perSecond, this.burst, this.clock);
+      this.#limiters.set(key, limiter);
+    }
+    return limiter.take() ? 0 : Math.max(1, limiter.waitMs());
+  }
+
+  /** Drops limiters that are full again, and the oldest half if that is not enough. */
+  #forgetIdle(): void {
+    for (const [key, limiter] of this.#limiters) {
+      if (limiter.isFull()) this.#limiters.delete(key);
+    }
+    if (this.#limiters.size < MAX_TRACKED) return;
+    let drop = this.#limiters.size / 2;
+    for (const key of this.#limiters.keys()) {
+      if (drop-- <= 0) break;
+      this.#limiters.delete(key);
+    }
+  }
+}
