@@ -80,6 +80,7 @@ const OURS_ENV = {
   CHAT_MAX_BUFFERED: String(64 * 1024 * 1024),
   CHAT_MAX_CONNECTIONS: "100000",
   CHAT_MAX_CONNECTIONS_PER_ADDRESS: "100000", // the load generator is one address
+  CHAT_ROOMS_PER_HOUR: "100000000", // and it makes hundreds of rooms
   CHAT_BUS_NAMESPACE: `bench-${crypto.randomUUID()}`,
 };
 const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];

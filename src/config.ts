@@ -99,6 +99,16 @@ export interface Settings {
    */
   readonly onDeploy: boolean;
   /**
+   * `CHAT_ROOM_IDLE_TTL_S`: an empty room that never had a message is removed this many seconds
+   * after it was created (its name free again); 0 keeps every room.
+   */
+  readonly roomIdleTtlSeconds: number;
+  /**
+   * `CHAT_ROOMS_PER_HOUR`: rooms one client (token subject, else address) may create, sustained,
+   * with bursts of 20: with the idle TTL, one client cannot fill `CHAT_MAX_ROOMS` for everyone.
+   */
+  readonly roomsPerHour: number;
+  /**
    * `CHAT_GRPC_PORT`: where `chat_v1.ChatService` is served over gRPC proper (h2c with trailers),
    * with health and reflection; unset: no gRPC port.
    */
@@ -146,6 +156,8 @@ export const DEFAULT_SETTINGS: Settings = {
   presenceDiffMs: 50,
   oversizeBanSeconds: 0,
   onDeploy: false,
+  roomIdleTtlSeconds: 86_400,
+  roomsPerHour: 100,
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -308,6 +320,8 @@ export function loadSettings(env: Env = Deno.env): Settings {
     presenceDiffMs: integer(env, "CHAT_PRESENCE_DIFF_MS", d.presenceDiffMs, 1),
     oversizeBanSeconds: integer(env, "CHAT_OVERSIZE_BAN_S", d.oversizeBanSeconds, 0),
     onDeploy,
+    roomIdleTtlSeconds: integer(env, "CHAT_ROOM_IDLE_TTL_S", d.roomIdleTtlSeconds, 0),
+    roomsPerHour: number(env, "CHAT_ROOMS_PER_HOUR", d.roomsPerHour),
     ...grpcPort(env),
   };
 }

@@ -206,3 +206,75 @@ Deno.test("typing is relayed at most 10 times a second per room, however many ty
     await server.close();
   }
 });
+
+Deno.test("room creation is limited per client (CHAT_ROOMS_PER_HOUR, bursts of 20), by joining and over HTTP alike", async () => {
+  const server = await startServer({
+    roomsPerHour: 1,
+    joinBurst: 1000,
+    joinRatePerSecond: 1000,
+    ratePerSecond: 1e6,
+    rateBurst: 1e6,
+  });
+  const creator = await Client.connect(server.ws, { name: "maker", room: "first" });
+  try {
+    const answers = [];
+    for (let i = 0; i < 25; i++) {
+      answers.push(await creator.request({ command: "join", room: `new-${i}` }));
+    }
+    // "first" took one of the 20.
+    assert.equal(answers.filter((a) => a.event === "joined").length, 19);
+    const refused = answers.filter((a) => a.event === "error");
+    assert.ok(refused.every((a) => a.code === "rate_limited"), JSON.stringify(refused[0]));
+    // Joining a room that exists is not creating one.
+    assert.equal((await creator.request({ command: "join", room: "new-0" })).event, "joined");
+    // Over HTTP the same client (its address) has none left either.
+    const post = await fetch(`${server.http}/rooms`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "by-http" }),
+    });
+    assert.equal(post.status, 429);
+    assert.ok(Number(post.headers.get("retry-after")) >= 1);
+    await post.body?.cancel();
+    assert.equal((await (await fetch(`${server.http}/rooms?limit=500`)).json()).length, 20);
+  } finally {
+    await creator.close();
+    await server.close();
+  }
+});
+
+Deno.test("an empty room that never had a message is removed after CHAT_ROOM_IDLE_TTL_S (its name free again); others stay", async () => {
+  const server = await startServer({ roomIdleTtlSeconds: 1 });
+  const create = (name: string) =>
+    fetch(`${server.http}/rooms`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name }),
+    }).then((answer) => answer.json());
+  try {
+    const idle = await create("idle");
+    await create("spoken");
+    await fetch(`${server.http}/rooms/spoken/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message: "history", name: "bot" }),
+    }).then((answer) => answer.body?.cancel());
+    const present = await Client.connect(server.ws, { name: "stays", room: "occupied" });
+    const names = async () =>
+      ((await (await fetch(`${server.http}/rooms`)).json()) as { name: string }[])
+        .map((r) => r.name).sort();
+    await eventually(
+      async () => !(await names()).includes("idle"),
+      "the idle room removed",
+      10_000,
+    );
+    assert.deepEqual(await names(), ["occupied", "spoken"]);
+    assert.equal((await fetch(`${server.http}/rooms/${idle.id}`)).status, 404);
+    // The name is free: a new room (a new id) takes it.
+    const again = await create("idle");
+    assert.notEqual(again.id, idle.id);
+    await present.close();
+  } finally {
+    await server.close();
+  }
+});

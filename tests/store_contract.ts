@@ -95,6 +95,42 @@ export function storeContract(
       assert.deepEqual(await store.listRooms({ after: two.id, limit: 5 }), []);
     }));
 
+  test("rooms: one that never had an event can be removed (its name free again, the cap's count lowered); one with events cannot", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const ids = seededIds(clock, 5);
+      const idle = await store.createRoom({ id: ids(), name: "Idle", createdAt: 1 }, {
+        maxRooms: 2,
+      });
+      const busy = await store.createRoom({ id: ids(), name: "busy", createdAt: 2 }, {
+        maxRooms: 2,
+      });
+      await store.appendMessage({
+        event: "broadcast",
+        room: busy.id,
+        id: ids(),
+        member: "a",
+        memberId: "01J00000000000000000MEMBER",
+        message: "hi",
+        ts: clock.now,
+      });
+      assert.equal(await store.deleteEmptyRoom(busy.id), false, "it has history");
+      assert.equal(await store.deleteEmptyRoom(ids()), false, "no such room");
+      assert.equal(
+        await code(store.createRoom({ id: ids(), name: "third", createdAt: 3 }, { maxRooms: 2 })),
+        "over_capacity",
+      );
+      assert.equal(await store.deleteEmptyRoom(idle.id), true);
+      assert.equal(await store.getRoom(idle.id), undefined);
+      assert.equal(await store.findRoomByName("idle"), undefined);
+      assert.deepEqual((await store.listRooms()).map((r) => r.id), [busy.id]);
+      assert.equal(await store.deleteEmptyRoom(idle.id), false, "once");
+      // Its name and its place under the cap are free again.
+      const again = await store.createRoom({ id: ids(), name: "IDLE", createdAt: 4 }, {
+        maxRooms: 2,
+      });
+      assert.equal(again.name, "IDLE");
+    }));
+
   test("an empty room is at seq 0 with no messages", (clock) =>
     withStore(LOTS, clock, async ({ store }) => {
       assert.deepEqual(await store.head(ROOM), { seq: 0 });

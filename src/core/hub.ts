@@ -1,3 +1,4 @@
+import { RoomSweeper } from "./room_sweeper.ts";
 import { RateLimits } from "./rate_limiter.ts";
 import { Arrivals } from "./arrivals.ts";
 import type { Bus } from "./bus.ts";
@@ -18,6 +19,7 @@ import {
   type NoticeNodeMessage,
   type NoticeTarget,
   parseMemberMessage,
+  type RoomGoneNodeMessage,
   type TypingNodeMessage,
 } from "./node_messages.ts";
 import { directEvent, directRoom } from "./direct.ts";
@@ -88,6 +90,10 @@ export interface HubSettings {
   readonly largeRoom?: number;
   /** How often a large room's presence diff is sent, in ms (default 50). */
   readonly presenceDiffMs?: number;
+  /** Seconds after which an empty room that never had a message is removed (0: never). */
+  readonly roomIdleTtlSeconds?: number;
+  /** Rooms one client may create per hour, sustained (default 100, bursts of 20). */
+  readonly roomsPerHour?: number;
 }
 
 /** What the hub is built from; every moving part is passed in. */
@@ -247,6 +253,8 @@ const NOTICES_TOPIC = "notices";
 const SERVER_AUTHOR = "server";
 /** Direct messages one member may receive: this many senders' worth (`CHAT_RATE_PER_SEC` each). */
 const RECIPIENT_FACTOR = 4;
+/** Rooms one client may create at once, above its sustained rate. */
+const ROOM_CREATION_BURST = 20;
 /** Typing events relayed per room per second, whoever types. */
 const TYPING_PER_ROOM_PER_SEC = 10;
 /** How long `notify` and `post` wait at most for connections still arriving. */
@@ -261,6 +269,8 @@ const ARRIVAL_WAIT_MS = 2000;
 export class Hub {
   /** Who is connected where, on every node, as this node knows it. */
   readonly presence = new Presence();
+  /** Removes idle empty rooms (`CHAT_ROOM_IDLE_TTL_S`; none when 0). */
+  readonly #sweeper?: RoomSweeper;
   /** Connections admitted but not yet in their first room (see {@link Arrivals}). */
   readonly arrivals = new Arrivals();
   readonly #deps: HubDeps;
@@ -271,6 +281,8 @@ export class Hub {
   readonly #diffs: PresenceDiffs;
   /** When each member's last `typing` was relayed from this node (dropped with its last device). */
   readonly #lastTyping = new Map<string, number>();
+  /** Rooms one client may create by joining. */
+  readonly #creations: RateLimits;
   /** What one member (direct messages) and one room (typing) may receive, from this node. */
   readonly #recipients: { readonly directs: RateLimits; readonly typing: RateLimits };
   /** Appends in flight per author: their acknowledgements are on the way. */
@@ -283,6 +295,11 @@ export class Hub {
     this.#deps = deps;
     const { store, bus, clock, ids, log, settings, nodeId } = deps;
     const { ratePerSecond, rateBurst } = settings;
+    this.#creations = new RateLimits(
+      (settings.roomsPerHour ?? 100) / 3600,
+      ROOM_CREATION_BURST,
+      clock,
+    );
     this.#recipients = {
       directs: new RateLimits(
         ratePerSecond * RECIPIENT_FACTOR,
@@ -292,6 +309,19 @@ export class Hub {
       typing: new RateLimits(TYPING_PER_ROOM_PER_SEC, TYPING_PER_ROOM_PER_SEC * 2, clock),
     };
     this.#rooms = new RoomDirectory(store, ids, clock, settings.maxRooms);
+    const ttlSeconds = settings.roomIdleTtlSeconds ?? 0;
+    this.#sweeper = ttlSeconds <= 0 ? undefined : new RoomSweeper({
+      store,
+      members: (room) => this.presence.countOf(room),
+      removed: (room) => {
+        this.#rooms.forget(room);
+        const gone: RoomGoneNodeMessage = { t: "gone", room: room.id, name: room.name };
+        bus.publish(NOTICES_TOPIC, gone);
+      },
+      clock,
+      ttlMs: ttlSeconds * 1000,
+      log,
+    });
     this.#feeds = new RoomFeeds({
       bus,
       store,
@@ -335,8 +365,10 @@ export class Hub {
       if (message.t === "notice") this.#deliverNotice(message.to, message.message);
       else if (message.t === "typing") {
         this.#locals.fanoutExcept(message.room, { text: message.text }, message.memberId);
-      } else this.#deliverDirect(message.to, message.from, message.skip, { text: message.text });
+      } else if (message.t === "gone") this.#rooms.forget({ id: message.room, name: message.name });
+      else this.#deliverDirect(message.to, message.from, message.skip, { text: message.text });
     });
+    if (options.timers !== false && this.#sweeper) this.#sweeper.start();
   }
 
   /** Sends a heartbeat and drops nodes that have been silent too long (the timer calls this). */
@@ -346,6 +378,7 @@ export class Hub {
 
   /** Says goodbye to other nodes and stops every subscription and timer. */
   close(): void {
+    this.#sweeper?.close();
     this.#diffs.close();
     this.#sync.close();
     this.#unsubscribeNotices?.();
@@ -384,7 +417,7 @@ export class Hub {
     wantedName?: string,
     allowedRooms?: readonly string[],
     subject?: string,
-    options: { readonly noDirect?: boolean } = {},
+    options: { readonly noDirect?: boolean; readonly client?: string } = {},
   ): Promise<LocalMember> {
     const base = wantedName === undefined
       ? guestName(this.#deps.random)
@@ -414,6 +447,7 @@ export class Hub {
       },
     );
     if (memberId !== undefined) member.memberId = memberId;
+    member.client = options.client;
     this.#locals.add(member);
     const noDirect = options.noDirect === true;
     this.presence.add(id, name, this.nodeId, member.memberId, noDirect);
@@ -472,13 +506,21 @@ export class Hub {
   // ---- rooms ---------------------------------------------------------------------------------
 
   /** Creates a room; rejects with `room_exists` (details.id) when the name is taken. */
-  createRoom(rawName: string): Promise<Room> {
+  createRoom(rawName: string, client?: string): Promise<Room> {
+    try {
+      this.#takeCreation(client);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#rooms.create(rawName);
   }
 
-  /** Finds a room by id or name; with `create`, a missing name is created. */
-  resolveRoom(ref: string, create = false): Promise<Room> {
-    return this.#rooms.resolve(ref, create);
+  /**
+   * Finds a room by id or name; with `create`, a missing name is created, counted against
+   * `client`'s room creations (see `CHAT_ROOMS_PER_HOUR`).
+   */
+  resolveRoom(ref: string, create = false, client?: string): Promise<Room> {
+    return this.#rooms.resolve(ref, create, () => this.#takeCreation(client));
   }
 
   /**
@@ -558,13 +600,29 @@ export class Hub {
     return this.#feeds.get(room)?.position.seq ?? 0;
   }
 
+  /** Takes one of a client's room creations, or refuses with `rate_limited`. */
+  #takeCreation(client: string | undefined): void {
+    if (client === undefined) return; // an embedder's own call: nobody to limit
+    const waitMs = this.#creations.take(client);
+    if (waitMs === 0) return;
+    throw new ChatError("rate_limited", "too many new rooms; try again later", {
+      retryAfterSeconds: Math.ceil(waitMs / 1000),
+    });
+  }
+
   /** The room to join, refusing (before creating anything) rooms the member may not join. */
   async #joinableRoom(member: LocalMember, ref: string): Promise<Room> {
     const allowed = member.allowedRooms;
-    if (!allowed) return await this.resolveRoom(ref, true);
+    // One client (whatever its number of sockets) creates rooms at a bounded pace: it cannot fill
+    // the room cap for everyone.
+    const creating = () => this.#takeCreation(member.client ?? member.memberId);
+    if (!allowed) return await this.#rooms.resolve(ref, true, creating);
     const trimmed = ref.trim();
     const named = allowed.has(nameKey(trimmed)) || allowed.has(trimmed.toUpperCase());
-    const room = await this.resolveRoom(ref, named).catch(() => undefined);
+    const room = await this.#rooms.resolve(ref, named, creating).catch((error) => {
+      if (error instanceof ChatError && error.code === "rate_limited") throw error;
+      return undefined;
+    });
     if (room && roomAllowed(allowed, room)) return room;
     throw new ChatError("room_forbidden", `your token does not allow room '${trimmed}'`);
   }

@@ -24,6 +24,8 @@ export class LocalMember {
   memberId: string;
   /** What an embedder's connect hook attached to this member (see `ChatHooks`). */
   data: unknown = undefined;
+  /** Who the client is for per-client limits: its token's subject, else its address. */
+  client: string | undefined = undefined;
   /** The message hook's judgements of this member's messages, one after the other. */
   judging: Promise<unknown> = Promise.resolve();
   readonly #gates = new Map<string, JoinGate>();

@@ -62,8 +62,22 @@ export type DirectNodeMessage = {
   readonly text: string;
 };
 
+/** An idle empty room was removed: every node forgets it (its name may be taken anew). */
+export type RoomGoneNodeMessage = {
+  /** The kind. */
+  readonly t: "gone";
+  /** The room's id. */
+  readonly room: string;
+  /** The room's name. */
+  readonly name: string;
+};
+
 /** What travels on the notices topic: messages for members rather than rooms' logs. */
-export type MemberNodeMessage = NoticeNodeMessage | TypingNodeMessage | DirectNodeMessage;
+export type MemberNodeMessage =
+  | NoticeNodeMessage
+  | TypingNodeMessage
+  | DirectNodeMessage
+  | RoomGoneNodeMessage;
 
 /** What a node says on the presence topic, before it signs it with its id. */
 export type PresenceBody =
@@ -145,6 +159,10 @@ export function parseMemberMessage(raw: BusMessage): MemberNodeMessage | undefin
   if (t === "direct") {
     if (!isString(to) || !isString(from) || !isString(skip) || !isString(text)) return undefined;
     return { t, to, from, skip, text };
+  }
+  if (t === "gone") {
+    const { name } = raw;
+    return isString(room) && isString(name) ? { t, room, name } : undefined;
   }
   return parseNoticeMessage(raw);
 }

@@ -4,13 +4,18 @@ import { MAX_ROOM_NAME_LENGTH, nameKey, validateRoomName } from "./names.ts";
 import type { RoomPage, Store } from "./store.ts";
 import type { Clock, IdSource, Room } from "./types.ts";
 
+/** How long a room found is trusted without asking the store again. */
+const CACHE_MS = 30_000;
+
 /**
- * Rooms by id and by name: found in a local cache, else in the store, created on demand. Rooms
- * never change once created, so the cache needs no invalidation.
+ * Rooms by id and by name: found in a local cache, else in the store, created on demand. A room
+ * never changes, but an idle empty one may be removed (see `room_sweeper.ts`): the node that
+ * removes it tells the others ({@link forget}), and a cached room is trusted for 30 s at most in
+ * case that word was lost.
  */
 export class RoomDirectory {
-  readonly #byId = new Map<string, Room>();
-  readonly #byName = new Map<string, Room>();
+  readonly #byId = new Map<string, { room: Room; at: number }>();
+  readonly #byName = new Map<string, { room: Room; at: number }>();
 
   /** A directory over the store, making ids and timestamps with the given sources. */
   constructor(
@@ -30,8 +35,11 @@ export class RoomDirectory {
     return this.#remember(room);
   }
 
-  /** Finds a room by id or name; with `create`, a missing name is created. */
-  async resolve(ref: string, create = false): Promise<Room> {
+  /**
+   * Finds a room by id or name; with `create`, a missing name is created (after `beforeCreate`,
+   * which may refuse by throwing).
+   */
+  async resolve(ref: string, create = false, beforeCreate?: () => void): Promise<Room> {
     const trimmed = ref.trim();
     if (trimmed === "") throw new ChatError("invalid_field", "room must not be empty");
     // No room has a longer name: refuse it as a bad reference, not as a store failure.
@@ -44,13 +52,14 @@ export class RoomDirectory {
     }
     const upper = trimmed.toUpperCase();
     if (isUlid(upper)) {
-      const byId = this.#byId.get(upper) ?? await this.store.getRoom(upper);
+      const byId = this.#cached(this.#byId, upper) ?? await this.store.getRoom(upper);
       if (byId) return this.#remember(byId);
     }
-    const byName = this.#byName.get(nameKey(trimmed)) ??
+    const byName = this.#cached(this.#byName, nameKey(trimmed)) ??
       await this.store.findRoomByName(trimmed);
     if (byName) return this.#remember(byName);
     if (!create) throw new ChatError("no_such_room", `no room '${trimmed}'`);
+    beforeCreate?.();
     try {
       return await this.create(trimmed);
     } catch (error) {
@@ -67,9 +76,24 @@ export class RoomDirectory {
     return this.store.listRooms(page);
   }
 
+  /** Forgets a room that was removed (here or on another node). */
+  forget(room: { readonly id: string; readonly name: string }): void {
+    this.#byId.delete(room.id);
+    this.#byName.delete(nameKey(room.name));
+  }
+
+  #cached(map: Map<string, { room: Room; at: number }>, key: string): Room | undefined {
+    const hit = map.get(key);
+    if (!hit) return undefined;
+    if (this.clock() - hit.at < CACHE_MS) return hit.room;
+    map.delete(key);
+    return undefined;
+  }
+
   #remember(room: Room): Room {
-    this.#byId.set(room.id, room);
-    this.#byName.set(nameKey(room.name), room);
+    const at = this.clock();
+    this.#byId.set(room.id, { room, at });
+    this.#byName.set(nameKey(room.name), { room, at });
     return room;
   }
 }

@@ -55,6 +55,12 @@ export interface Store {
    * instant may pass the cap by as many: the count is not a point of contention).
    */
   createRoom(room: Room, options?: { readonly maxRooms?: number }): Promise<Room>;
+  /**
+   * Removes a room that never had an event (its head `seq` is 0): its record, its name (free for
+   * a new room) and its place in the count. Resolves `false`, changing nothing, for a room with
+   * events or none at all. (Deciding that nobody is in it is the caller's part.)
+   */
+  deleteEmptyRoom(id: string): Promise<boolean>;
   /** The room with this id, if any. */
   getRoom(id: string): Promise<Room | undefined>;
   /** The room with this name, compared case-insensitively, if any. */

@@ -178,6 +178,30 @@ export class KvStore implements Store {
     });
   }
 
+  /**
+   * Removes a room that never had an event, in one commit checked against its head (an append in
+   * the meantime makes it fail) and against the count it lowers.
+   */
+  async deleteEmptyRoom(id: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const [room, head, count] = await this.#guard(() =>
+        this.#kv.getMany<[Room, LogPosition, Deno.KvU64]>([[ROOM, id], [HEAD, id], [ROOM_COUNT]])
+      );
+      if (!room.value || (head.value?.seq ?? 0) > 0) return false;
+      const left = (count.value?.value ?? 1n) - 1n;
+      const result = await this.#guard(() =>
+        this.#kv.atomic()
+          .check(room, head, count)
+          .delete([ROOM, id])
+          .delete([ROOM_NAME, nameKey(room.value!.name)])
+          .set([ROOM_COUNT], new Deno.KvU64(left < 0n ? 0n : left))
+          .commit()
+      );
+      if (result.ok) return true;
+    }
+    return false; // the room kept changing: leave it for the next sweep
+  }
+
   /** The room with this id. */
   async getRoom(id: string): Promise<Room | undefined> {
     const entry = await this.#guard(() => this.#kv.get<Room>([ROOM, id]));

@@ -104,6 +104,16 @@ export class MemoryStore implements Store {
     return Promise.resolve(room);
   }
 
+  /** Removes a room that never had an event. */
+  deleteEmptyRoom(id: string): Promise<boolean> {
+    this.#open();
+    const room = this.#data.rooms.get(id);
+    if (!room || (this.#data.logs.get(id)?.head.seq ?? 0) > 0) return Promise.resolve(false);
+    this.#data.rooms.delete(id);
+    this.#data.names.delete(nameKey(room.name));
+    return Promise.resolve(true);
+  }
+
   /** The room with this id. */
   getRoom(id: string): Promise<Room | undefined> {
     return Promise.resolve(this.#data.rooms.get(id));

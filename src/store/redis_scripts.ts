@@ -85,6 +85,20 @@ return {1}
 `;
 
 /**
+ * Removes a room unless it has events. KEYS: by name, by id, ids, the room's head. ARGV: id,
+ * name key. Returns 1 when removed, 0 otherwise.
+ */
+export const DELETE_EMPTY_ROOM = `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+local seq = tonumber(redis.call('HGET', KEYS[4], 'seq') or '0')
+if seq > 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if redis.call('HGET', KEYS[1], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[2]) end
+return 1
+`;
+
+/**
  * Claims a display name for a member: free, held by the same member, or held by a node whose
  * liveness key has expired (a dead process). KEYS: claims, the holder's liveness key is built
  * from ARGV[4] (it shares the claims' hash tag). ARGV: name key, member id, node id, prefix of

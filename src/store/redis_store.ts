@@ -32,7 +32,7 @@ import type {
 import { roomsFull, storeFailed } from "./store_errors.ts";
 import type { RedisClient } from "./redis_client.ts";
 import { RedisKeys } from "./redis_keys.ts";
-import { APPEND, CREATE_ROOM, TRIM } from "./redis_scripts.ts";
+import { APPEND, CREATE_ROOM, DELETE_EMPTY_ROOM, TRIM } from "./redis_scripts.ts";
 import { keeps, type Retention } from "./retention.ts";
 
 /** A write waiting for its room's next script call: a message to append, or a change to one. */
@@ -138,6 +138,23 @@ export class RedisStore implements Store {
     if (reply[0] === 1) return room;
     if (reply[0] === -1) throw roomsFull(options.maxRooms!);
     throw new ChatError("room_exists", `a room named '${room.name}' exists`, { id: reply[1] });
+  }
+
+  /**
+   * Removes a room that never had an event, in one script that reads its head. (The directory and
+   * the room's head share no hash tag: one Redis, not a Cluster, as everywhere in this store.)
+   */
+  async deleteEmptyRoom(id: string): Promise<boolean> {
+    const room = await this.getRoom(id);
+    if (!room) return false;
+    const k = this.#keys;
+    const reply = await this.#guard(() =>
+      this.#script(DELETE_EMPTY_ROOM, [k.roomsByName, k.roomsById, k.roomIds, k.head(id)], [
+        id,
+        nameKey(room.name),
+      ])
+    );
+    return reply === 1;
   }
 
   /** The room with this id. */

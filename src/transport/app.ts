@@ -12,7 +12,7 @@ import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
 import { mountChatService } from "./grpc/chat_service.ts";
 import { mountStaticFiles } from "./static_files.ts";
-import { type Grant, keepGrant, tokenOf, verifyGrant } from "./tokens.ts";
+import { type Grant, grantOf, keepGrant, tokenOf, verifyGrant } from "./tokens.ts";
 import { bodyLimit } from "hono/body-limit";
 import { errorResponse } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
@@ -328,7 +328,13 @@ export function buildApp(deps: AppDeps): Hono {
     limits.take(grant ? `sub:${grant.name}` : addressOf(c));
     await next();
   });
+  /** Who the client is for per-client limits: its token's subject, else its address. */
+  const clientOf = (c: Context) => {
+    const grant = grantOf(c.req.raw);
+    return grant ? `sub:${grant.name}` : addressOf(c);
+  };
   mountRoomsApi(app, deps.hub, {
+    clientOf,
     streamLimits: (c) => ({
       streams: deps.sessions.streams,
       hold: () => deps.sessions.holdStream(addressOf(c), deps.settings),
@@ -340,6 +346,7 @@ export function buildApp(deps: AppDeps): Hono {
     streams: deps.sessions.streams,
     maxQueuedBytes: deps.settings.maxBufferedBytes,
     holdStream: (c) => deps.sessions.holdStream(addressOf(c), deps.settings),
+    clientOf,
   });
   mountStaticFiles(app, deps.staticRoot);
   app.notFound((c) => c.json({ error: "not_found", message: "no such route" }, 404));

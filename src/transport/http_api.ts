@@ -67,12 +67,16 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 export function mountRoomsApi(
   app: Hono,
   hub: Hub,
-  options: { readonly streamLimits: (c: Context) => StreamLimits },
+  options: {
+    readonly streamLimits: (c: Context) => StreamLimits;
+    /** Who the client is, for its room creations (token subject, else address). */
+    readonly clientOf: (c: Context) => string | undefined;
+  },
 ): void {
   app.post("/rooms", async (c) => {
     const name = await readName(c.req.raw);
     checkRoomAllowed(grantOf(c.req.raw), { id: "", name });
-    const room = await hub.createRoom(name);
+    const room = await hub.createRoom(name, options.clientOf(c));
     return c.json(room, 201);
   });
 
@@ -94,7 +98,7 @@ export function mountRoomsApi(
     }
     checkRoomAllowed(grantOf(c.req.raw), { id: "", name });
     try {
-      const room = await hub.createRoom(name);
+      const room = await hub.createRoom(name, options.clientOf(c));
       return c.json({ id: room.id, name: room.name }, 201);
     } catch (error) {
       if (!(error instanceof ChatError) || error.code !== "room_exists") throw error;

@@ -188,7 +188,12 @@ export class WsSession {
         this.options.name,
         this.options.allowedRooms,
         this.options.subject,
-        { noDirect: this.options.wire?.directs === false },
+        {
+          noDirect: this.options.wire?.directs === false,
+          client: this.options.subject === undefined
+            ? this.options.address
+            : `sub:${this.options.subject}`,
+        },
       );
     } catch (error) {
       const chatError = toChatError(error);

@@ -88,6 +88,9 @@ function toMessage(message: ChatMessage): Message {
  */
 export const HOLD_STREAM = createContextKey<() => () => void>(() => () => {});
 
+/** Who the caller is, for its room creations (token subject, else address). */
+export const CLIENT = createContextKey<string | undefined>(undefined);
+
 /**
  * A bounded queue that an async generator drains: what a stream's member is sent. Past `maxBytes`
  * waiting (a reader that stopped reading) it calls `overflow` instead of growing.
@@ -179,7 +182,7 @@ export function chatServiceRoutes(
         rpc(async () => {
           const name = request.name.trim() || `chat-${crypto.randomUUID().slice(0, 8)}`;
           checkRoomAllowed(await grantFor(context), { id: "", name });
-          const room = await hub.resolveRoom(name, true);
+          const room = await hub.resolveRoom(name, true, context.values.get(CLIENT));
           return { chatId: room.id };
         }),
       async *connectChat(request, context: HandlerContext) {
@@ -260,6 +263,8 @@ export function mountChatService(
     readonly maxQueuedBytes: number;
     /** Admits a stream of this request's client (see {@link HOLD_STREAM}). */
     readonly holdStream: (c: Context) => () => void;
+    /** Who the request's client is (see {@link CLIENT}). */
+    readonly clientOf: (c: Context) => string | undefined;
   },
 ): void {
   const router = createConnectRouter();
@@ -274,7 +279,8 @@ export function mountChatService(
       const grant = grantOf(c.req.raw);
       const contextValues = createContextValues()
         .set(GRANT, () => Promise.resolve(grant))
-        .set(HOLD_STREAM, () => options.holdStream(c));
+        .set(HOLD_STREAM, () => options.holdStream(c))
+        .set(CLIENT, options.clientOf(c));
       return universalServerResponseToFetch(await handler({ ...request, contextValues }));
     });
   }

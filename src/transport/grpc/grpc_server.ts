@@ -25,7 +25,7 @@ import type { ClientLimits } from "../client_limits.ts";
 import type { Hub } from "../../core/hub.ts";
 import type { Logger } from "../../core/types.ts";
 import { type Grant, verifyGrant } from "../tokens.ts";
-import { chatServiceRoutes, GRANT, HOLD_STREAM } from "./chat_service.ts";
+import { chatServiceRoutes, CLIENT, GRANT, HOLD_STREAM } from "./chat_service.ts";
 import { file_chat_v1_chat } from "./gen/chat_v1/chat_pb.ts";
 import { file_grpc_health_v1_health } from "./gen/grpc/health/v1/health_pb.ts";
 import { file_grpc_reflection_v1_reflection } from "./gen/grpc/reflection/v1/reflection_pb.ts";
@@ -83,6 +83,12 @@ function lazyGrant(authorization: unknown, deps: GrpcDeps): () => Promise<Grant 
       const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
       return await verifyGrant(token, deps.jwtSecret, deps.tokenMaxTtlSeconds);
     })();
+}
+
+/** Who a caller is for per-client limits: its token (when it sends one), else its address. */
+function clientOf(request: Http2ServerRequest): string | undefined {
+  const token = request.headers.authorization;
+  return typeof token === "string" ? `token:${token}` : request.socket.remoteAddress;
 }
 
 /** A gRPC answer with no body: the status in the headers (a trailers-only response). */
@@ -204,12 +210,10 @@ export async function serveGrpc(
     contextValues: (request) =>
       createContextValues()
         .set(GRANT, lazyGrant(request.headers.authorization, deps))
-        .set(HOLD_STREAM, () => deps.holdStream(request.socket.remoteAddress)),
+        .set(HOLD_STREAM, () => deps.holdStream(request.socket.remoteAddress))
+        .set(CLIENT, clientOf(request)),
     limit: (request, method) => {
-      if (method !== "CreateChat" && method !== "SendMessage") return;
-      // A client is its token (when it sends one), else its address.
-      const token = request.headers.authorization;
-      deps.limits.take(typeof token === "string" ? `token:${token}` : request.socket.remoteAddress);
+      if (method === "CreateChat" || method === "SendMessage") deps.limits.take(clientOf(request));
     },
   });
   const server = createServer(handler);
