@@ -147,7 +147,7 @@ export const DEFAULT_SETTINGS: Settings = {
   joinBurst: 10,
   maxRooms: 10_000,
   maxReplay: 5000,
-  maxConnectionsPerAddress: 64,
+  maxConnectionsPerAddress: 8,
   trustProxy: "off",
   redisUrl: "",
   redisPrefix: "chat",

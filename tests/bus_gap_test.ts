@@ -8,7 +8,12 @@ import { Client, closeAll, eventually, Isolate, uniqueNamespace } from "./_helpe
 Deno.test("presence updates lost by a lagging isolate are recovered by a full resync", async () => {
   const dir = await Deno.makeTempDir();
   const namespace = uniqueNamespace();
-  const options = { kvPath: `${dir}/chat.kv`, busNamespace: namespace, log: "off" };
+  const options = {
+    kvPath: `${dir}/chat.kv`,
+    busNamespace: namespace,
+    log: "off",
+    maxConnectionsPerAddress: 1000, // every client of this test comes from 127.0.0.1
+  };
   const lagging = await Isolate.start(options);
   const busy = await Isolate.start(options);
   const watcher = await Client.connect(lagging.ws, { name: "watcher", room: "crowd" });

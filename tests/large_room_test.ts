@@ -41,7 +41,11 @@ Deno.test("presence diffs: a window's joins and leaves go out as one event per r
 });
 
 Deno.test("a large room: joins and leaves arrive as presence_diff events, joined and list give pages of names with the count", async () => {
-  const server = await startServer({ largeRoom: 3, presenceDiffMs: 30 });
+  const server = await startServer({
+    largeRoom: 3,
+    presenceDiffMs: 30,
+    maxConnectionsPerAddress: 100, // every client of this test comes from 127.0.0.1
+  });
   const clients: Client[] = [];
   const text = await TextClient.open(server.ws, { wire: "text", name: "reader", room: "big" });
   await text.next((line) => line === "Server: reader has joined the chat");

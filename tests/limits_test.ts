@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ChatService } from "../src/transport/grpc/gen/chat_v1/chat_pb.ts";
-import { Client, closeAll, eventually, rawUpgrade, startServer } from "./_helpers.ts";
+import { Client, closeAll, eventually, rawSocket, rawUpgrade, startServer } from "./_helpers.ts";
 
 Deno.test("HTTP writes are limited per client like a socket: the excess is 429 rate_limited with Retry-After, and nothing of it is stored", async () => {
   const server = await startServer({ ratePerSecond: 1, rateBurst: 5 });
@@ -278,3 +278,28 @@ Deno.test("an empty room that never had a message is removed after CHAT_ROOM_IDL
     await server.close();
   }
 });
+
+Deno.test("by default one address holds at most 8 sockets: Deno buffers a whole frame (up to 64 MiB) per socket, so 8 keep a flood under 1 GiB", async () => {
+  const server = await startServer();
+  const held: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 8; i++) {
+      const socket = await rawSocket(server.port, `/ws?name=s${i}`);
+      held.push(socket);
+      const head = new TextDecoder().decode((await readSome(socket)) ?? new Uint8Array());
+      assert.match(head, /^HTTP\/1\.1 101/, `socket ${i}`);
+    }
+    const ninth = await rawUpgrade(server.port, "/ws?name=s8");
+    assert.equal(ninth.status, 503);
+    assert.equal(JSON.parse(ninth.body).error, "over_capacity");
+  } finally {
+    for (const socket of held) socket.close();
+    await server.close();
+  }
+});
+
+async function readSome(conn: Deno.TcpConn): Promise<Uint8Array | undefined> {
+  const buffer = new Uint8Array(4096);
+  const n = await conn.read(buffer);
+  return n === null ? undefined : buffer.subarray(0, n);
+}
