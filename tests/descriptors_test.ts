@@ -53,3 +53,49 @@ Deno.test("descriptor exhaustion never kills the server: it logs one line, liste
     await reading;
   }
 });
+
+Deno.test("under start:parallel, descriptor exhaustion ends deno serve, and the supervisor starts it again", async () => {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "chat-fd-" });
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -n 200 && exec "${Deno.execPath()}" run --allow-run --allow-env --allow-read src/cli/start_parallel.ts`,
+    ],
+    env: {
+      PORT: String(port),
+      HOSTNAME: "127.0.0.1",
+      CHAT_KV_PATH: `${dir}/chat.kv`,
+      CHAT_LOG: "off",
+      CHAT_ISOLATES: "2",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  const reading = Promise.all([child.stdout, child.stderr].map(async (stream) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output.push(chunk);
+  }));
+  const sockets: Deno.Conn[] = [];
+  try {
+    await listening(port);
+    for (let i = 0; i < 400; i++) {
+      try {
+        const socket = await Deno.connect({ hostname: "127.0.0.1", port });
+        sockets.push(socket);
+        await socket.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));
+      } catch {
+        break;
+      }
+    }
+    for (const socket of sockets.splice(0)) socket.close();
+    await eventually(() => output.join("").includes('"server_restarted"'), "a restart", 20_000);
+    await listening(port);
+  } finally {
+    for (const socket of sockets) socket.close();
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    await reading;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
