@@ -1,20 +1,14 @@
 import assert from "node:assert/strict";
 import { eventually, freePort, listening } from "./_helpers.ts";
 
-Deno.test("descriptor exhaustion never kills the server: it logs one line, listens again, and serves once descriptors free up", async () => {
-  const port = freePort();
-  // A low descriptor limit (as `ulimit -n` sets it) makes a few hundred half-open requests enough.
+/**
+ * A server command run under a low descriptor limit (as `ulimit -n` sets it), its stdout and
+ * stderr collected, so that a few hundred half-open requests are enough to exhaust it.
+ */
+function underLimit(limit: number, command: string, env: Record<string, string>) {
   const child = new Deno.Command("bash", {
-    args: [
-      "-c",
-      `ulimit -n 128 && exec "${Deno.execPath()}" run -A main.ts listen`,
-    ],
-    env: {
-      PORT: String(port),
-      HOSTNAME: "127.0.0.1",
-      CHAT_KV_PATH: ":memory:",
-      CHAT_LOG: "off",
-    },
+    args: ["-c", `ulimit -n ${limit} && exec "${Deno.execPath()}" ${command}`],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -22,19 +16,38 @@ Deno.test("descriptor exhaustion never kills the server: it logs one line, liste
   const reading = Promise.all([child.stdout, child.stderr].map(async (stream) => {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output.push(chunk);
   }));
+  return { child, output, reading };
+}
+
+/** Opens up to `n` sockets that each send part of a request's headers and nothing more. */
+async function halfOpen(port: number, n: number): Promise<Deno.Conn[]> {
   const sockets: Deno.Conn[] = [];
+  for (let i = 0; i < n; i++) {
+    try {
+      const socket = await Deno.connect({ hostname: "127.0.0.1", port });
+      sockets.push(socket);
+      await socket.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));
+    } catch {
+      break; // refused: the listener is between attempts
+    }
+  }
+  return sockets;
+}
+
+Deno.test("descriptor exhaustion never kills the server: it logs one line, listens again, and serves once descriptors free up", async () => {
+  const port = freePort();
+  // A low descriptor limit (as `ulimit -n` sets it) makes a few hundred half-open requests enough.
+  const { child, output, reading } = underLimit(128, "run -A main.ts listen", {
+    PORT: String(port),
+    HOSTNAME: "127.0.0.1",
+    CHAT_KV_PATH: ":memory:",
+    CHAT_LOG: "off",
+  });
+  let sockets: Deno.Conn[] = [];
   try {
     await listening(port);
     // Partial headers that never finish: each holds a descriptor on the server.
-    for (let i = 0; i < 300; i++) {
-      try {
-        const socket = await Deno.connect({ hostname: "127.0.0.1", port });
-        sockets.push(socket);
-        await socket.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));
-      } catch {
-        break; // refused: the listener is between attempts
-      }
-    }
+    sockets = await halfOpen(port, 300);
     await eventually(() => output.join("").includes('"listener_failed"'), "the failure logged");
     for (const socket of sockets.splice(0)) socket.close();
     // Descriptors free again: the same process answers.
@@ -57,37 +70,21 @@ Deno.test("descriptor exhaustion never kills the server: it logs one line, liste
 Deno.test("under start:parallel, descriptor exhaustion ends deno serve, and the supervisor starts it again", async () => {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "chat-fd-" });
-  const child = new Deno.Command("bash", {
-    args: [
-      "-c",
-      `ulimit -n 200 && exec "${Deno.execPath()}" run --allow-run --allow-env --allow-read src/cli/start_parallel.ts`,
-    ],
-    env: {
+  const { child, output, reading } = underLimit(
+    200,
+    "run --allow-run --allow-env --allow-read src/cli/start_parallel.ts",
+    {
       PORT: String(port),
       HOSTNAME: "127.0.0.1",
       CHAT_KV_PATH: `${dir}/chat.kv`,
       CHAT_LOG: "off",
       CHAT_ISOLATES: "2",
     },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output: string[] = [];
-  const reading = Promise.all([child.stdout, child.stderr].map(async (stream) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output.push(chunk);
-  }));
-  const sockets: Deno.Conn[] = [];
+  );
+  let sockets: Deno.Conn[] = [];
   try {
     await listening(port);
-    for (let i = 0; i < 400; i++) {
-      try {
-        const socket = await Deno.connect({ hostname: "127.0.0.1", port });
-        sockets.push(socket);
-        await socket.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));
-      } catch {
-        break;
-      }
-    }
+    sockets = await halfOpen(port, 400);
     for (const socket of sockets.splice(0)) socket.close();
     await eventually(() => output.join("").includes('"server_restarted"'), "a restart", 20_000);
     await listening(port);
