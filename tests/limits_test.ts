@@ -303,3 +303,24 @@ async function readSome(conn: Deno.TcpConn): Promise<Uint8Array | undefined> {
   const n = await conn.read(buffer);
   return n === null ? undefined : buffer.subarray(0, n);
 }
+
+Deno.test("many joining one new room at once make one room and spend one creation", async () => {
+  const server = await startServer({ roomsPerHour: 1, maxConnectionsPerAddress: 100 });
+  const clients = Array.from(
+    { length: 50 },
+    (_, i) => Client.open(server.ws, { name: `j${i}`, room: "fresh" }),
+  );
+  try {
+    const joined = await Promise.all(
+      clients.map((c) => c.waitFor((e) => e.event === "joined" || e.event === "error")),
+    );
+    assert.ok(
+      joined.every((e) => e.event === "joined"),
+      JSON.stringify(joined.find((e) => e.event === "error")),
+    );
+    assert.equal(new Set(joined.map((e) => e.room)).size, 1);
+  } finally {
+    await closeAll(clients);
+    await server.close();
+  }
+});

@@ -16,6 +16,8 @@ const CACHE_MS = 30_000;
 export class RoomDirectory {
   readonly #byId = new Map<string, { room: Room; at: number }>();
   readonly #byName = new Map<string, { room: Room; at: number }>();
+  /** Creations under way, by name key: joins of one new name at once share one. */
+  readonly #creating = new Map<string, Promise<Room>>();
 
   /** A directory over the store, making ids and timestamps with the given sources. */
   constructor(
@@ -59,9 +61,23 @@ export class RoomDirectory {
       await this.store.findRoomByName(trimmed);
     if (byName) return this.#remember(byName);
     if (!create) throw new ChatError("no_such_room", `no room '${trimmed}'`);
+    // Many joining one new name at once make one room, and count as one creation.
+    const key = nameKey(trimmed);
+    const pending = this.#creating.get(key);
+    if (pending) return await pending;
     beforeCreate?.();
+    const creating = this.#createOrFind(trimmed);
+    this.#creating.set(key, creating);
     try {
-      return await this.create(trimmed);
+      return await creating;
+    } finally {
+      this.#creating.delete(key);
+    }
+  }
+
+  async #createOrFind(name: string): Promise<Room> {
+    try {
+      return await this.create(name);
     } catch (error) {
       // Another member (perhaps on another node) created it a moment ago.
       if (error instanceof ChatError && error.code === "room_exists") {
