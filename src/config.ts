@@ -108,6 +108,8 @@ export interface Settings {
    * with bursts of 20: with the idle TTL, one client cannot fill `CHAT_MAX_ROOMS` for everyone.
    */
   readonly roomsPerHour: number;
+  /** `CHAT_SESSION_TTL_S`: how long a session lasts unused (every use renews it). */
+  readonly sessionTtlSeconds: number;
   /**
    * `CHAT_GRPC_PORT`: where `chat_v1.ChatService` is served over gRPC proper (h2c with trailers),
    * with health and reflection; unset: no gRPC port.
@@ -158,6 +160,7 @@ export const DEFAULT_SETTINGS: Settings = {
   onDeploy: false,
   roomIdleTtlSeconds: 86_400,
   roomsPerHour: 100,
+  sessionTtlSeconds: 30 * 24 * 3600,
 };
 
 /** A setting that could not be parsed; its message names the variable and the value. */
@@ -322,6 +325,7 @@ export function loadSettings(env: Env = Deno.env): Settings {
     onDeploy,
     roomIdleTtlSeconds: integer(env, "CHAT_ROOM_IDLE_TTL_S", d.roomIdleTtlSeconds, 0),
     roomsPerHour: number(env, "CHAT_ROOMS_PER_HOUR", d.roomsPerHour),
+    sessionTtlSeconds: integer(env, "CHAT_SESSION_TTL_S", d.sessionTtlSeconds, 1),
     ...grpcPort(env),
   };
 }

@@ -85,6 +85,7 @@ import { buildApp, Sessions } from "./transport/app.ts";
 import { ChatMetrics } from "./transport/metrics.ts";
 import { type GrpcAddress, type GrpcServer, serveGrpc } from "./transport/grpc/grpc_server.ts";
 import { ClientLimits } from "./transport/client_limits.ts";
+import { SessionKeys } from "./transport/sessions.ts";
 import {
   type ChatHooks,
   checkCommandNames,
@@ -406,7 +407,18 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   hub.start();
   const staticRoot = options.staticRoot ?? new URL("../static/", import.meta.url);
   const commands = new Map(Object.entries(options.commands ?? {}));
-  const app = buildApp({ hub, settings, log, sessions, staticRoot, metrics, hooks, commands });
+  const sessionKeys = await SessionKeys.open(store);
+  const app = buildApp({
+    hub,
+    settings,
+    log,
+    sessions,
+    staticRoot,
+    metrics,
+    hooks,
+    commands,
+    sessionKeys,
+  });
   let closing: Promise<void> | undefined;
   const grpcServers: GrpcServer[] = [];
   const grpcLimits = new ClientLimits(settings.ratePerSecond, settings.rateBurst);

@@ -272,6 +272,28 @@ export function storeContract(
       assert.deepEqual(stored.map((m) => m.seq), stored.map((_, i) => i + 1));
     }));
 
+  test("secrets: 32 random bytes per name, the same on every later ask", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const one = await store.secret("sessions");
+      assert.equal(one.length, 32);
+      assert.deepEqual(await store.secret("sessions"), one);
+      assert.notDeepEqual(await store.secret("other"), one);
+    }));
+
+  withHandles(
+    "secrets: two handles asking at once agree on one",
+    (clock) =>
+      withStore(LOTS, clock, async ({ store, another }) => {
+        const second = await another!();
+        try {
+          const [a, b] = await Promise.all([store.secret("shared"), second.secret("shared")]);
+          assert.deepEqual(a, b);
+        } finally {
+          await second.close();
+        }
+      }),
+  );
+
   withHandles(
     "concurrent appends to one room from two handles never share a seq, and ids follow seq",
     (clock) =>

@@ -253,6 +253,20 @@ const NOTICES_TOPIC = "notices";
 const SERVER_AUTHOR = "server";
 /** Direct messages one member may receive: this many senders' worth (`CHAT_RATE_PER_SEC` each). */
 const RECIPIENT_FACTOR = 4;
+/**
+ * The stored event of a once-only send: the first one stored under its key, which must be the
+ * same message (a key names one message: another text under it is the client's mistake).
+ */
+function keyedOnce(
+  stored: ChatMessage,
+  text: string,
+  memberId: string,
+  key: string | undefined,
+): void {
+  if (key === undefined || (stored.message === text && stored.memberId === memberId)) return;
+  throw new ChatError("key_reused", "this key was used for a different message", { id: stored.id });
+}
+
 /** Rooms one client may create at once, above its sustained rate. */
 const ROOM_CREATION_BURST = 20;
 /** Typing events relayed per room per second, whoever types. */
@@ -707,6 +721,7 @@ export class Hub {
     message: string,
     ref?: string,
     acknowledge?: (out: Outbound) => void,
+    key?: string,
   ): Promise<ChatMessage> {
     try {
       const room = ref === undefined ? this.#onlyRoom(member) : this.#memberRoom(member, ref);
@@ -715,15 +730,24 @@ export class Hub {
       if (!member.limiter.take()) {
         throw new ChatError("rate_limited", "too many messages; slow down");
       }
+      // Once-only sends: the key is the member's own, in this room (the store keeps it a day).
+      const options = key === undefined
+        ? undefined
+        : { idempotencyKey: `ws:${member.memberId}:${key}` };
+      const append = (text: string) =>
+        this.#append(
+          member,
+          this.#draft(member, room, text),
+          acknowledge,
+          options,
+          (stored) => keyedOnce(stored, text, member.memberId, key),
+        );
       const hook = this.#deps.onMessage;
-      if (!hook) return this.#append(member, this.#draft(member, room, message), acknowledge);
+      if (!hook) return append(message);
       // Judged one at a time per member, so that its messages are stored in the order sent.
       const judged = member.judging.then(() => hook({ member: this.#info(member), room, message }));
       member.judging = judged.catch(() => {});
-      return judged.then((verdict) => {
-        const text = this.#judged(verdict, message);
-        return this.#append(member, this.#draft(member, room, text), acknowledge);
-      });
+      return judged.then((verdict) => append(this.#judged(verdict, message)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -916,9 +940,12 @@ export class Hub {
     draft: MessageDraft,
     acknowledge?: (out: Outbound) => void,
     options?: AppendOptions,
+    /** Judges what the store gave back before anyone hears of it (throws to refuse). */
+    accept?: (stored: ChatMessage) => void,
   ): Promise<ChatMessage> {
     return this.#commit(author, draft.room, async () => {
       const stored = await this.#deps.store.appendMessage(draft, options);
+      accept?.(stored);
       this.#stored++;
       return stored;
     }, acknowledge);
@@ -946,6 +973,12 @@ export class Hub {
         send: (o) => acknowledge?.(o),
       });
       const feed = this.#feeds.get(room);
+      // A once-only send seen before returns the event stored then, long delivered: only its
+      // sender is answered (everyone else has it already).
+      if (feed?.started && stored.seq <= feed.position.seq) {
+        entry.ack?.send(entry.out);
+        return stored;
+      }
       if (feed) feed.offer(entry);
       else entry.ack?.send(entry.out);
       this.#feeds.publish(entry, room);

@@ -61,6 +61,11 @@ export interface Store {
    * events or none at all. (Deciding that nobody is in it is the caller's part.)
    */
   deleteEmptyRoom(id: string): Promise<boolean>;
+  /**
+   * A secret named `name` that every node and every restart on this store agrees on: made (32
+   * random bytes) by whichever asks first, the same ever after. Never in the code or the repo.
+   */
+  secret(name: string): Promise<Uint8Array>;
   /** The room with this id, if any. */
   getRoom(id: string): Promise<Room | undefined>;
   /** The room with this name, compared case-insensitively, if any. */

@@ -50,6 +50,7 @@ export function roomHeadKey(room: string): Deno.KvKey {
 }
 const MESSAGE = "log"; // [MESSAGE, room, log id] -> LogRecord (a message, or a change to one)
 const TRIMMED = "log_trimmed"; // [TRIMMED, room] -> newest id retention deleted
+const SECRET = "secrets"; // [SECRET, name] -> 32 random bytes, made once
 const IDEMPOTENCY = "idempotency"; // [IDEMPOTENCY, room, key] -> the message first stored (a day)
 
 // Deno KV allows 100 checks, 1000 mutations and 800 KiB per atomic operation; stay inside all
@@ -176,6 +177,20 @@ export class KvStore implements Store {
     throw new ChatError("room_exists", `a room named '${room.name}' exists`, {
       id: existing.value,
     });
+  }
+
+  /** A secret made by the first handle to ask (a commit that only succeeds where none exists). */
+  async secret(name: string): Promise<Uint8Array> {
+    const key = [SECRET, name];
+    for (;;) {
+      const entry = await this.#guard(() => this.#kv.get<Uint8Array>(key));
+      if (entry.value) return entry.value;
+      const made = crypto.getRandomValues(new Uint8Array(32));
+      const result = await this.#guard(() =>
+        this.#kv.atomic().check({ key, versionstamp: null }).set(key, made).commit()
+      );
+      if (result.ok) return made;
+    }
   }
 
   /**

@@ -59,6 +59,8 @@ interface Data {
   readonly logs: Map<string, Log>;
   /** Idempotency keys by room and key, with the message first stored under each. */
   readonly keys: Map<string, { message: ChatMessage; at: number }>;
+  /** Named secrets (see `secret`). */
+  readonly secrets: Map<string, Uint8Array>;
 }
 
 /**
@@ -75,7 +77,8 @@ export class MemoryStore implements Store {
     private readonly clock: Clock = Date.now,
     data?: Data,
   ) {
-    this.#data = data ?? { rooms: new Map(), names: new Map(), logs: new Map(), keys: new Map() };
+    this.#data = data ??
+      { rooms: new Map(), names: new Map(), logs: new Map(), keys: new Map(), secrets: new Map() };
   }
 
   /** Another handle on the same rooms and logs (as a second process on one database would be). */
@@ -102,6 +105,14 @@ export class MemoryStore implements Store {
     this.#data.rooms.set(room.id, room);
     this.#data.names.set(nameKey(room.name), room.id);
     return Promise.resolve(room);
+  }
+
+  /** A secret made on first use, kept with the store's data. */
+  secret(name: string): Promise<Uint8Array> {
+    this.#open();
+    let value = this.#data.secrets.get(name);
+    if (!value) this.#data.secrets.set(name, value = crypto.getRandomValues(new Uint8Array(32)));
+    return Promise.resolve(value);
   }
 
   /** Removes a room that never had an event. */

@@ -33,6 +33,11 @@ export class RedisKeys {
   }
 
   /** Rooms by id (JSON). */
+  /** A named secret every process agrees on. */
+  secret(name: string): string {
+    return `${this.prefix}:secret:${name}`;
+  }
+
   get roomsById(): string {
     return `${this.prefix}:{rooms}:by_id`;
   }

@@ -140,6 +140,16 @@ export class RedisStore implements Store {
     throw new ChatError("room_exists", `a room named '${room.name}' exists`, { id: reply[1] });
   }
 
+  /** A secret made by the first process to ask (SET NX), hex in Redis. */
+  async secret(name: string): Promise<Uint8Array> {
+    const key = this.#keys.secret(name);
+    const made = Array.from(crypto.getRandomValues(new Uint8Array(32)))
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    await this.#guard(() => this.#command(["SET", key, made, "NX"]));
+    const hex = await this.#guard(() => this.#command(["GET", key])) as string;
+    return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+  }
+
   /**
    * Removes a room that never had an event, in one script that reads its head. (The directory and
    * the room's head share no hash tag: one Redis, not a Cluster, as everywhere in this store.)

@@ -7,6 +7,7 @@ import type { Logger } from "../core/types.ts";
 import type { Settings } from "../config.ts";
 import { checkHost, checkOrigin, clientAddress } from "./admission.ts";
 import { ClientLimits } from "./client_limits.ts";
+import { SessionKeys } from "./sessions.ts";
 import { mountRoomsApi } from "./http_api.ts";
 import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
@@ -124,6 +125,16 @@ function checkCapacity(
   }
 }
 
+/** A connection's session: `id` resumed, or a new one; `issue` signs it for the current name. */
+function sessionOf(deps: AppDeps, id = SessionKeys.newId()) {
+  const keys = deps.sessionKeys!;
+  const ttl = deps.settings.sessionTtlSeconds;
+  return {
+    id,
+    issue: (name: string) => keys.issue({ id, name, exp: Math.floor(Date.now() / 1000) + ttl }),
+  };
+}
+
 /** What the app is built from. */
 export interface AppDeps {
   readonly hub: Hub;
@@ -138,6 +149,8 @@ export interface AppDeps {
   readonly hooks?: ChatHooks;
   /** The embedder's commands. */
   readonly commands?: ReadonlyMap<string, CommandHandler>;
+  /** Signs and checks sessions (without tokens a session is the person). */
+  readonly sessionKeys?: SessionKeys;
 }
 
 /** The wire a `/ws` request asks for with `?wire=` (JSON when absent). */
@@ -210,7 +223,13 @@ async function upgrade(
     ? await verifyGrant(tokenOf(request), settings.jwtSecret, settings.tokenMaxTtlSeconds)
     : undefined;
   const query = new URL(request.url).searchParams;
-  const wanted = grant?.name ?? query.get("name") ?? query.get("username") ?? undefined;
+  // Without tokens, a session is the person: one it issued and that has not expired is resumed
+  // (same member, its name unless another is asked), anything else gets a new one.
+  const resumed = grant || !deps.sessionKeys
+    ? undefined
+    : await deps.sessionKeys.verify(query.get("session") ?? undefined, Date.now());
+  const wanted = grant?.name ?? query.get("name") ?? query.get("username") ?? resumed?.name ??
+    undefined;
   let name = wanted === undefined ? undefined : validateDisplayName(wanted);
   const rawSince = query.get("since") || undefined;
   const since = rawSince === undefined ? undefined : validateCursor(rawSince, "since");
@@ -237,6 +256,7 @@ async function upgrade(
     since,
     allowedRooms: grant?.rooms,
     subject: grant?.name,
+    session: grant || !deps.sessionKeys ? undefined : sessionOf(deps, resumed?.id),
     expiresAt: grant?.exp === undefined ? undefined : grant.exp * 1000,
     maxFrameBytes: settings.maxFrameBytes,
     maxBufferedBytes: settings.maxBufferedBytes,

@@ -24,6 +24,15 @@ export interface SessionOptions {
   readonly allowedRooms?: readonly string[];
   /** The token's subject: its connections are one member. Absent without tokens. */
   readonly subject?: string;
+  /**
+   * Without tokens, the session this connection is (a resumed one, or a new one): its id makes
+   * the member (one member on every connection of it), and every `me` carries a fresh session.
+   */
+  readonly session?: {
+    readonly id: string;
+    /** Signs the session string for a name (renewing its expiry). */
+    readonly issue: (name: string) => Promise<string>;
+  };
   /** When the member's token expires (ms since the epoch): the socket closes with 1008 then. */
   readonly expiresAt?: number;
   readonly maxFrameBytes: number;
@@ -121,6 +130,13 @@ export class WsSession {
     socket.onerror = () => {};
   }
 
+  /** The `me` event, with a fresh session (renewed expiry, current name) when there is one. */
+  async #me(member: LocalMember): Promise<object> {
+    const me = this.hub.me(member);
+    const session = this.options.session;
+    return session ? { ...me, session: await session.issue(member.name) } : me;
+  }
+
   /** Notes a broadcast in flight (stored and acknowledged when `done` settles). */
   #sending(done: Promise<unknown>): void {
     this.#inFlight.add(done);
@@ -187,7 +203,8 @@ export class WsSession {
         this.#connection,
         this.options.name,
         this.options.allowedRooms,
-        this.options.subject,
+        this.options.subject ??
+          (this.options.session ? `session:${this.options.session.id}` : undefined),
         {
           noDirect: this.options.wire?.directs === false,
           client: this.options.subject === undefined
@@ -210,7 +227,7 @@ export class WsSession {
       this.#expiry = setTimeout(() => this.close(POLICY, "token expired"), delay);
     }
     this.options.log("ws_open", this.#fields());
-    if (this.#wire.greets) this.#sendText(this.#wire.answer(this.hub.me(member)));
+    if (this.#wire.greets) this.#sendText(this.#wire.answer(await this.#me(member)));
     try {
       await this.#join(this.options.room, this.options.since, undefined, !this.#wire.greets);
       if (!this.#wire.greets) this.#sendText(this.#wire.arrived(member.name));
@@ -338,7 +355,7 @@ export class WsSession {
     const re = command.id;
     switch (command.command) {
       case "me":
-        return this.#sendText(this.#wire.answer(this.hub.me(member), re));
+        return this.#sendText(this.#wire.answer(await this.#me(member), re));
       case "join":
         return await this.#join(command.room, command.since, re);
       case "leave":
@@ -356,6 +373,7 @@ export class WsSession {
             command.message,
             command.room,
             (out) => this.#sendText(this.#wire.acknowledge(out, re)),
+            command.key,
           ).catch((error) => this.#refuse(error, re)),
         );
         return;

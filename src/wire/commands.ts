@@ -16,6 +16,8 @@ export type Command =
     readonly id?: string;
     readonly room?: string;
     readonly message: string;
+    /** Once-only: the same key from the same member in the same room stores once (24 h). */
+    readonly key?: string;
   }
   | {
     readonly command: "list";
@@ -106,6 +108,15 @@ function optional(fields: Fields, name: string): string | undefined {
   return fields[name] === undefined || fields[name] === null ? undefined : required(fields, name);
 }
 
+/** A once-only send's `key`: 1–64 characters. */
+function optionalKey(fields: Fields): string | undefined {
+  const key = optional(fields, "key");
+  if (key !== undefined && (key.length < 1 || key.length > 64)) {
+    throw new ChatError("invalid_field", "'key' must be 1-64 characters", { field: "key" });
+  }
+  return key;
+}
+
 function optionalNumber(fields: Fields, name: string): number | undefined {
   const value = fields[name];
   if (value === undefined || value === null) return undefined;
@@ -144,6 +155,7 @@ function toCommand(
         id,
         room: optional(fields, "room"),
         message: required(fields, "message"),
+        key: optionalKey(fields),
       };
     case "list":
       return {

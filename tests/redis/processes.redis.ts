@@ -61,6 +61,23 @@ Deno.test("two processes on one Redis are one chat: members, broadcasts both way
   }
 });
 
+Deno.test("a session issued by one process brings back the same member on another (the secret is in Redis)", async () => {
+  const redis = await startRedis();
+  const [a, b] = await twoProcesses(redis);
+  try {
+    const first = await Client.connect(a.ws, { name: "roamer", room: "x" });
+    const me = first.events.find((e) => e.event === "me")!;
+    await first.close();
+    const second = await Client.connect(b.ws, { session: String(me.session), room: "x" });
+    const again = second.events.find((e) => e.event === "me")!;
+    equal(again.id, me.id);
+    equal(again.member, "roamer");
+    await second.close();
+  } finally {
+    await stopAll([a, b], redis);
+  }
+});
+
 Deno.test("order across processes on Redis: a leaver's last line reaches the other process before its leave", async () => {
   const redis = await startRedis();
   const [a, b] = await twoProcesses(redis);
