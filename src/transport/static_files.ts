@@ -77,6 +77,16 @@ export function mountStaticFiles(app: Hono, root: URL): void {
   const tag = etag();
   const zip = compress();
   app.get("/", headers, revalidate, tag, zip, (c, next) => serve("index.html")(c, next));
+  // The client library is imported by pages of other sites too (a module import is a CORS
+  // request), and changes rarely: cached for a day, revalidated with its ETag after that.
+  const library = secureHeaders({ crossOriginResourcePolicy: "cross-origin" });
+  const shareable: MiddlewareHandler = async (c, next) => {
+    await next();
+    if (!c.res.ok) return;
+    c.header("cache-control", "public, max-age=86400");
+    c.header("access-control-allow-origin", "*");
+  };
+  app.get("/client.js", library, shareable, tag, zip, (c, next) => serve("client.js")(c, next));
   app.get(
     "/:file",
     headers,

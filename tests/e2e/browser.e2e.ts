@@ -51,7 +51,9 @@ async function openAs(
  * may have logged an error. Everything is closed whatever happens.
  */
 async function withTwoPages(
-  body: (pages: { ana: Opened; ben: Opened; server: TestServer }) => Promise<void>,
+  body: (
+    pages: { ana: Opened; ben: Opened; server: TestServer },
+  ) => Promise<void>,
 ): Promise<void> {
   const server = await startServer();
   const browser = await launch();
@@ -684,6 +686,44 @@ Deno.test("browser: a large room shows its member count, applies presence diffs,
     await page.close();
   } finally {
     for (const c of others) await c.close();
+    await browser.close();
+    await server.close();
+  }
+});
+
+Deno.test("browser: the client library, imported from /client.js by a page, joins, sends and receives", async () => {
+  const server = await startServer();
+  const browser = await launch();
+  const watcher = await Client.connect(server.ws, {
+    name: "watcher",
+    room: "from-browser",
+  });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.http}/health`);
+    const result = await page.evaluate(async (url) => {
+      const { connect } = await import(`${url}/client.js`);
+      const chat = connect({ url, name: "browsery" });
+      const room = await chat.join("from-browser");
+      const heard: string[] = [];
+      room.on(
+        "message",
+        (event: { message: string }) => heard.push(event.message),
+      );
+      const stored = await room.send("sent by the library in Chromium");
+      while (heard.length === 0) await new Promise((r) => setTimeout(r, 10));
+      chat.close();
+      return { id: stored.id, heard, session: chat.session };
+    }, server.http);
+    assert.match(String(result.id), /^[0-9A-Z]{26}$/);
+    assert.deepEqual(result.heard, ["sent by the library in Chromium"]);
+    assert.match(String(result.session), /^s1\./);
+    const seen = await watcher.next((e) => e.event === "broadcast");
+    assert.equal(seen.message, "sent by the library in Chromium");
+    await context.close();
+  } finally {
+    await watcher.close();
     await browser.close();
     await server.close();
   }

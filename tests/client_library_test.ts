@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { type ChatClient, connect } from "../static/client.js";
+import { eventually, startServer } from "./_helpers.ts";
+
+const FAST = { ratePerSecond: 1e6, rateBurst: 1e6, maxConnectionsPerAddress: 100 };
+
+Deno.test("the client library: connect, join, send (resolves with the stored event), receive, errors with .code", async () => {
+  const server = await startServer(FAST);
+  const ann = connect({ url: server.http, name: "ann" });
+  const bob = connect({ url: server.http, name: "bob" });
+  try {
+    const annRoom = await ann.join("library");
+    const bobRoom = await bob.join("library");
+    const heard: string[] = [];
+    bobRoom.on("message", (event) => heard.push(`${event.member}: ${event.message}`));
+    const stored = await annRoom.send("hello");
+    assert.equal(stored.event, "broadcast");
+    assert.equal(stored.message, "hello");
+    await eventually(() => heard.length === 1, "bob hears it");
+    assert.deepEqual(heard, ["ann: hello"]);
+    assert.match(String(ann.session), /^s1\./, "the session is kept");
+    await assert.rejects(
+      annRoom.send("x".repeat(4001)),
+      (e: Error & { code?: string }) => e.code === "too_large",
+    );
+  } finally {
+    ann.close();
+    bob.close();
+    await server.close();
+  }
+});
+
+Deno.test("the client library across a server restart mid-stream: 200 sends all resolve, each stored once, the reader sees each once in order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-client-lib-" });
+  const settings = { ...FAST, kvPath: `${dir}/chat.kv` };
+  let server = await startServer(settings);
+  const port = server.port;
+  const writer: ChatClient = connect({ url: server.http, name: "writer" });
+  const reader: ChatClient = connect({ url: server.http, name: "reader" });
+  try {
+    const readerRoom = await reader.join("restart");
+    const writerRoom = await writer.join("restart");
+    const seen: string[] = [];
+    readerRoom.on("message", (event) => seen.push(String(event.message)));
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      sends.push(writerRoom.send(`m${i}`));
+      if (i === 80) {
+        // Mid-stream: the server goes away and comes back on the same port and store.
+        await server.close();
+        server = await startServer(settings, port);
+      }
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 1));
+    }
+    const stored = await Promise.all(sends) as { id: string; message: string }[];
+    assert.deepEqual(stored.map((e) => e.message), stored.map((_, i) => `m${i}`));
+    await eventually(
+      () => seen.length >= 200,
+      `the reader to see 200 (saw ${seen.length})`,
+      20_000,
+    );
+    assert.deepEqual(seen, stored.map((_, i) => `m${i}`), "each once, in order");
+    const page = await (await fetch(`${server.http}/rooms/restart/messages?limit=200`)).json();
+    assert.equal(page.messages.length, 200, "stored once each");
+    assert.equal(new Set(page.messages.map((m: { message: string }) => m.message)).size, 200);
+  } finally {
+    writer.close();
+    reader.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("GET /client.js serves the library as an ES module any site may import, cached for a day with an ETag", async () => {
+  const server = await startServer();
+  try {
+    const answer = await fetch(`${server.http}/client.js`);
+    assert.equal(answer.status, 200);
+    assert.match(answer.headers.get("content-type") ?? "", /javascript/);
+    assert.equal(answer.headers.get("access-control-allow-origin"), "*");
+    assert.equal(answer.headers.get("cross-origin-resource-policy"), "cross-origin");
+    assert.match(answer.headers.get("cache-control") ?? "", /max-age=86400/);
+    const etag = answer.headers.get("etag");
+    assert.ok(etag);
+    const text = await answer.text();
+    assert.equal(text, await Deno.readTextFile("static/client.js"), "one source");
+    const again = await fetch(`${server.http}/client.js`, { headers: { "if-none-match": etag } });
+    assert.equal(again.status, 304);
+    await again.body?.cancel();
+    // And it runs as served: imported over HTTP.
+    const { connect: remote } = await import(`${server.http}/client.js`);
+    const client = remote({ url: server.http, name: "importer" });
+    const room = await client.join("imported");
+    assert.equal((await room.send("from the served module")).message, "from the served module");
+    client.close();
+  } finally {
+    await server.close();
+  }
+});
