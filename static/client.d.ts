@@ -31,6 +31,8 @@ export interface ConnectOptions {
   token?: string;
   /** A session from an earlier `me` (the same member again). */
   session?: string;
+  /** The room to be in from the start (default: the server's `lobby`); `join` it for its handle. */
+  room?: string;
   /** A WebSocket implementation (default: the global one). */
   WebSocket?: typeof WebSocket;
 }

@@ -37,6 +37,7 @@ const MAX_BACKOFF_MS = 10_000;
  * @property {string} [name] The display name wanted.
  * @property {string} [token] A token, when the server requires one.
  * @property {string} [session] A session from an earlier `me` (the same member again).
+ * @property {string} [room] The room to be in from the start (default: the server's `lobby`).
  * @property {typeof WebSocket} [WebSocket] A WebSocket implementation (default: the global one).
  */
 
@@ -288,7 +289,7 @@ export class ChatClient extends Emitter {
     if (this.#session) query.set("session", this.#session);
     // The first room is joined with the connection (resuming where it was); the rest after.
     const [first] = this.#rooms.values();
-    query.set("room", first ? first.id : "lobby");
+    query.set("room", first ? first.id : this.#options.room ?? "lobby");
     if (first?.last) query.set("since", first.last);
     return base.href;
   }

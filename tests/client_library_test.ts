@@ -87,12 +87,7 @@ Deno.test("GET /client.js serves the library as an ES module any site may import
     const again = await fetch(`${server.http}/client.js`, { headers: { "if-none-match": etag } });
     assert.equal(again.status, 304);
     await again.body?.cancel();
-    // And it runs as served: imported over HTTP.
-    const { connect: remote } = await import(`${server.http}/client.js`);
-    const client = remote({ url: server.http, name: "importer" });
-    const room = await client.join("imported");
-    assert.equal((await room.send("from the served module")).message, "from the served module");
-    client.close();
+    // (It runs as served: Chromium imports it from this URL in test:e2e, Node in test:node.)
   } finally {
     await server.close();
   }
