@@ -207,6 +207,8 @@ export interface MeEvent {
   readonly id: string;
   /** Ids of the rooms the member is in. */
   readonly rooms: string[];
+  /** The session to keep (added by the transport without tokens; see `transport/sessions.ts`). */
+  readonly session?: string;
 }
 
 /** A notice from the server (an embedder's `chat.notify`): not stored, not from a member. */

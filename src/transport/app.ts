@@ -227,7 +227,7 @@ async function upgrade(
   // (same member, its name unless another is asked), anything else gets a new one.
   const resumed = grant || !deps.sessionKeys
     ? undefined
-    : await deps.sessionKeys.verify(query.get("session") ?? undefined, Date.now());
+    : deps.sessionKeys.verify(query.get("session") ?? undefined, Date.now());
   const wanted = grant?.name ?? query.get("name") ?? query.get("username") ?? resumed?.name ??
     undefined;
   let name = wanted === undefined ? undefined : validateDisplayName(wanted);

@@ -31,7 +31,7 @@ export interface SessionOptions {
   readonly session?: {
     readonly id: string;
     /** Signs the session string for a name (renewing its expiry). */
-    readonly issue: (name: string) => Promise<string>;
+    readonly issue: (name: string) => string;
   };
   /** When the member's token expires (ms since the epoch): the socket closes with 1008 then. */
   readonly expiresAt?: number;
@@ -105,7 +105,9 @@ export class WsSession {
   ) {
     this.#wire = options.wire ?? wireNamed("json")!;
     socket.binaryType = "arraybuffer"; // binary messages are read at once, in order
-    this.#connection = { send: (out: Outbound) => this.#sendText(this.#wire.push(out)) };
+    this.#connection = {
+      send: (out: Outbound) => this.#sendText(this.#wire.push(this.#withSession(out))),
+    };
     this.#customNames = new Set(options.commands?.keys());
     // The client sees its socket open before the server runs `onopen`: from now until the member
     // is in its first room, it is arriving (a notice to that room waits for it).
@@ -131,10 +133,17 @@ export class WsSession {
   }
 
   /** The `me` event, with a fresh session (renewed expiry, current name) when there is one. */
-  async #me(member: LocalMember): Promise<object> {
+  #me(member: LocalMember): object {
     const me = this.hub.me(member);
     const session = this.options.session;
-    return session ? { ...me, session: await session.issue(member.name) } : me;
+    return session ? { ...me, session: session.issue(member.name) } : me;
+  }
+
+  /** Every `me` carries the session, the hub's too (after a rename: with the new name). */
+  #withSession(out: Outbound): Outbound {
+    const session = this.options.session;
+    if (!session || out.event?.event !== "me") return out;
+    return { event: { ...out.event, session: session.issue(out.event.member) } };
   }
 
   /** Notes a broadcast in flight (stored and acknowledged when `done` settles). */
@@ -227,7 +236,7 @@ export class WsSession {
       this.#expiry = setTimeout(() => this.close(POLICY, "token expired"), delay);
     }
     this.options.log("ws_open", this.#fields());
-    if (this.#wire.greets) this.#sendText(this.#wire.answer(await this.#me(member)));
+    if (this.#wire.greets) this.#sendText(this.#wire.answer(this.#me(member)));
     try {
       await this.#join(this.options.room, this.options.since, undefined, !this.#wire.greets);
       if (!this.#wire.greets) this.#sendText(this.#wire.arrived(member.name));
@@ -355,7 +364,7 @@ export class WsSession {
     const re = command.id;
     switch (command.command) {
       case "me":
-        return this.#sendText(this.#wire.answer(await this.#me(member), re));
+        return this.#sendText(this.#wire.answer(this.#me(member), re));
       case "join":
         return await this.#join(command.room, command.since, re);
       case "leave":
