@@ -81,6 +81,16 @@ Deno.test("sessions: a forged, tampered or expired session is ignored and a new 
       assert.notEqual(me.session, real);
       await other.close();
     }
+    // A genuine session whose name the rules no longer allow: still the member, never refused.
+    const stale = keys.issue({
+      id: claims.i,
+      name: "Server",
+      exp: Math.floor(Date.now() / 1000) + 60,
+    });
+    const back = await Client.connect(server.ws, { session: stale, room: "s" });
+    assert.equal(meOf(back).id, meOf(eve).id);
+    assert.notEqual(meOf(back).member, "Server");
+    await back.close();
   } finally {
     await eve.close();
     await server.close();

@@ -125,6 +125,16 @@ function checkCapacity(
   }
 }
 
+/** The name a resumed session carries, if it is still a valid one. */
+function sessionName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  try {
+    return validateDisplayName(name);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A connection's session: `id` resumed, or a new one; `issue` signs it for the current name. */
 function sessionOf(deps: AppDeps, id = SessionKeys.newId()) {
   const keys = deps.sessionKeys!;
@@ -228,9 +238,9 @@ async function upgrade(
   const resumed = grant || !deps.sessionKeys
     ? undefined
     : deps.sessionKeys.verify(query.get("session") ?? undefined, Date.now());
-  const wanted = grant?.name ?? query.get("name") ?? query.get("username") ?? resumed?.name ??
-    undefined;
-  let name = wanted === undefined ? undefined : validateDisplayName(wanted);
+  const wanted = grant?.name ?? query.get("name") ?? query.get("username") ?? undefined;
+  // A session's name is a wish, never a reason to refuse (rules may have changed since).
+  let name = wanted === undefined ? sessionName(resumed?.name) : validateDisplayName(wanted);
   const rawSince = query.get("since") || undefined;
   const since = rawSince === undefined ? undefined : validateCursor(rawSince, "since");
   const wire = route.wire ?? wireOf(query);
