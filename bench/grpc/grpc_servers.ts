@@ -2,8 +2,10 @@
  * The two ways to serve gRPC proper from Deno, side by side with the same handlers, to choose one
  * by measurement: Connect's Node adapter (`@connectrpc/connect-node`) on `node:http2`, and
  * `@grpc/grpc-js`'s own `Server`. Each serves `grpc.health.v1.Health` (`Check`: unary; `Watch`: a
- * stream that stays open). Run as `deno run -A bench/grpc_servers.ts connect|grpc-js PORT`; it
- * prints `ready` and serves until killed. `bench/grpc_compare.ts` drives it.
+ * stream that stays open). Run as `deno run -A --config bench/grpc/deno.json
+ * bench/grpc/grpc_servers.ts connect|grpc-js PORT`; it prints `ready` and serves until killed.
+ * `bench/grpc/grpc_compare.ts` drives it. (grpc-js lives in this folder's own config and lockfile,
+ * so that the server's users never download it.)
  *
  * @module
  */
@@ -14,7 +16,7 @@ import protoLoader from "@grpc/proto-loader";
 import {
   Health,
   HealthCheckResponse_ServingStatus as Status,
-} from "../src/transport/grpc/gen/grpc/health/v1/health_pb.ts";
+} from "../../src/transport/grpc/gen/grpc/health/v1/health_pb.ts";
 
 const [kind, portText] = Deno.args;
 const port = Number(portText);
@@ -40,7 +42,7 @@ if (kind === "connect") {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
 } else if (kind === "grpc-js") {
-  const proto = new URL("../proto/", import.meta.url).pathname;
+  const proto = new URL("../../proto/", import.meta.url).pathname;
   const definition = protoLoader.loadSync("grpc/health/v1/health.proto", { includeDirs: [proto] });
   // deno-lint-ignore no-explicit-any
   const loaded = grpc.loadPackageDefinition(definition) as any;
@@ -61,7 +63,9 @@ if (kind === "connect") {
     )
   );
 } else {
-  console.error("usage: deno run -A bench/grpc_servers.ts connect|grpc-js PORT");
+  console.error(
+    "usage: deno run -A --config bench/grpc/deno.json bench/grpc/grpc_servers.ts connect|grpc-js PORT",
+  );
   Deno.exit(2);
 }
 console.log("ready");

@@ -1,15 +1,15 @@
-// The load generator for bench/grpc_compare.ts, under Node with grpc-js (tests/grpc_clients):
-//   node bench/grpc_load.mjs unary PORT SECONDS CONCURRENCY  -> {"calls": n, "seconds": s}
-//   node bench/grpc_load.mjs streams PORT COUNT              -> opens COUNT Watch streams, prints
+// The load generator for bench/grpc/grpc_compare.ts, under Node with grpc-js (tests/grpc_clients):
+//   node bench/grpc/grpc_load.mjs unary PORT SECONDS CONCURRENCY  -> {"calls": n, "seconds": s}
+//   node bench/grpc/grpc_load.mjs streams PORT COUNT              -> opens COUNT Watch streams, prints
 //                                                              "open" once each has its first
 //                                                              answer, and holds them until killed
 import { createRequire } from "node:module";
-const require = createRequire(new URL("../tests/grpc_clients/", import.meta.url));
+const require = createRequire(new URL("../../tests/grpc_clients/", import.meta.url));
 const grpc = require("@grpc/grpc-js");
 const protoLoader = require("@grpc/proto-loader");
 
 const [mode, port, a, b] = process.argv.slice(2);
-const proto = new URL("../proto/", import.meta.url).pathname;
+const proto = new URL("../../proto/", import.meta.url).pathname;
 const loaded = grpc.loadPackageDefinition(
   protoLoader.loadSync("grpc/health/v1/health.proto", { includeDirs: [proto] }),
 );
@@ -45,7 +45,7 @@ if (mode === "unary") {
   }
 } else {
   console.error(
-    "usage: node bench/grpc_load.mjs unary PORT SECONDS CONCURRENCY | streams PORT COUNT",
+    "usage: node bench/grpc/grpc_load.mjs unary PORT SECONDS CONCURRENCY | streams PORT COUNT",
   );
   process.exit(2);
 }

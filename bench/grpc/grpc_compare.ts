@@ -1,14 +1,14 @@
 /**
- * `deno run -A bench/grpc_compare.ts [--seconds N] [--streams N]`: Connect's Node adapter on
+ * `deno run -A bench/grpc/grpc_compare.ts [--seconds N] [--streams N]`: Connect's Node adapter on
  * `node:http2` against `@grpc/grpc-js`'s `Server`, both in Deno with the same handlers
- * (bench/grpc_servers.ts), loaded from Node with grpc-js (bench/grpc_load.mjs; needs
+ * (bench/grpc/grpc_servers.ts), loaded from Node with grpc-js (bench/grpc/grpc_load.mjs; needs
  * `npm ci --prefix tests/grpc_clients`). Prints unary calls/s (32 in flight) and the server's
  * memory per open server stream (RSS before and after N streams). The server is pinned to CPU 0
  * and the load to CPU 1 where `taskset` exists.
  *
  * @module
  */
-import { freePort } from "./loopback.ts";
+import { freePort } from "../loopback.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: number) => {
@@ -43,18 +43,28 @@ async function measure(kind: string): Promise<{ callsPerSecond: number; kibPerSt
     Deno.execPath(),
     "run",
     "-A",
-    "bench/grpc_servers.ts",
+    "--config",
+    "bench/grpc/deno.json",
+    "--lock=bench/grpc/deno.lock",
+    "bench/grpc/grpc_servers.ts",
     kind,
     String(port),
   ]);
   const server = new Deno.Command(cmd, { args: rest, stdout: "piped", stderr: "inherit" }).spawn();
   try {
     await lineFrom(server, "ready");
-    const [lc, ...la] = on(1, ["node", "bench/grpc_load.mjs", "unary", String(port), "1", "32"]);
+    const [lc, ...la] = on(1, [
+      "node",
+      "bench/grpc/grpc_load.mjs",
+      "unary",
+      String(port),
+      "1",
+      "32",
+    ]);
     await new Deno.Command(lc, { args: la, stdout: "null" }).output(); // warm-up second
     const [uc, ...ua] = on(1, [
       "node",
-      "bench/grpc_load.mjs",
+      "bench/grpc/grpc_load.mjs",
       "unary",
       String(port),
       String(seconds),
@@ -67,7 +77,7 @@ async function measure(kind: string): Promise<{ callsPerSecond: number; kibPerSt
     const before = rssKiB(pid);
     const [sc, ...sa] = on(1, [
       "node",
-      "bench/grpc_load.mjs",
+      "bench/grpc/grpc_load.mjs",
       "streams",
       String(port),
       String(streams),
