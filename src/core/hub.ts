@@ -309,9 +309,11 @@ export class Hub {
     this.#deps = deps;
     const { store, bus, clock, ids, log, settings, nodeId } = deps;
     const { ratePerSecond, rateBurst } = settings;
+    const creationsPerSecond = (settings.roomsPerHour ?? 100) / 3600;
     this.#creations = new RateLimits(
-      (settings.roomsPerHour ?? 100) / 3600,
-      ROOM_CREATION_BURST,
+      creationsPerSecond,
+      // A high rate (a load generator's, an operator's choice) gets a burst to match.
+      Math.max(ROOM_CREATION_BURST, creationsPerSecond),
       clock,
     );
     this.#recipients = {
