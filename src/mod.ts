@@ -83,8 +83,8 @@ import { MemoryStore } from "./store/memory_store.ts";
 import { openDeployKv } from "./store/deploy_kv.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
 import { ChatMetrics } from "./transport/metrics.ts";
+import { RateLimits } from "./core/rate_limiter.ts";
 import { type GrpcAddress, type GrpcServer, serveGrpc } from "./transport/grpc/grpc_server.ts";
-import { ClientLimits } from "./transport/client_limits.ts";
 import { SessionKeys } from "./transport/sessions.ts";
 import {
   type ChatHooks,
@@ -421,7 +421,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   });
   let closing: Promise<void> | undefined;
   const grpcServers: GrpcServer[] = [];
-  const grpcLimits = new ClientLimits(settings.ratePerSecond, settings.rateBurst);
+  const grpcLimits = new RateLimits(settings.ratePerSecond, settings.rateBurst, clock);
   const serveGrpcPort = async (where: GrpcAddress) => {
     const server = await serveGrpc({
       hub,

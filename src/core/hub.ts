@@ -254,16 +254,11 @@ const SERVER_AUTHOR = "server";
 /** Direct messages one member may receive: this many senders' worth (`CHAT_RATE_PER_SEC` each). */
 const RECIPIENT_FACTOR = 4;
 /**
- * The stored event of a once-only send: the first one stored under its key, which must be the
- * same message (a key names one message: another text under it is the client's mistake).
+ * Judges the event stored under a once-only key (the first one stored under it): a key names one
+ * message, so the same key with another text or author (`same` false) is the client's mistake.
  */
-function keyedOnce(
-  stored: ChatMessage,
-  text: string,
-  memberId: string,
-  key: string | undefined,
-): void {
-  if (key === undefined || (stored.message === text && stored.memberId === memberId)) return;
+function keyedOnce(stored: ChatMessage, key: string | undefined, same: boolean): void {
+  if (key === undefined || same) return;
   throw new ChatError("key_reused", "this key was used for a different message", { id: stored.id });
 }
 
@@ -618,12 +613,7 @@ export class Hub {
 
   /** Takes one of a client's room creations, or refuses with `rate_limited`. */
   #takeCreation(client: string | undefined): void {
-    if (client === undefined) return; // an embedder's own call: nobody to limit
-    const waitMs = this.#creations.take(client);
-    if (waitMs === 0) return;
-    throw new ChatError("rate_limited", "too many new rooms; try again later", {
-      retryAfterSeconds: Math.ceil(waitMs / 1000),
-    });
+    this.#creations.demand(client, "too many new rooms; try again later");
   }
 
   /** The room to join, refusing (before creating anything) rooms the member may not join. */
@@ -742,7 +732,8 @@ export class Hub {
           this.#draft(member, room, text),
           acknowledge,
           options,
-          (stored) => keyedOnce(stored, text, member.memberId, key),
+          (stored) =>
+            keyedOnce(stored, key, stored.memberId === member.memberId && stored.message === text),
         );
       const hook = this.#deps.onMessage;
       if (!hook) return append(message);
@@ -843,18 +834,14 @@ export class Hub {
       )
       : message;
     const sender = { memberId: id, name: author };
-    const stored = await this.#append(sender, this.#draft(sender, room, text), undefined, {
-      idempotencyKey,
-    });
-    // A key names one message: the same key with another text or author is a client's mistake.
-    if (idempotencyKey !== undefined && (stored.message !== text || stored.member !== author)) {
-      throw new ChatError(
-        "key_reused",
-        "this Idempotency-Key was used for a different message",
-        { id: stored.id },
-      );
-    }
-    return stored;
+    return await this.#append(
+      sender,
+      this.#draft(sender, room, text),
+      undefined,
+      { idempotencyKey },
+      (stored) =>
+        keyedOnce(stored, idempotencyKey, stored.member === author && stored.message === text),
+    );
   }
 
   /**

@@ -1,3 +1,4 @@
+import { ChatError } from "./errors.ts";
 import type { Clock } from "./types.ts";
 
 /**
@@ -69,6 +70,20 @@ export class RateLimits {
       this.#limiters.set(key, limiter);
     }
     return limiter.take() ? 0 : Math.max(1, limiter.waitMs());
+  }
+
+  /**
+   * Takes a token for `key`, or refuses with `rate_limited` (`message`, and the seconds to wait
+   * as `retryAfterSeconds`). No key (nobody known to limit, such as an embedder's own call): no
+   * limit.
+   */
+  demand(key: string | undefined, message: string): void {
+    if (key === undefined) return;
+    const waitMs = this.take(key);
+    if (waitMs === 0) return;
+    throw new ChatError("rate_limited", message, {
+      retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+    });
   }
 
   /** Drops limiters that are full again, and the oldest half if that is not enough. */

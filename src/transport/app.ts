@@ -4,18 +4,18 @@ import type { Hub } from "../core/hub.ts";
 import { validateCursor } from "../core/message.ts";
 import { validateDisplayName } from "../core/names.ts";
 import type { Logger } from "../core/types.ts";
+import { RateLimits } from "../core/rate_limiter.ts";
 import type { Settings } from "../config.ts";
 import { checkHost, checkOrigin, clientAddress } from "./admission.ts";
-import { ClientLimits } from "./client_limits.ts";
 import { SessionKeys } from "./sessions.ts";
 import { mountRoomsApi } from "./http_api.ts";
 import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
 import { mountChatService } from "./grpc/chat_service.ts";
 import { mountStaticFiles } from "./static_files.ts";
-import { type Grant, grantOf, keepGrant, tokenOf, verifyGrant } from "./tokens.ts";
+import { grantOf, keepGrant, tokenOf, verifyGrant } from "./tokens.ts";
 import { bodyLimit } from "hono/body-limit";
-import { errorResponse } from "./status.ts";
+import { errorResponse, WRITES_REFUSED } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
 import { POLICY } from "../wire/close_codes.ts";
 import { type Wire, wireNamed } from "../wire/wires.ts";
@@ -346,23 +346,21 @@ export function buildApp(deps: AppDeps): Hono {
   // fetch is refused like a cross-site socket) and, with tokens on, needs one.
   // Writes without a socket are limited per client like a socket's messages (a client is its
   // token's subject, else its address): one client cannot push a room out of retention.
-  const limits = new ClientLimits(deps.settings.ratePerSecond, deps.settings.rateBurst);
-  app.post("*", async (c, next) => {
-    checkOrigin(c.req.raw, deps.settings.allowedOrigins);
-    let grant: Grant | undefined;
-    if (deps.settings.jwtSecret) {
-      const { jwtSecret, tokenMaxTtlSeconds } = deps.settings;
-      grant = await verifyGrant(tokenOf(c.req.raw), jwtSecret, tokenMaxTtlSeconds);
-      keepGrant(c.req.raw, grant);
-    }
-    limits.take(grant ? `sub:${grant.name}` : addressOf(c));
-    await next();
-  });
   /** Who the client is for per-client limits: its token's subject, else its address. */
   const clientOf = (c: Context) => {
     const grant = grantOf(c.req.raw);
     return grant ? `sub:${grant.name}` : addressOf(c);
   };
+  const limits = new RateLimits(deps.settings.ratePerSecond, deps.settings.rateBurst, Date.now);
+  app.post("*", async (c, next) => {
+    checkOrigin(c.req.raw, deps.settings.allowedOrigins);
+    if (deps.settings.jwtSecret) {
+      const { jwtSecret, tokenMaxTtlSeconds } = deps.settings;
+      keepGrant(c.req.raw, await verifyGrant(tokenOf(c.req.raw), jwtSecret, tokenMaxTtlSeconds));
+    }
+    limits.demand(clientOf(c), WRITES_REFUSED);
+    await next();
+  });
   mountRoomsApi(app, deps.hub, {
     clientOf,
     streamLimits: (c) => ({

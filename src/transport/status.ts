@@ -43,3 +43,6 @@ export function errorResponse(error: ChatError): Response {
   const headers = typeof retry === "number" ? { "retry-after": String(retry) } : undefined;
   return Response.json(errorBody(error), { status: httpStatus(error.code), headers });
 }
+
+/** What a client over its rate of writes without a socket (HTTP, Connect, gRPC) is told. */
+export const WRITES_REFUSED = "too many requests; slow down";

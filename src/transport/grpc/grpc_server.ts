@@ -21,7 +21,8 @@ import {
 } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { malformedBinary } from "./malformed.ts";
-import type { ClientLimits } from "../client_limits.ts";
+import type { RateLimits } from "../../core/rate_limiter.ts";
+import { WRITES_REFUSED } from "../status.ts";
 import type { Hub } from "../../core/hub.ts";
 import type { Logger } from "../../core/types.ts";
 import { type Grant, verifyGrant } from "../tokens.ts";
@@ -43,7 +44,7 @@ export interface GrpcDeps {
   /** The largest request message, in bytes. */
   readonly maxBodyBytes: number;
   /** Per-client limits of writes (`CreateChat`, `SendMessage`), shared with the HTTP routes' rate. */
-  readonly limits: ClientLimits;
+  readonly limits: RateLimits;
   /** Bytes of messages a slow `ConnectChat` reader may have waiting before it is ended. */
   readonly maxQueuedBytes: number;
   /** Admits a stream of this address like a socket (see `HOLD_STREAM`). */
@@ -213,7 +214,9 @@ export async function serveGrpc(
         .set(HOLD_STREAM, () => deps.holdStream(request.socket.remoteAddress))
         .set(CLIENT, clientOf(request)),
     limit: (request, method) => {
-      if (method === "CreateChat" || method === "SendMessage") deps.limits.take(clientOf(request));
+      if (method === "CreateChat" || method === "SendMessage") {
+        deps.limits.demand(clientOf(request), WRITES_REFUSED);
+      }
     },
   });
   const server = createServer(handler);
