@@ -18,7 +18,7 @@ import { ChatError } from "../../core/errors.ts";
 import type { Hub } from "../../core/hub.ts";
 import type { ChatMessage, Outbound, PushEvent } from "../../core/types.ts";
 import { validateDisplayName } from "../../core/names.ts";
-import { malformedBinary, malformedResponse } from "./malformed.ts";
+import { isBinaryProto, malformedBinary, malformedResponse } from "./malformed.ts";
 import { ChatService, type Message, MessageSchema } from "./gen/chat_v1/chat_pb.ts";
 import { checkRoomAllowed, type Grant, grantOf } from "../tokens.ts";
 
@@ -271,10 +271,13 @@ export function mountChatService(
   chatServiceRoutes(hub, options.streams, options)(router);
   for (const handler of router.handlers) {
     app.post(handler.requestPath, async (c) => {
+      // Binary requests are parsed first (JSON ones Connect judges well enough by itself).
       const contentType = c.req.header("content-type") ?? "";
-      const body = new Uint8Array(await c.req.raw.clone().arrayBuffer());
-      const malformed = malformedBinary(contentType, body, handler.method.input);
-      if (malformed) return malformedResponse(contentType, malformed);
+      if (isBinaryProto(contentType)) {
+        const body = new Uint8Array(await c.req.raw.clone().arrayBuffer());
+        const malformed = malformedBinary(contentType, body, handler.method.input);
+        if (malformed) return malformedResponse(contentType, malformed);
+      }
       const request = universalServerRequestFromFetch(c.req.raw, {});
       const grant = grantOf(c.req.raw);
       const contextValues = createContextValues()

@@ -1,5 +1,16 @@
 import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 
+function mediaType(contentType: string): string {
+  return contentType.split(";")[0].trim().toLowerCase();
+}
+
+/** Whether a request's body is binary protobuf (plain or enveloped), which Connect parses. */
+export function isBinaryProto(contentType: string): boolean {
+  const type = mediaType(contentType);
+  return type === "application/proto" || type === "application/connect+proto" ||
+    /^application\/grpc(-web)?(\+proto)?$/.test(type);
+}
+
 /**
  * Why a binary request body does not parse as `schema` (Connect's `application/proto`, and the
  * enveloped `application/connect+proto`, gRPC and gRPC-Web), or `undefined` when it does or is
@@ -11,7 +22,7 @@ export function malformedBinary(
   body: Uint8Array,
   schema: DescMessage,
 ): string | undefined {
-  const type = contentType.split(";")[0].trim().toLowerCase();
+  const type = mediaType(contentType);
   const parse = (bytes: Uint8Array) => {
     try {
       fromBinary(schema, bytes);
@@ -20,10 +31,8 @@ export function malformedBinary(
       return `the request is not a valid ${schema.typeName}: ${(error as Error).message}`;
     }
   };
+  if (!isBinaryProto(contentType)) return undefined;
   if (type === "application/proto") return parse(body);
-  if (type !== "application/connect+proto" && !/^application\/grpc(-web)?(\+proto)?$/.test(type)) {
-    return undefined;
-  }
   // Envelopes: a flags byte, a 4-byte big-endian length, the message.
   let at = 0;
   while (at < body.length) {
@@ -42,7 +51,7 @@ export function malformedBinary(
 
 /** The refusal of a malformed request, in the protocol the request spoke. */
 export function malformedResponse(contentType: string, message: string): Response {
-  const type = contentType.split(";")[0].trim().toLowerCase();
+  const type = mediaType(contentType);
   if (type.startsWith("application/grpc-web")) {
     // A trailers-only answer: the status travels in the headers.
     return new Response(null, {
