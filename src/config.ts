@@ -43,8 +43,19 @@ export interface Settings {
   readonly maxConnections: number;
   /** `CHAT_ALLOWED_ORIGINS`: comma-separated origins allowed besides same-origin; `*` for any. */
   readonly allowedOrigins: readonly string[];
-  /** `CHAT_JWT_SECRET`: when set, `/ws` and `POST /rooms` need an HS256 token. */
+  /** `CHAT_JWT_SECRET`: when set, `/ws` and `POST /rooms` need a token (HS256 with this secret). */
   readonly jwtSecret: string;
+  /**
+   * `CHAT_JWKS_URL`: an identity provider's JSON Web Key Set; when set, tokens are needed as with
+   * a secret, and RS256, ES256 and EdDSA tokens are verified against it.
+   */
+  readonly jwksUrl: string;
+  /** `CHAT_JWT_ISSUER`: when set, a token's `iss` must be exactly this. */
+  readonly jwtIssuer: string;
+  /** `CHAT_JWT_AUDIENCE`: when set, a token's `aud` must be or include this. */
+  readonly jwtAudience: string;
+  /** `CHAT_JWKS_REFETCH_S`: the least time between key-set fetches caused by unknown `kid`s. */
+  readonly jwksRefetchSeconds: number;
   /** `CHAT_SHUTDOWN_MS`: how long a graceful shutdown may take. */
   readonly shutdownMs: number;
   /** `CHAT_LOG`: `json` for one JSON line per event, `off` for silence. */
@@ -138,6 +149,10 @@ export const DEFAULT_SETTINGS: Settings = {
   maxConnections: 10_000,
   allowedOrigins: [],
   jwtSecret: "",
+  jwksUrl: "",
+  jwtIssuer: "",
+  jwtAudience: "",
+  jwksRefetchSeconds: 30,
   shutdownMs: 4000,
   log: "json",
   metrics: "on",
@@ -185,6 +200,24 @@ function redisUrl(env: Env): string {
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
     throw new SettingsError(`CHAT_REDIS_URL must start with redis:// or rediss://, got '${raw}'`);
+  }
+  return raw;
+}
+
+/** `CHAT_JWKS_URL`: an http(s) URL, or empty. */
+function jwksUrl(env: Env): string {
+  const raw = env.get("CHAT_JWKS_URL")?.trim() ?? "";
+  if (raw === "") return "";
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "https:" && url?.protocol !== "http:") {
+    throw new SettingsError(
+      `CHAT_JWKS_URL must be an http(s) URL such as https://example.auth0.com/.well-known/jwks.json, got '${raw}'`,
+    );
   }
   return raw;
 }
@@ -293,6 +326,10 @@ export function loadSettings(env: Env = Deno.env): Settings {
     maxConnections: integer(env, "CHAT_MAX_CONNECTIONS", d.maxConnections, 1),
     allowedOrigins: list(env, "CHAT_ALLOWED_ORIGINS"),
     jwtSecret: env.get("CHAT_JWT_SECRET") ?? "",
+    jwksUrl: jwksUrl(env),
+    jwtIssuer: env.get("CHAT_JWT_ISSUER")?.trim() ?? "",
+    jwtAudience: env.get("CHAT_JWT_AUDIENCE")?.trim() ?? "",
+    jwksRefetchSeconds: integer(env, "CHAT_JWKS_REFETCH_S", d.jwksRefetchSeconds, 1),
     shutdownMs: integer(env, "CHAT_SHUTDOWN_MS", d.shutdownMs, 0),
     log: oneOf(env, "CHAT_LOG", d.log, ["json", "off"] as const),
     metrics: metricsSetting(env, onDeploy, metricsToken),

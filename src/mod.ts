@@ -86,6 +86,7 @@ import { ChatMetrics } from "./transport/metrics.ts";
 import { RateLimits } from "./core/rate_limiter.ts";
 import { type GrpcAddress, type GrpcServer, serveGrpc } from "./transport/grpc/grpc_server.ts";
 import { SessionKeys } from "./transport/sessions.ts";
+import { tokenVerifier } from "./transport/tokens.ts";
 import {
   type ChatHooks,
   checkCommandNames,
@@ -408,6 +409,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   const staticRoot = options.staticRoot ?? new URL("../static/", import.meta.url);
   const commands = new Map(Object.entries(options.commands ?? {}));
   const sessionKeys = await SessionKeys.open(store);
+  const tokens = await tokenVerifier(settings, { log, clock });
   const app = buildApp({
     hub,
     settings,
@@ -418,6 +420,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     hooks,
     commands,
     sessionKeys,
+    tokens,
   });
   let closing: Promise<void> | undefined;
   const grpcServers: GrpcServer[] = [];
@@ -426,8 +429,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     const server = await serveGrpc({
       hub,
       streams: sessions.streams,
-      jwtSecret: settings.jwtSecret,
-      tokenMaxTtlSeconds: settings.tokenMaxTtlSeconds,
+      tokens,
       maxBodyBytes: settings.maxBodyBytes,
       limits: grpcLimits,
       maxQueuedBytes: settings.maxBufferedBytes,

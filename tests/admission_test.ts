@@ -84,15 +84,16 @@ Deno.test("a token may restrict rooms: others are refused with room_forbidden, a
   }
 });
 
-Deno.test("a token that expires on a live socket closes it with 1008", async () => {
+Deno.test("a token that expires on a live socket: token_expired, then 4001", async () => {
   const server = await startServer({ jwtSecret: SECRET });
   try {
     // Expires within two seconds (JWT times are whole seconds).
     const token = await issueToken(SECRET, "brief", { ttlSeconds: 1 });
     const brief = await Client.connect(server.ws, { token });
     const closed = await brief.closed;
-    assert.equal(closed.code, 1008);
+    assert.equal(closed.code, 4001);
     assert.match(closed.reason, /expired/);
+    assert.equal(brief.events.find((e) => e.event === "error")?.code, "token_expired");
   } finally {
     await server.close();
   }

@@ -20,6 +20,7 @@ export type ErrorCode =
   | "not_found"
   | "upgrade_required"
   | "unauthorized"
+  | "token_expired"
   | "origin_forbidden"
   | "over_capacity"
   | "shutting_down"

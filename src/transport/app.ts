@@ -13,7 +13,7 @@ import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
 import { mountChatService } from "./grpc/chat_service.ts";
 import { mountStaticFiles } from "./static_files.ts";
-import { grantOf, keepGrant, tokenOf, verifyGrant } from "./tokens.ts";
+import { grantOf, keepGrant, tokenOf, type TokenVerifier } from "./tokens.ts";
 import { bodyLimit } from "hono/body-limit";
 import { errorResponse, WRITES_REFUSED } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
@@ -161,6 +161,8 @@ export interface AppDeps {
   readonly commands?: ReadonlyMap<string, CommandHandler>;
   /** Signs and checks sessions (without tokens a session is the person). */
   readonly sessionKeys?: SessionKeys;
+  /** Checks tokens; none: tokens are off. */
+  readonly tokens?: TokenVerifier;
 }
 
 /** The wire a `/ws` request asks for with `?wire=` (JSON when absent). */
@@ -229,9 +231,7 @@ async function upgrade(
       field: "Connection",
     });
   }
-  const grant = settings.jwtSecret
-    ? await verifyGrant(tokenOf(request), settings.jwtSecret, settings.tokenMaxTtlSeconds)
-    : undefined;
+  const grant = deps.tokens ? await deps.tokens.verify(tokenOf(request)) : undefined;
   const query = new URL(request.url).searchParams;
   // Without tokens, a session is the person: one it issued and that has not expired is resumed
   // (same member, its name unless another is asked), anything else gets a new one.
@@ -265,9 +265,10 @@ async function upgrade(
     room,
     since,
     allowedRooms: grant?.rooms,
-    subject: grant?.name,
+    subject: grant?.subject,
+    refresh: deps.tokens ? (token) => deps.tokens!.verify(token) : undefined,
     session: grant || !deps.sessionKeys ? undefined : sessionOf(deps, resumed?.id),
-    expiresAt: grant?.exp === undefined ? undefined : grant.exp * 1000,
+    expiresAt: grant === undefined ? undefined : grant.exp * 1000,
     maxFrameBytes: settings.maxFrameBytes,
     maxBufferedBytes: settings.maxBufferedBytes,
     log,
@@ -349,15 +350,12 @@ export function buildApp(deps: AppDeps): Hono {
   /** Who the client is for per-client limits: its token's subject, else its address. */
   const clientOf = (c: Context) => {
     const grant = grantOf(c.req.raw);
-    return grant ? `sub:${grant.name}` : addressOf(c);
+    return grant ? `sub:${grant.subject}` : addressOf(c);
   };
   const limits = new RateLimits(deps.settings.ratePerSecond, deps.settings.rateBurst, Date.now);
   app.post("*", async (c, next) => {
     checkOrigin(c.req.raw, deps.settings.allowedOrigins);
-    if (deps.settings.jwtSecret) {
-      const { jwtSecret, tokenMaxTtlSeconds } = deps.settings;
-      keepGrant(c.req.raw, await verifyGrant(tokenOf(c.req.raw), jwtSecret, tokenMaxTtlSeconds));
-    }
+    if (deps.tokens) keepGrant(c.req.raw, await deps.tokens.verify(tokenOf(c.req.raw)));
     limits.demand(clientOf(c), WRITES_REFUSED);
     await next();
   });

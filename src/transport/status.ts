@@ -21,6 +21,7 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   upgrade_required: 426,
   unauthorized: 401,
+  token_expired: 401,
   origin_forbidden: 403,
   over_capacity: 503,
   shutting_down: 503,

@@ -3,10 +3,11 @@ import type { ChangeRequest, Hub } from "../core/hub.ts";
 import type { MemberInfo } from "../core/hooks.ts";
 import type { LocalMember } from "../core/local_member.ts";
 import type { Connection, Logger, Outbound } from "../core/types.ts";
-import { INTERNAL_ERROR, POLICY, TOO_LARGE, TRY_AGAIN_LATER } from "../wire/close_codes.ts";
+import { INTERNAL_ERROR, TOKEN_EXPIRED, TOO_LARGE, TRY_AGAIN_LATER } from "../wire/close_codes.ts";
 import type { Command } from "../wire/commands.ts";
 import { type Frame, type Wire, wireNamed } from "../wire/wires.ts";
 import type { CommandHandler } from "./embedding.ts";
+import type { Grant } from "./tokens.ts";
 import {
   directHistoryEvent,
   historyEvent,
@@ -33,7 +34,10 @@ export interface SessionOptions {
     /** Signs the session string for a name (renewing its expiry). */
     readonly issue: (name: string) => string;
   };
-  /** When the member's token expires (ms since the epoch): the socket closes with 1008 then. */
+  /**
+   * When the member's token expires (ms since the epoch): then the client is sent
+   * `token_expired` and the socket closes with 4001, unless a `refresh` moved it.
+   */
   readonly expiresAt?: number;
   readonly maxFrameBytes: number;
   readonly maxBufferedBytes: number;
@@ -52,6 +56,8 @@ export interface SessionOptions {
   readonly logFields?: Record<string, unknown>;
   /** The client's address, when known (for per-address limits). */
   readonly address?: string;
+  /** Verifies a token sent with `refresh`; absent when tokens are off. */
+  readonly refresh?: (token: string) => Promise<Grant>;
   /** Told when the client sent a frame over the limit (the socket is being closed with 1009). */
   readonly onOversized?: () => void;
 }
@@ -230,11 +236,7 @@ export class WsSession {
     }
     member.data = this.options.data;
     this.#member = member;
-    if (this.options.expiresAt !== undefined) {
-      // Timers are capped at 2^31-1 ms; a token valid for longer is re-checked then.
-      const delay = Math.min(2 ** 31 - 1, Math.max(0, this.options.expiresAt - Date.now()));
-      this.#expiry = setTimeout(() => this.close(POLICY, "token expired"), delay);
-    }
+    if (this.options.expiresAt !== undefined) this.#expireAt(this.options.expiresAt);
     this.options.log("ws_open", this.#fields());
     if (this.#wire.greets) this.#sendText(this.#wire.answer(this.#me(member)));
     try {
@@ -243,6 +245,33 @@ export class WsSession {
     } catch (error) {
       this.#refuse(error);
     }
+  }
+
+  /** Closes the connection when its token expires: one timer, moved by each `refresh`. */
+  #expireAt(ms: number): void {
+    clearTimeout(this.#expiry);
+    // Timers are capped at 2^31-1 ms: a token valid for longer is looked at again then.
+    const delay = Math.min(2 ** 31 - 1, Math.max(0, ms - Date.now()));
+    this.#expiry = setTimeout(() => {
+      if (Date.now() < ms) return this.#expireAt(ms);
+      this.#sendError(new ChatError("token_expired", "your token expired; connect with a new one"));
+      this.close(TOKEN_EXPIRED, "token expired");
+    }, delay);
+  }
+
+  /** A fresh token for the same subject extends the connection to its expiry. */
+  async #refresh(token: string): Promise<{ event: "refreshed"; exp: number }> {
+    if (!this.options.refresh || this.options.subject === undefined) {
+      throw new ChatError("invalid_field", "this connection has no token to refresh", {
+        field: "token",
+      });
+    }
+    const grant = await this.options.refresh(token);
+    if (grant.subject !== this.options.subject) {
+      throw new ChatError("forbidden", "the new token is for another subject");
+    }
+    this.#expireAt(grant.exp * 1000);
+    return { event: "refreshed", exp: grant.exp };
   }
 
   #closed(code: number, reason: string): void {
@@ -423,6 +452,8 @@ export class WsSession {
         ).catch((error) => this.#refuse(error, re));
         return;
       }
+      case "refresh":
+        return this.#sendText(this.#wire.answer(await this.#refresh(command.token), re));
       case "custom":
         return this.#sendText(
           this.#wire.answer(await this.#custom(member, command.name, command.fields), re),

@@ -10,6 +10,7 @@ export {
   INTERNAL_ERROR,
   NORMAL,
   POLICY,
+  TOKEN_EXPIRED,
   TOO_LARGE,
   TRY_AGAIN_LATER,
 } from "../../static/close_codes.js";

@@ -63,6 +63,12 @@ export type Command =
     readonly emoji: string;
   }
   | {
+    /** A fresh token for the same subject: the connection lives until its expiry. */
+    readonly command: "refresh";
+    readonly id?: string;
+    readonly token: string;
+  }
+  | {
     /** A command an embedder added (`commands` of `createChat`), with the frame's fields. */
     readonly command: "custom";
     readonly id?: string;
@@ -83,6 +89,7 @@ export const BUILT_IN_COMMANDS: ReadonlySet<string> = new Set([
   "edit",
   "delete",
   "react",
+  "refresh",
   "custom",
 ]);
 
@@ -205,6 +212,8 @@ function toCommand(
         target: required(fields, "target"),
         emoji: required(fields, "emoji"),
       };
+    case "refresh":
+      return { command: "refresh", id, token: required(fields, "token") };
     default:
       if (custom.has(name)) return { command: "custom", id, name, fields };
       throw new ChatError("unknown_command", `unknown command '${name.slice(0, 64)}'`);

@@ -49,6 +49,7 @@ function connectCode(code: ChatError["code"]): Code {
     case "origin_forbidden":
       return Code.PermissionDenied;
     case "unauthorized":
+    case "token_expired":
       return Code.Unauthenticated;
     case "internal":
       return Code.Internal;
@@ -208,6 +209,18 @@ export function chatServiceRoutes(
           ended.end(new ConnectError("the server is shutting down", Code.Unavailable));
         context.signal.addEventListener("abort", cancelled);
         streams.add(shutdown);
+        // A stream does not outlive its token (the client calls again with a fresh one).
+        const expiry = grant &&
+          setTimeout(
+            () =>
+              ended.end(
+                new ConnectError(
+                  "the token expired; call again with a fresh one",
+                  Code.Unauthenticated,
+                ),
+              ),
+            Math.min(2 ** 31 - 1, Math.max(0, grant.exp * 1000 - Date.now())),
+          );
         try {
           const member = await rpc(() =>
             hub.connect(
@@ -230,6 +243,7 @@ export function chatServiceRoutes(
             hub.disconnect(member);
           }
         } finally {
+          clearTimeout(expiry);
           streams.delete(shutdown);
           context.signal.removeEventListener("abort", cancelled);
           release();

@@ -25,7 +25,7 @@ import type { RateLimits } from "../../core/rate_limiter.ts";
 import { WRITES_REFUSED } from "../status.ts";
 import type { Hub } from "../../core/hub.ts";
 import type { Logger } from "../../core/types.ts";
-import { type Grant, verifyGrant } from "../tokens.ts";
+import type { Grant, TokenVerifier } from "../tokens.ts";
 import { chatServiceRoutes, CLIENT, GRANT, HOLD_STREAM } from "./chat_service.ts";
 import { file_chat_v1_chat } from "./gen/chat_v1/chat_pb.ts";
 import { file_grpc_health_v1_health } from "./gen/grpc/health/v1/health_pb.ts";
@@ -38,9 +38,8 @@ export interface GrpcDeps {
   readonly hub: Hub;
   /** Every open stream's way to end it (the chat's shutdown ends them all). */
   readonly streams: Set<() => void>;
-  /** HS256 secret: when set, calls need `authorization: Bearer <token>`. */
-  readonly jwtSecret: string;
-  readonly tokenMaxTtlSeconds: number;
+  /** Checks tokens: when set, calls need `authorization: Bearer <token>`. */
+  readonly tokens?: TokenVerifier;
   /** The largest request message, in bytes. */
   readonly maxBodyBytes: number;
   /** Per-client limits of writes (`CreateChat`, `SendMessage`), shared with the HTTP routes' rate. */
@@ -79,10 +78,10 @@ function lazyGrant(authorization: unknown, deps: GrpcDeps): () => Promise<Grant 
   let grant: Promise<Grant | undefined> | undefined;
   return () =>
     grant ??= (async () => {
-      if (!deps.jwtSecret) return undefined;
+      if (!deps.tokens) return undefined;
       const header = typeof authorization === "string" ? authorization : "";
       const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-      return await verifyGrant(token, deps.jwtSecret, deps.tokenMaxTtlSeconds);
+      return await deps.tokens.verify(token);
     })();
 }
 
