@@ -204,7 +204,7 @@ function redisUrl(env: Env): string {
   return raw;
 }
 
-/** `CHAT_JWKS_URL`: an http(s) URL, or empty. */
+/** `CHAT_JWKS_URL`: an http(s) URL (a `file:` one for local keys), or empty. */
 function jwksUrl(env: Env): string {
   const raw = env.get("CHAT_JWKS_URL")?.trim() ?? "";
   if (raw === "") return "";
@@ -214,9 +214,9 @@ function jwksUrl(env: Env): string {
   } catch {
     url = undefined;
   }
-  if (url?.protocol !== "https:" && url?.protocol !== "http:") {
+  if (url?.protocol !== "https:" && url?.protocol !== "http:" && url?.protocol !== "file:") {
     throw new SettingsError(
-      `CHAT_JWKS_URL must be an http(s) URL such as https://example.auth0.com/.well-known/jwks.json, got '${raw}'`,
+      `CHAT_JWKS_URL must be an http(s) URL such as https://example.auth0.com/.well-known/jwks.json (or a file: URL), got '${raw}'`,
     );
   }
   return raw;

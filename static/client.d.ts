@@ -29,6 +29,12 @@ export interface ConnectOptions {
   name?: string;
   /** A token, when the server requires one. */
   token?: string;
+  /**
+   * Gives a fresh token: called to connect (when `token` is absent or expiring), before the
+   * token expires (the connection is refreshed in place, `refresh`) and after the server closed
+   * the connection for an expired token (`4001`). Without it, `4001` closes the client.
+   */
+  getToken?: () => string | Promise<string>;
   /** A session from an earlier `me` (the same member again). */
   session?: string;
   /** The room to be in from the start (default: the server's `lobby`); `join` it for its handle. */
@@ -117,6 +123,13 @@ export declare class ChatClient extends Emitter {
   on(name: "direct", handler: (event: DirectEvent) => void): () => void;
   /** A notice from the server. */
   on(name: "notice", handler: (event: NoticeEvent) => void): () => void;
+  /** A socket closed (the client reconnects unless the code is final or `close` was called). */
+  on(
+    name: "disconnected",
+    handler: (close: { code: number; reason: string }) => void,
+  ): () => void;
+  /** The token was replaced in place (`refresh`), before it expired. */
+  on(name: "token", handler: (token: string) => void): () => void;
   /** An error not tied to a request. */
   on(name: "error", handler: (error: ChatClientError) => void): () => void;
   /** Any other event. */

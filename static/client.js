@@ -23,6 +23,8 @@
 
 /** Close codes after which the client does not reconnect (normal, policy, frame too large). */
 const FINAL = new Set([1000, 1008, 1009]);
+/** The connection's token expired: reconnect with a fresh one (from `getToken`). */
+const TOKEN_EXPIRED = 4001;
 /** The longest wait between reconnection attempts, in ms. */
 const MAX_BACKOFF_MS = 10_000;
 
@@ -36,6 +38,9 @@ const MAX_BACKOFF_MS = 10_000;
  * @property {string} url The server's address (`http(s)://host:port`, or `ws(s)://`).
  * @property {string} [name] The display name wanted.
  * @property {string} [token] A token, when the server requires one.
+ * @property {() => string | Promise<string>} [getToken] Gives a fresh token: called to connect
+ *   (when `token` is absent or expiring), before the token expires (the connection is refreshed
+ *   in place) and after the server closed it for an expired token (`4001`).
  * @property {string} [session] A session from an earlier `me` (the same member again).
  * @property {string} [room] The room to be in from the start (default: the server's `lobby`).
  * @property {typeof WebSocket} [WebSocket] A WebSocket implementation (default: the global one).
@@ -86,6 +91,29 @@ export class Emitter {
   emit(name, value) {
     for (const handler of this.#handlers.get(name) ?? []) handler(value);
   }
+}
+
+/**
+ * When a token expires (its `exp`, in ms), read without verifying; `undefined` if it says none.
+ * @param {string | undefined} token
+ * @returns {number | undefined}
+ */
+function expiryOf(token) {
+  try {
+    const part = String(token).split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
+    const exp = JSON.parse(atob(part)).exp;
+    return typeof exp === "number" ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How long before its expiry a token is replaced: a fifth of its life, between 0.5 s and 60 s.
+ * @param {number} lifetimeMs
+ */
+function refreshMargin(lifetimeMs) {
+  return Math.min(60_000, Math.max(500, lifetimeMs / 5));
 }
 
 /** A random key for a once-only send. */
@@ -228,8 +256,10 @@ export class ChatClient extends Emitter {
    */
   constructor(options) {
     super();
+    new URL(options.url); // a bad address throws here, not later
     this.#options = options;
     this.#session = options.session;
+    this.#token = options.token;
     this.#open();
   }
 
@@ -239,6 +269,10 @@ export class ChatClient extends Emitter {
   #socket;
   /** @type {string | undefined} */
   #session;
+  /** @type {string | undefined} The token of the connection (the last one given or refreshed). */
+  #token;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #refreshTimer;
   /** @type {"connecting" | "open" | "closed"} */
   #status = "connecting";
   #attempt = 0;
@@ -285,7 +319,7 @@ export class ChatClient extends Emitter {
     base.pathname = base.pathname.replace(/\/?$/, "/ws");
     const query = base.searchParams;
     if (this.#options.name) query.set("name", this.me?.name ?? this.#options.name);
-    if (this.#options.token) query.set("token", this.#options.token);
+    if (this.#token) query.set("token", this.#token);
     if (this.#session) query.set("session", this.#session);
     // The first room is joined with the connection (resuming where it was); the rest after.
     const [first] = this.#rooms.values();
@@ -294,19 +328,40 @@ export class ChatClient extends Emitter {
     return base.href;
   }
 
-  #open() {
+  /** Whether the token should be replaced before it is used (absent, expired or expiring). */
+  #tokenStale() {
+    if (!this.#token) return true;
+    const exp = expiryOf(this.#token);
+    return exp !== undefined && exp - Date.now() < 500;
+  }
+
+  /** Connects (after fetching a token when one is due); a failure to get one waits and retries. */
+  async #open() {
+    this.#setStatus("connecting");
+    if (this.#options.getToken && this.#tokenStale()) {
+      try {
+        this.#token = await this.#options.getToken();
+      } catch (error) {
+        this.emit("error", new ChatClientError("token_failed", `getToken failed: ${error}`));
+        return this.#retry();
+      }
+      if (this.#closed) return;
+    }
     const Impl = this.#options.WebSocket ?? globalThis.WebSocket;
     const socket = new Impl(this.#url());
     this.#socket = socket;
-    this.#setStatus("connecting");
     socket.onmessage = (message) => {
       if (typeof message.data !== "string") return; // binary messages are not this library's
       this.#receive(/** @type {ChatEvent} */ (JSON.parse(message.data)));
     };
     socket.onclose = (close) => {
       if (this.#socket !== socket) return;
+      clearTimeout(this.#refreshTimer);
+      this.emit("disconnected", { code: close.code, reason: close.reason });
       this.#failPending(new ChatClientError("disconnected", "the connection closed"));
-      if (this.#closed || FINAL.has(close.code)) {
+      const expired = close.code === TOKEN_EXPIRED;
+      if (expired) this.#token = undefined; // never reconnect with the expired one
+      if (this.#closed || FINAL.has(close.code) || (expired && !this.#options.getToken)) {
         this.#closed = true;
         this.#setStatus("closed");
         for (const entry of this.#outbox.values()) {
@@ -315,11 +370,53 @@ export class ChatClient extends Emitter {
         this.#outbox.clear();
         return;
       }
-      this.#setStatus("connecting");
-      const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** this.#attempt++);
-      setTimeout(() => this.#closed || this.#open(), base * (0.5 + Math.random()));
+      this.#retry();
     };
     socket.onerror = () => {};
+  }
+
+  /** Connects again after a backoff with jitter. */
+  #retry() {
+    this.#setStatus("connecting");
+    const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** this.#attempt++);
+    setTimeout(() => this.#closed || this.#open(), base * (0.5 + Math.random()));
+  }
+
+  /** Schedules the token's replacement before it expires (with `getToken` only). */
+  #scheduleRefresh() {
+    clearTimeout(this.#refreshTimer);
+    const exp = expiryOf(this.#token);
+    if (!this.#options.getToken || exp === undefined) return;
+    const issued = this.#tokenIssuedAt ?? Date.now();
+    const at = exp - refreshMargin(exp - issued);
+    this.#refreshTimer = setTimeout(() => this.#refresh(), Math.max(0, at - Date.now()));
+  }
+
+  /** @type {number | undefined} When the current token was received. */
+  #tokenIssuedAt;
+
+  /**
+   * Replaces the connection's token in place (`refresh`). When that fails the server closes
+   * the connection at the expiry (`4001`) and the client reconnects with a fresh token.
+   */
+  async #refresh() {
+    const socket = this.#socket;
+    try {
+      const token = await /** @type {() => string | Promise<string>} */ (this.#options.getToken)();
+      if (this.#socket !== socket || this.#status !== "open") return;
+      await this.request({ command: "refresh", token });
+      this.#token = token;
+      this.#tokenIssuedAt = Date.now();
+      this.emit("token", token);
+      this.#scheduleRefresh();
+    } catch (error) {
+      this.emit(
+        "error",
+        error instanceof ChatClientError
+          ? error
+          : new ChatClientError("token_failed", `getToken failed: ${error}`),
+      );
+    }
   }
 
   /** @param {ChatEvent} event */
@@ -360,6 +457,8 @@ export class ChatClient extends Emitter {
   /** A (re)connection greeted us: join the other rooms again, then resend the outbox. */
   async #ready() {
     this.#attempt = 0;
+    this.#tokenIssuedAt = Date.now();
+    this.#scheduleRefresh();
     this.#setStatus("open");
     const [, ...others] = this.#rooms.values();
     for (const room of others) {
@@ -517,6 +616,7 @@ export class ChatClient extends Emitter {
    */
   close() {
     this.#closed = true;
+    clearTimeout(this.#refreshTimer);
     this.#socket?.close(1000);
     this.#setStatus("closed");
   }

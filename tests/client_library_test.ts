@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChatClient, connect } from "../static/client.js";
 import { eventually, startServer } from "./_helpers.ts";
+import { IdentityProvider, makeKey, nowSeconds } from "./_idp.ts";
 
 const FAST = { ratePerSecond: 1e6, rateBurst: 1e6, maxConnectionsPerAddress: 100 };
 
@@ -90,5 +91,62 @@ Deno.test("GET /client.js serves the library as an ES module any site may import
     // (It runs as served: Chromium imports it from this URL in test:e2e, Node in test:node.)
   } finally {
     await server.close();
+  }
+});
+
+Deno.test("the client library with getToken: refreshes in place before expiry, and after a 4001 reconnects with a fresh token; nothing sent is lost", async () => {
+  const key = await makeKey("ES256", "ec-1");
+  const provider = IdentityProvider.start([key]);
+  const server = await startServer({ ...FAST, jwksUrl: provider.jwksUrl });
+  // Tokens live 2 s. The second call fails (the provider is down then): the socket expires, the
+  // server closes it with 4001, and the client comes back with the third token.
+  let calls = 0;
+  const getToken = async () => {
+    calls++;
+    if (calls === 3) throw new Error("the identity provider is unreachable");
+    return await provider.token(key, { sub: "idp|tia", exp: nowSeconds() + 2 });
+  };
+  const client = connect({ url: server.http, getToken });
+  const statuses: string[] = [];
+  client.on("status", (status: string) => statuses.push(status));
+  const errors: string[] = [];
+  client.on("error", (error: { code: string }) => errors.push(error.code));
+  let refreshed = 0;
+  client.on("token", () => refreshed++);
+  try {
+    const room = await client.join("tokens");
+    await eventually(() => refreshed === 1, "one refresh in place", 5000);
+    assert.deepEqual(statuses, ["open"], "a refresh does not reconnect");
+    const before = await room.send("before");
+    // Call 3 fails: the server ends the connection at the expiry; call 4 brings it back.
+    await eventually(() => statuses.length >= 3 && client.status === "open", "back", 10_000);
+    assert.deepEqual(statuses, ["open", "connecting", "open"]);
+    assert.ok(errors.includes("token_failed") && errors.includes("token_expired"), `${errors}`);
+    assert.equal(calls, 4);
+    const after = await room.send("after");
+    assert.equal(client.me?.name, "idp|tia");
+    const history = await room.history();
+    const ids = (history.messages as { id: string }[]).map((m) => m.id);
+    assert.deepEqual(ids, [before.id, after.id]);
+  } finally {
+    client.close();
+    await server.close();
+    await provider.close();
+  }
+});
+
+Deno.test("the client library without getToken: an expired token closes it for good", async () => {
+  const key = await makeKey("EdDSA", "ed-1");
+  const provider = IdentityProvider.start([key]);
+  const server = await startServer({ ...FAST, jwksUrl: provider.jwksUrl });
+  const token = await provider.token(key, { exp: nowSeconds() + 1 });
+  const client = connect({ url: server.http, token });
+  try {
+    await client.join("brief");
+    await eventually(() => client.status === "closed", "closed", 5000);
+  } finally {
+    client.close();
+    await server.close();
+    await provider.close();
   }
 });
