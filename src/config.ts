@@ -56,6 +56,11 @@ export interface Settings {
   readonly jwtAudience: string;
   /** `CHAT_JWKS_REFETCH_S`: the least time between key-set fetches caused by unknown `kid`s. */
   readonly jwksRefetchSeconds: number;
+  /**
+   * `CHAT_WEB_TOKEN_URL`: where the web client gets a fresh token when tokens are on (your app's
+   * endpoint: a `GET` with the page's cookies answering `{"token"}` or the token as text).
+   */
+  readonly webTokenUrl: string;
   /** `CHAT_SHUTDOWN_MS`: how long a graceful shutdown may take. */
   readonly shutdownMs: number;
   /** `CHAT_LOG`: `json` for one JSON line per event, `off` for silence. */
@@ -153,6 +158,7 @@ export const DEFAULT_SETTINGS: Settings = {
   jwtIssuer: "",
   jwtAudience: "",
   jwksRefetchSeconds: 30,
+  webTokenUrl: "",
   shutdownMs: 4000,
   log: "json",
   metrics: "on",
@@ -330,6 +336,7 @@ export function loadSettings(env: Env = Deno.env): Settings {
     jwtIssuer: env.get("CHAT_JWT_ISSUER")?.trim() ?? "",
     jwtAudience: env.get("CHAT_JWT_AUDIENCE")?.trim() ?? "",
     jwksRefetchSeconds: integer(env, "CHAT_JWKS_REFETCH_S", d.jwksRefetchSeconds, 1),
+    webTokenUrl: env.get("CHAT_WEB_TOKEN_URL")?.trim() ?? "",
     shutdownMs: integer(env, "CHAT_SHUTDOWN_MS", d.shutdownMs, 0),
     log: oneOf(env, "CHAT_LOG", d.log, ["json", "off"] as const),
     metrics: metricsSetting(env, onDeploy, metricsToken),

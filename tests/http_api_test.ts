@@ -30,13 +30,23 @@ Deno.test("client files carry an ETag (a returning browser gets 304), compressio
     assert.equal(first.headers.get("x-frame-options"), "SAMEORIGIN");
     const tag = first.headers.get("etag");
     assert.ok(tag, "an ETag");
-    assert.match(await first.text(), /Connection/);
+    assert.match(await first.text(), /from "\.\/client\.js"/);
     const again = await fetch(`${server.http}/app.js`, { headers: { "if-none-match": tag! } });
     assert.equal(again.status, 304);
     await again.body?.cancel();
     const traversal = await fetch(`${server.http}/..%2Fdeno.json`);
     assert.equal(traversal.status, 404);
     await traversal.body?.cancel();
+    // The page's modules, one folder deep, and nothing beyond.
+    const module = await fetch(`${server.http}/ui/conversations.js`);
+    assert.equal(module.status, 200);
+    assert.match(module.headers.get("content-type") ?? "", /javascript/);
+    await module.body?.cancel();
+    for (const path of ["/ui/..%2F..%2Fdeno.json", "/ui/%2E%2E%2Fapp.js", "/src/mod.ts"]) {
+      const outside = await fetch(`${server.http}${path}`);
+      assert.equal(outside.status, 404, path);
+      await outside.body?.cancel();
+    }
   } finally {
     await server.close();
   }

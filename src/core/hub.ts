@@ -56,8 +56,13 @@ import type {
   MessagePage,
   Outbound,
   Room,
+  RoomsEvent,
+  RoomSummary,
   TypingEvent,
 } from "./types.ts";
+import { RoomListWatch } from "./room_list_watch.ts";
+
+export type { RoomSummary };
 
 /** The limits and timings the hub enforces. */
 export interface HubSettings {
@@ -125,16 +130,6 @@ export interface HubDeps {
   readonly onMessage?: MessageHook;
   /** Where names are claimed across processes (the Redis engine), if anywhere. */
   readonly names?: NameRegistry;
-}
-
-/** A room with its member count, as `GET /rooms` lists it. */
-export interface RoomSummary {
-  /** The room's id. */
-  readonly id: string;
-  /** The room's name. */
-  readonly name: string;
-  /** Members connected to it on every node. */
-  readonly members: number;
 }
 
 /** A room with its member names, as `GET /rooms/:id` shows it. */
@@ -280,6 +275,8 @@ export class Hub {
   readonly presence = new Presence();
   /** Removes idle empty rooms (`CHAT_ROOM_IDLE_TTL_S`; none when 0). */
   readonly #sweeper?: RoomSweeper;
+  /** Connections that watch the room list (`rooms`). */
+  readonly #roomList: RoomListWatch;
   /** Connections admitted but not yet in their first room (see {@link Arrivals}). */
   readonly arrivals = new Arrivals();
   readonly #deps: HubDeps;
@@ -320,12 +317,14 @@ export class Hub {
       typing: new RateLimits(TYPING_PER_ROOM_PER_SEC, TYPING_PER_ROOM_PER_SEC * 2, clock),
     };
     this.#rooms = new RoomDirectory(store, ids, clock, settings.maxRooms);
+    this.#roomList = new RoomListWatch(() => this.listRooms(), { log });
     const ttlSeconds = settings.roomIdleTtlSeconds ?? 0;
     this.#sweeper = ttlSeconds <= 0 ? undefined : new RoomSweeper({
       store,
       members: (room) => this.presence.countOf(room),
       removed: (room) => {
         this.#rooms.forget(room);
+        this.#roomList.changed();
         const gone: RoomGoneNodeMessage = { t: "gone", room: room.id, name: room.name };
         bus.publish(NOTICES_TOPIC, gone);
       },
@@ -376,8 +375,10 @@ export class Hub {
       if (message.t === "notice") this.#deliverNotice(message.to, message.message);
       else if (message.t === "typing") {
         this.#locals.fanoutExcept(message.room, { text: message.text }, message.memberId);
-      } else if (message.t === "gone") this.#rooms.forget({ id: message.room, name: message.name });
-      else this.#deliverDirect(message.to, message.from, message.skip, { text: message.text });
+      } else if (message.t === "gone") {
+        this.#rooms.forget({ id: message.room, name: message.name });
+        this.#roomList.changed();
+      } else this.#deliverDirect(message.to, message.from, message.skip, { text: message.text });
     });
     if (options.timers !== false && this.#sweeper) this.#sweeper.start();
   }
@@ -389,6 +390,7 @@ export class Hub {
 
   /** Says goodbye to other nodes and stops every subscription and timer. */
   close(): void {
+    this.#roomList.close();
     this.#sweeper?.close();
     this.#diffs.close();
     this.#sync.close();
@@ -509,6 +511,7 @@ export class Hub {
     if (!this.#locals.remove(member)) return;
     if (!this.#locals.hasDevices(member.memberId)) this.#lastTyping.delete(member.memberId);
     this.#deps.names?.release(nameKey(member.name), member.memberId);
+    this.#roomList.unwatch(member.connection);
     for (const room of [...member.rooms.keys()]) this.#leaveRoom(member, room);
     this.presence.remove(member.id);
     this.#sync.announce({ t: "down", id: member.id });
@@ -523,7 +526,9 @@ export class Hub {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#rooms.create(rawName);
+    const created = this.#rooms.create(rawName);
+    created.then(() => this.#roomList.changed(), () => {});
+    return created;
   }
 
   /**
@@ -546,6 +551,14 @@ export class Hub {
       name: room.name,
       members: this.presence.countOf(room.id),
     }));
+  }
+
+  /**
+   * The room list for a member that watches it: answered now, and pushed again as a `rooms`
+   * event soon after any change (see `room_list_watch.ts`) until it disconnects.
+   */
+  watchRooms(member: LocalMember): Promise<RoomsEvent> {
+    return this.#roomList.watch(member.connection);
   }
 
   /** A room with the names of its members on every node. */
@@ -720,7 +733,9 @@ export class Hub {
       if (!room) return this.#notInRoom(ref ?? "");
       validateMessageText(message, this.#deps.settings.maxMessageLength);
       if (!member.limiter.take()) {
-        throw new ChatError("rate_limited", "too many messages; slow down");
+        throw new ChatError("rate_limited", "too many messages; slow down", {
+          retryAfterSeconds: Math.max(1, Math.ceil(member.limiter.waitMs() / 1000)),
+        });
       }
       // Once-only sends: the key is the member's own, in this room (the store keeps it a day).
       const options = key === undefined
@@ -1285,6 +1300,7 @@ export class Hub {
    * each in a small room, gathered into a `presence_diff` every few ms in a large one.
    */
   #announceChanges(changes: RoomChange[], actor?: LocalMember): void {
+    if (changes.length > 0) this.#roomList.changed();
     const large = this.#deps.settings.largeRoom ?? LARGE_ROOM;
     for (const { kind, room, member } of changes) {
       const who = { member: member.name, memberId: member.memberId };

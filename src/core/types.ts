@@ -253,6 +253,24 @@ export interface DirectEvent {
   readonly ts: number;
 }
 
+/** A room with its member count, as `GET /rooms` lists it. */
+export interface RoomSummary {
+  /** The room's id. */
+  readonly id: string;
+  /** The room's name. */
+  readonly name: string;
+  /** Members connected to it on every node. */
+  readonly members: number;
+}
+
+/** The room list, to a connection that watches it (`rooms`): again after every change. */
+export interface RoomsEvent {
+  /** The event's name. */
+  readonly event: "rooms";
+  /** The rooms, oldest first, as `GET /rooms` lists them. */
+  readonly rooms: readonly RoomSummary[];
+}
+
 /** What the core pushes to members unasked; the transport serialises it (see `wire/events.ts`). */
 export type PushEvent =
   | LogEntry
@@ -262,7 +280,8 @@ export type PushEvent =
   | MeEvent
   | NoticeEvent
   | TypingEvent
-  | DirectEvent;
+  | DirectEvent
+  | RoomsEvent;
 
 /**
  * An event on its way to members. The core builds it once per event, not per recipient; the wire

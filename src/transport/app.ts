@@ -329,6 +329,13 @@ export function buildApp(deps: AppDeps): Hono {
     }),
   );
   app.get("/health", (c) => c.text("ok", 200, { "x-chat-node": deps.hub.nodeId }));
+  // What a client needs to know before it connects (the web client reads it at start).
+  app.get("/config", (c) =>
+    c.json({
+      tokens: deps.tokens !== undefined,
+      tokenUrl: deps.settings.webTokenUrl || null,
+      maxMessageLength: deps.settings.maxMessageLength,
+    }));
   const socketRoute = (route: { wire?: Wire; roomRequired?: boolean }) => async (c: Context) => {
     try {
       const env = c.env as { remoteAddr?: Deno.Addr } | undefined;

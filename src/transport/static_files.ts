@@ -57,7 +57,8 @@ async function readAsset(href: string): Promise<ReadableStream | null> {
  */
 export function mountStaticFiles(app: Hono, root: URL): void {
   const serve = (name: string): MiddlewareHandler => async (c, next) => {
-    if (!SAFE_NAME.test(name)) return await next();
+    const [folder, file] = name.includes("/") ? name.split("/", 2) : [undefined, name];
+    if (!SAFE_NAME.test(file) || (folder !== undefined && folder !== "ui")) return await next();
     return await serveStatic({
       root: root.href,
       path: name,
@@ -95,4 +96,9 @@ export function mountStaticFiles(app: Hono, root: URL): void {
     zip,
     (c, next) => serve(c.req.param("file"))(c, next),
   );
+  // The web client's modules (one folder deep, names checked like the rest).
+  app.get("/ui/:file", headers, revalidate, tag, zip, (c, next) => {
+    const file = c.req.param("file");
+    return SAFE_NAME.test(file) ? serve(`ui/${file}`)(c, next) : next();
+  });
 }

@@ -452,6 +452,8 @@ export class WsSession {
         ).catch((error) => this.#refuse(error, re));
         return;
       }
+      case "rooms":
+        return this.#sendText(this.#wire.answer(await this.hub.watchRooms(member), re));
       case "refresh":
         return this.#sendText(this.#wire.answer(await this.#refresh(command.token), re));
       case "custom":

@@ -63,6 +63,11 @@ export type Command =
     readonly emoji: string;
   }
   | {
+    /** The room list now, and again (`rooms` events) whenever it changes. */
+    readonly command: "rooms";
+    readonly id?: string;
+  }
+  | {
     /** A fresh token for the same subject: the connection lives until its expiry. */
     readonly command: "refresh";
     readonly id?: string;
@@ -90,6 +95,7 @@ export const BUILT_IN_COMMANDS: ReadonlySet<string> = new Set([
   "delete",
   "react",
   "refresh",
+  "rooms",
   "custom",
 ]);
 
@@ -214,6 +220,8 @@ function toCommand(
       };
     case "refresh":
       return { command: "refresh", id, token: required(fields, "token") };
+    case "rooms":
+      return { command: "rooms", id };
     default:
       if (custom.has(name)) return { command: "custom", id, name, fields };
       throw new ChatError("unknown_command", `unknown command '${name.slice(0, 64)}'`);
