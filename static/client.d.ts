@@ -76,8 +76,15 @@ export declare class Room extends Emitter {
   seq: number;
   /** The id of the last stored event seen: where a resume starts. */
   last: string | undefined;
-  /** Every broadcast of the room once, in `seq` order, across reconnections. */
-  on(name: "message", handler: (event: MessageEvent) => void): () => void;
+  /** The last `joined` answer (`seq`, `members`; `count` and `more` in a large room). */
+  joined: ChatEvent;
+  /**
+   * Every broadcast of the room once, in `seq` order, across reconnections; the
+   * acknowledgement of your own send carries the `key` it was sent with.
+   */
+  on(name: "message", handler: (event: MessageEvent & { key?: string }) => void): () => void;
+  /** The room was joined again after a reconnection (the new `joined` answer). */
+  on(name: "joined", handler: (event: ChatEvent) => void): () => void;
   /** Someone joined or left. */
   on(name: "join" | "leave", handler: (event: MembershipEvent) => void): () => void;
   /** A resume could not recover everything (retention dropped some): reload history. */
@@ -128,6 +135,11 @@ export declare class ChatClient extends Emitter {
     name: "disconnected",
     handler: (close: { code: number; reason: string }) => void,
   ): () => void;
+  /** The room list changed (after `watchRooms`). */
+  on(
+    name: "rooms",
+    handler: (rooms: { id: string; name: string; members: number }[]) => void,
+  ): () => void;
   /** The token was replaced in place (`refresh`), before it expired. */
   on(name: "token", handler: (token: string) => void): () => void;
   /** An error not tied to a request. */
@@ -136,6 +148,8 @@ export declare class ChatClient extends Emitter {
   on(name: string, handler: (event: ChatEvent) => void): () => void;
   /** Joins a room (by id or name; a new name makes a room); resolves once joined. */
   join(ref: string): Promise<Room>;
+  /** The room list now, and a `rooms` event whenever it changes (across reconnections). */
+  watchRooms(): Promise<{ id: string; name: string; members: number }[]>;
   /** Leaves a room (see `Room.leave`). */
   leave(room: Room): Promise<void>;
   /** Sends a command and resolves with the server's answer to it (rejects with its error). */

@@ -141,6 +141,8 @@ export class Room extends Emitter {
     this.seq = Number(joined.seq ?? 0);
     /** @type {string | undefined} The id of the last stored event seen: where a resume starts. */
     this.last = undefined;
+    /** @type {ChatEvent} The last `joined` answer (`count` and `more` in a large room). */
+    this.joined = joined;
   }
 
   /** @type {ChatClient} */
@@ -422,6 +424,10 @@ export class ChatClient extends Emitter {
   /** @param {ChatEvent} event */
   #receive(event) {
     const re = typeof event.re === "string" ? event.re : undefined;
+    // Our own message's acknowledgement carries the key it was sent with.
+    const sent = re === undefined ? undefined : this.#outbox.get(re);
+    if (sent && event.event === "broadcast") event.key = sent.key;
+    if (event.event === "rooms" && re === undefined) this.emit("rooms", event.rooms);
     if (event.event === "me") {
       this.me = { id: String(event.id), name: String(event.member) };
       if (typeof event.session === "string") this.#session = event.session;
@@ -470,6 +476,22 @@ export class ChatClient extends Emitter {
       }
     }
     for (const [id, entry] of this.#outbox) this.#sendBroadcast(id, entry);
+    if (this.#watchingRooms) this.watchRooms().catch(() => {});
+  }
+
+  #watchingRooms = false;
+
+  /**
+   * The room list (as `GET /rooms`), and from now on a `rooms` event with the list whenever it
+   * changes (member counts, new rooms), across reconnections.
+   * @returns {Promise<{ id: string, name: string, members: number }[]>}
+   */
+  async watchRooms() {
+    this.#watchingRooms = true;
+    const answer = await this.request({ command: "rooms" });
+    const rooms = /** @type {{ id: string, name: string, members: number }[]} */ (answer.rooms);
+    this.emit("rooms", rooms);
+    return rooms;
   }
 
   /**
@@ -478,6 +500,8 @@ export class ChatClient extends Emitter {
    */
   #rejoined(room, joined) {
     room.members = /** @type {string[]} */ (joined.members ?? room.members);
+    room.joined = joined;
+    room.emit("joined", joined);
     // Part of what was missed is gone: the caller should reload history.
     if (joined.recovered === false) {
       room.seq = Number(joined.seq ?? room.seq);

@@ -169,6 +169,8 @@ Deno.test("browser: rooms with unread counts, leaving a room, and history loads 
     await reader.page.locator("#joined-rooms .badge").waitFor({
       state: "detached",
     });
+    // Leaving is in the room's menu, not a button beside every title.
+    await reader.page.getByRole("button", { name: "Options" }).click();
     await reader.page.getByRole("button", { name: "Leave room" }).click();
     await reader.page.locator("#joined-rooms button", { hasText: "archive" })
       .waitFor({ state: "detached" });
@@ -351,14 +353,32 @@ Deno.test("browser: a refused message shows why", async () => {
   const browser = await launch();
   try {
     const ana = await openAs(browser, server, "ana");
-    await send(ana.page, "this message is far too long to be accepted");
-    await ana.page.locator("#messages .failure", { hasText: "too_large" })
+    // Too long: said in plain words at once, and what was typed stays in the composer.
+    const tooLong = "this message is far too long to be accepted";
+    await send(ana.page, tooLong);
+    await ana.page.locator("#composer-error", {
+      hasText: `Too long: ${tooLong.length} of 20 characters`,
+    })
       .waitFor();
+    assert.equal(
+      await ana.page.getByLabel("Message", { exact: true }).inputValue(),
+      tooLong,
+    );
+    assert.equal(
+      await ana.page.locator("#messages li.message").count(),
+      0,
+      "nothing sent",
+    );
     await send(ana.page, "one");
     await send(ana.page, "two");
     await send(ana.page, "three");
-    await ana.page.locator("#messages .failure", { hasText: "rate_limited" })
-      .waitFor();
+    // Over the rate: the line keeps its text and says when it will go (by itself, once).
+    const slowed = ana.page.locator("#messages li.failed", {
+      hasText: "three",
+    });
+    await slowed.locator(".failure", {
+      hasText: /Slow down — sending in \d+ s/,
+    }).waitFor();
     await ana.close();
   } finally {
     await browser.close();
@@ -407,15 +427,13 @@ Deno.test("browser: at phone width there is no horizontal scroll; the main view 
     });
     // A reaction and an edit, as the picture shows them.
     const morning = ben.page.locator("#messages li", { hasText: "Morning!" });
-    await morning.getByText("React").click();
+    await morning.hover();
+    await morning.getByRole("button", { name: "React", exact: true }).click();
     await morning.getByRole("button", { name: "React with 🎉" }).click();
     await ana.page.locator("#messages .chip", { hasText: "🎉 1" }).waitFor();
-    await ana.page.locator("#messages li", { hasText: "Lovely." }).getByRole(
-      "button",
-      {
-        name: "Edit",
-      },
-    ).click();
+    const lovely = ana.page.locator("#messages li", { hasText: "Lovely." });
+    await lovely.hover();
+    await lovely.getByRole("button", { name: "Edit" }).click();
     await ana.page.getByLabel("Message", { exact: true }).fill(
       "Lovely.\nI'll tell the team.",
     );
@@ -505,6 +523,7 @@ Deno.test("browser: typing shows to the others; one's own messages can be edited
       0,
       "no edit button on someone else's message",
     );
+    await mine.hover();
     await mine.getByRole("button", { name: "Edit" }).click();
     const box = ana.page.getByLabel("Message", { exact: true });
     assert.equal(await box.inputValue(), "hel");
@@ -514,12 +533,9 @@ Deno.test("browser: typing shows to the others; one's own messages can be edited
       ".edited",
     ).waitFor();
     assert.deepEqual(await texts(ben.page), ["hello"]);
-    await ana.page.locator("#messages li", { hasText: "hello" }).getByRole(
-      "button",
-      {
-        name: "Delete",
-      },
-    ).click();
+    const edited = ana.page.locator("#messages li", { hasText: "hello" });
+    await edited.hover();
+    await edited.getByRole("button", { name: "Delete" }).click();
     await ben.page.locator("#messages li.deleted", {
       hasText: "This message was deleted.",
     })
@@ -533,7 +549,8 @@ Deno.test("browser: reactions with counts, toggled by a click, the same for ever
     await send(ana.page, "ship it?");
     const line = ben.page.locator("#messages li", { hasText: "ship it?" });
     await line.waitFor();
-    await line.getByText("React").click();
+    await line.hover();
+    await line.getByRole("button", { name: "React", exact: true }).click();
     await line.getByRole("button", { name: "React with 👍" }).click();
     const anaLine = ana.page.locator("#messages li", { hasText: "ship it?" });
     const chip = anaLine.locator(".chip", { hasText: "👍 1" });
