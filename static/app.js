@@ -248,7 +248,10 @@ ui.messages.addEventListener("scroll", () => {
 ui.messages.addEventListener("click", (event) => {
   const target = /** @type {HTMLElement} */ (event.target);
   if (target.closest("button") || !matchMedia("(hover: none)").matches) return;
-  target.closest("li.message")?.classList.toggle("show-actions");
+  const id = /** @type {HTMLElement | null} */ (target.closest("li.message"))?.dataset.id;
+  if (id === undefined) return;
+  state.actionsFor = state.actionsFor === id ? undefined : id;
+  render();
 });
 document.addEventListener("visibilitychange", () => {
   const c = current();

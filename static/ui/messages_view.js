@@ -33,7 +33,7 @@ const GROUP_MS = 5 * 60_000;
 /**
  * The items of a conversation's list.
  * @param {Conversation} c
- * @param {{ myId: string, offline: boolean, reacted: Map<string, Set<string>>, actions: MessageActions }} context
+ * @param {{ myId: string, offline: boolean, reacted: Map<string, Set<string>>, actions: MessageActions, actionsFor?: string }} context
  * @returns {HTMLElement[]}
  */
 export function renderLines(c, context) {
@@ -82,7 +82,7 @@ export function renderLines(c, context) {
  * @param {Conversation} c
  * @param {Extract<import("./conversations.js").Line, { kind: "message" }>} line
  * @param {boolean} grouped
- * @param {{ myId: string, offline: boolean, reacted: Map<string, Set<string>>, actions: MessageActions }} context
+ * @param {{ myId: string, offline: boolean, reacted: Map<string, Set<string>>, actions: MessageActions, actionsFor?: string }} context
  */
 function renderMessage(c, line, grouped, context) {
   const m = line.message;
@@ -93,6 +93,7 @@ function renderMessage(c, line, grouped, context) {
   if (grouped) li.classList.add("grouped");
   if (line.pending) li.classList.add("pending");
   if (line.failed) li.classList.add("failed");
+  if (context.actionsFor === m.id) li.classList.add("show-actions");
   if (!grouped) {
     li.append(avatar(m.member, m.memberId));
     const head = el("div", "msg-head");

@@ -84,6 +84,8 @@ export const state = {
   editing: undefined,
   online: false,
   lastTypingSent: 0,
+  /** @type {string | undefined} the message whose actions a tap showed (touch screens) */
+  actionsFor: undefined,
   /** @type {{ id: string, name: string, members: number }[]} */
   allRooms: [],
 };

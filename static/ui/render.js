@@ -53,6 +53,7 @@ export function render(stick = false, force = false) {
         myId: state.me.id,
         offline: !state.online,
         reacted: state.reacted,
+        actionsFor: state.actionsFor,
         actions: /** @type {import("./messages_view.js").MessageActions} */ (hooks.actions),
       })
       : []),

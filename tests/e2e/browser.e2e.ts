@@ -451,11 +451,15 @@ Deno.test("browser: at phone width there is no horizontal scroll; the main view 
     // leaves the tree as it found it.
     const picture = await ana.page.screenshot();
     assert.ok(picture.byteLength > 10_000, "the page rendered");
+    // The same view in the dark.
+    await ana.page.emulateMedia({ colorScheme: "dark" });
+    const dark = await ana.page.screenshot();
     if (Deno.env.get("CHAT_SCREENSHOTS") === "1") {
       await Deno.writeFile(
         new URL("../../docs/screenshot.png", import.meta.url),
         picture,
       );
+      await Deno.writeFile(new URL("../../docs/screenshot-dark.png", import.meta.url), dark);
     }
     await ana.close();
     await ben.close();

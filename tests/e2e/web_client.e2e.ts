@@ -430,3 +430,30 @@ Deno.test("web client with a token endpoint (CHAT_WEB_TOKEN_URL): 2-second token
       await three.context.close();
     },
   ));
+
+Deno.test("web client on a touch screen: a tap on a message shows its actions (there is no hover), a second tap hides them", () =>
+  withBrowser({}, async (browser, server) => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 780 },
+      hasTouch: true,
+      isMobile: true,
+    });
+    await context.addInitScript(() => localStorage.setItem("chat.name", "thumb"));
+    const page = await context.newPage();
+    await page.goto(`${server.http}/`);
+    await connected(page);
+    await send(page, "tap me");
+    const line = page.locator("#messages li.message", { hasText: "tap me" });
+    await page.locator("#messages li.pending").waitFor({ state: "detached" });
+    const shown = () =>
+      line.locator(".actions").evaluate((el) => getComputedStyle(el).opacity === "1");
+    assert.equal(await shown(), false, "hidden until asked for");
+    await line.locator(".msg-body").tap();
+    assert.equal(await shown(), true);
+    await line.getByRole("button", { name: "React", exact: true }).tap();
+    await line.getByRole("button", { name: "React with 👍" }).tap();
+    await line.locator(".chip", { hasText: "👍 1" }).waitFor();
+    await line.locator(".msg-body").tap();
+    assert.equal(await shown(), false);
+    await context.close();
+  }));
