@@ -23,6 +23,7 @@ import {
   rss,
   type Server,
   type ServerSpec,
+  socketUrl,
   SPECS,
   startServer,
 } from "./servers.ts";
@@ -70,11 +71,7 @@ class LoadClient {
     // senders (its first clients) are on the first process and half its receivers elsewhere.
     this.process = Math.floor((index % 1000) * server.ports.length / 1000) % server.ports.length;
     const port = server.ports[this.process];
-    const url = this.kind === "ours"
-      ? `ws://127.0.0.1:${port}/ws?name=${name}&room=${room}`
-      : this.kind === "socketio"
-      ? `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&room=${room}`
-      : `ws://127.0.0.1:${port}/?room=${room}`;
+    const url = socketUrl(this.kind, port, room, name);
     this.socket = new WebSocket(url);
     return new Promise((resolve, reject) => {
       this.socket.onerror = () => reject(new Error(`connection failed: ${url}`));

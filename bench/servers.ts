@@ -22,6 +22,15 @@ export function pinServers(cpus: string | undefined): void {
 
 export type Kind = "ours" | "relay" | "socketio";
 
+/** Where a load client of `kind` connects to be in `room` (as `name`, for ours). */
+export function socketUrl(kind: Kind, port: number, room: string, name: string): string {
+  return kind === "ours"
+    ? `ws://127.0.0.1:${port}/ws?name=${name}&room=${room}`
+    : kind === "socketio"
+    ? `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&room=${room}`
+    : `ws://127.0.0.1:${port}/?room=${room}`;
+}
+
 export interface Server {
   readonly name: string;
   readonly kind: Kind;

@@ -13,7 +13,15 @@
  *
  * @module
  */
-import { type Kind, path, pinServers, type Server, SPECS, startServer } from "./servers.ts";
+import {
+  type Kind,
+  path,
+  pinServers,
+  type Server,
+  socketUrl,
+  SPECS,
+  startServer,
+} from "./servers.ts";
 
 const SMOKE = Deno.args.includes("--smoke");
 const flag = (name: string) =>
@@ -68,11 +76,7 @@ class ShapeClient {
   constructor(readonly kind: Kind, readonly tag: string) {}
 
   open(port: number, room: string): Promise<void> {
-    const url = this.kind === "ours"
-      ? `ws://127.0.0.1:${port}/ws?name=${this.tag}&room=${room}`
-      : this.kind === "socketio"
-      ? `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&room=${room}`
-      : `ws://127.0.0.1:${port}/?room=${room}`;
+    const url = socketUrl(this.kind, port, room, this.tag);
     this.socket = new WebSocket(url);
     return new Promise((resolve, reject) => {
       this.socket.onerror = () => reject(new Error(`connection failed: ${url}`));

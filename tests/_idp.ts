@@ -4,6 +4,7 @@
  * with those keys.
  */
 import { sign } from "hono/jwt";
+import { makeKeyPair } from "../src/cli/key_pairs.ts";
 
 /** The algorithms an identity provider signs with here. */
 export type Alg = "RS256" | "ES256" | "EdDSA";
@@ -18,17 +19,7 @@ export interface ProviderKey {
 
 /** Makes a key pair for `alg`, named `kid`. */
 export async function makeKey(alg: Alg, kid: string): Promise<ProviderKey> {
-  const params = alg === "RS256"
-    ? {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    }
-    : alg === "ES256"
-    ? { name: "ECDSA", namedCurve: "P-256" }
-    : { name: "Ed25519" };
-  const pair = await crypto.subtle.generateKey(params, true, ["sign", "verify"]) as CryptoKeyPair;
+  const pair = await makeKeyPair(alg);
   const privateJwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
   const publicJwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
   return {

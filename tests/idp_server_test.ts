@@ -8,6 +8,21 @@ import { IdentityProvider, makeKey, nowSeconds } from "./_idp.ts";
 
 const SECRET = "hs256-secret-beside-the-idp";
 
+/** A gRPC client on the chat's gRPC port that sends `token` in its metadata. */
+function grpcWithToken(port: number, sessions: Http2SessionManager, token: string) {
+  return createClient(
+    ChatService,
+    createGrpcTransport({
+      baseUrl: `http://127.0.0.1:${port}`,
+      sessionManager: sessions,
+      interceptors: [(next) => (request) => {
+        request.header.set("authorization", `Bearer ${token}`);
+        return next(request);
+      }],
+    }),
+  );
+}
+
 /** Resolves once the wall clock is past `ms` (a token's expiry is wall-clock time). */
 function until(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - Date.now())));
@@ -67,18 +82,7 @@ Deno.test("identity provider: RS256/ES256 tokens work on /ws, POST /rooms, HTTP 
     assert.equal(connectCall.status, 200);
     const refusedCall = await post("/chat_v1.ChatService/CreateChat", wrongAudience, { name: "x" });
     assert.equal(refusedCall.status, 401);
-    const grpc = (token: string) =>
-      createClient(
-        ChatService,
-        createGrpcTransport({
-          baseUrl: `http://127.0.0.1:${port}`,
-          sessionManager: sessions,
-          interceptors: [(next) => (request) => {
-            request.header.set("authorization", `Bearer ${token}`);
-            return next(request);
-          }],
-        }),
-      );
+    const grpc = (token: string) => grpcWithToken(port, sessions, token);
     const message = await grpc(bob).sendMessage({
       chatId: room.id,
       message: { sender: "mallory", content: "over grpc" },
@@ -184,17 +188,7 @@ Deno.test("gRPC: a ConnectChat stream ends UNAUTHENTICATED when its token expire
   try {
     const exp = nowSeconds() + 2;
     const token = await provider.token(key, { sub: "streamer", exp });
-    const chat = createClient(
-      ChatService,
-      createGrpcTransport({
-        baseUrl: `http://127.0.0.1:${port}`,
-        sessionManager: sessions,
-        interceptors: [(next) => (request) => {
-          request.header.set("authorization", `Bearer ${token}`);
-          return next(request);
-        }],
-      }),
-    );
+    const chat = grpcWithToken(port, sessions, token);
     const { chatId } = await chat.createChat({ name: "streamed" });
     let ended: unknown;
     try {

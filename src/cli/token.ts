@@ -14,9 +14,10 @@
  */
 import { sign } from "hono/jwt";
 import { issueToken } from "../transport/tokens.ts";
+import { KEY_ALGORITHMS, type KeyAlgorithm, makeKeyPair } from "./key_pairs.ts";
 
-const ALGORITHMS = ["ES256", "RS256", "EdDSA"] as const;
-type Alg = typeof ALGORITHMS[number];
+const ALGORITHMS = KEY_ALGORITHMS;
+type Alg = KeyAlgorithm;
 
 const USAGE = `usage:
   CHAT_JWT_SECRET=... deno task token <name> [--rooms a,b] [--ttl seconds]
@@ -40,17 +41,7 @@ async function makeKeys(): Promise<void> {
   const alg = (option("--alg") ?? "ES256") as Alg;
   if (!ALGORITHMS.includes(alg)) fail(`--alg must be one of ${ALGORITHMS.join(", ")}`);
   const dir = option("--dir") ?? "data/idp";
-  const params = alg === "RS256"
-    ? {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    }
-    : alg === "ES256"
-    ? { name: "ECDSA", namedCurve: "P-256" }
-    : { name: "Ed25519" };
-  const pair = await crypto.subtle.generateKey(params, true, ["sign", "verify"]) as CryptoKeyPair;
+  const pair = await makeKeyPair(alg);
   const kid = `dev-${new Date().toISOString().slice(0, 10)}-${crypto.randomUUID().slice(0, 8)}`;
   const strip = ({ key_ops: _ops, ext: _ext, ...jwk }: JsonWebKey) => jwk;
   const privateJwk = { ...strip(await crypto.subtle.exportKey("jwk", pair.privateKey)), kid, alg };
