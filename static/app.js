@@ -119,8 +119,13 @@ function start() {
   });
   const first = activeRoom && !activeRoom.startsWith("@") ? activeRoom : rooms[0];
   const ordered = [first, ...rooms.filter((r) => r !== first)];
+  let firstJoined = () => {};
+  state.joined = new Promise((resolve) => firstJoined = resolve);
   (async () => {
-    for (const name of ordered) await joinRoom(name, name === first || activeRoom === name);
+    for (const name of ordered) {
+      await joinRoom(name, name === first || activeRoom === name);
+      firstJoined();
+    }
     for (const name of saved.directs()) openDirectConversation(name, activeRoom === directId(name));
     resendSaved();
     await client.watchRooms().catch(() => {});

@@ -84,6 +84,8 @@ export const state = {
   editing: undefined,
   online: false,
   lastTypingSent: 0,
+  /** Resolves once the first room is joined (a send before that waits for it). */
+  joined: Promise.resolve(),
   /** @type {string | undefined} the message whose actions a tap showed (touch screens) */
   actionsFor: undefined,
   /** @type {{ id: string, name: string, members: number }[]} */

@@ -25,8 +25,10 @@ const TYPING_SEND_MS = 2000;
 /** Sends what the composer holds (or saves the edit); what was typed is never lost. */
 export function send() {
   const text = ui.input.value;
+  if (text.trim() === "") return;
   const c = current();
-  if (!c || text.trim() === "") return;
+  // Not in a room yet (the first join is on its way): it goes once there, from the composer.
+  if (!c) return void state.joined.then(() => current() && send());
   const length = [...text].length;
   if (length > state.config.maxMessageLength) {
     ui.composerError.textContent = `Too long: ${count(length)} of ${

@@ -321,10 +321,10 @@ Deno.test("web client: axe-core finds no violations on the sign-in and chat scre
       });
       await bob.request({
         command: "broadcast",
-        message: "a message to check",
+        message: `a message to check at ${viewport.width}px`,
       });
       await login.locator("#messages .msg-body", {
-        hasText: "a message to check",
+        hasText: `a message to check at ${viewport.width}px`,
       }).waitFor();
       await send(login, "and one of mine");
       await login.locator("#messages li.pending").waitFor({
