@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { LocalMember } from "../src/core/local_member.ts";
 import { LocalRooms } from "../src/core/local_rooms.ts";
 import { logTime, nextLogId } from "../src/core/log_order.ts";
-import { clashLosers } from "../src/core/name_settlement.ts";
+import { clashLosers } from "../src/core/name_keeping.ts";
 import { nameKey } from "../src/core/names.ts";
 import { parsePresenceMessage, parseRoomMessage } from "../src/core/node_messages.ts";
 import { Presence } from "../src/core/presence.ts";

@@ -1,56 +1,39 @@
 import { RoomSweeper } from "./room_sweeper.ts";
 import { RateLimits } from "./rate_limiter.ts";
 import { Arrivals } from "./arrivals.ts";
-import type { Bus } from "./bus.ts";
 import { ChatError } from "./errors.ts";
 import { LocalMember } from "./local_member.ts";
 import { LocalRooms } from "./local_rooms.ts";
+import { pageLimit, validateCursor, validateEmoji, validateMessageText } from "./message.ts";
+import type { MemberInfo, MessageVerdict } from "./hooks.ts";
+import { NameKeeping } from "./name_keeping.ts";
 import {
-  isUlid,
-  pageLimit,
-  validateCursor,
-  validateEmoji,
-  validateMessageText,
-} from "./message.ts";
-import type { MemberInfo, MessageHook, MessageVerdict } from "./hooks.ts";
-import { clashLosers } from "./name_settlement.ts";
-import {
-  type DirectNodeMessage,
-  type NoticeNodeMessage,
   type NoticeTarget,
   parseMemberMessage,
   type RoomGoneNodeMessage,
-  type TypingNodeMessage,
 } from "./node_messages.ts";
-import { directEvent, directRoom } from "./direct.ts";
 import { memberIdOf } from "./member_identity.ts";
 import { logIdOf, type MessageChange } from "./message_changes.ts";
-import type { NameRegistry } from "./name_registry.ts";
 import {
   guestName,
-  nameCandidates,
   nameKey,
   roomAccessKeys,
   roomAllowed,
-  uniqueName,
   validateAuthorName,
   validateDisplayName,
 } from "./names.ts";
-import { Presence, type PresenceMember, type RoomChange } from "./presence.ts";
+import { Presence, type RoomChange } from "./presence.ts";
 import { PresenceDiffs } from "./presence_diffs.ts";
 import { PresenceSync } from "./presence_sync.ts";
 import { RoomDirectory } from "./room_directory.ts";
 import { storedEntry } from "./room_feed.ts";
 import { RoomFeeds } from "./room_feeds.ts";
-import type { AppendOptions, Store } from "./store.ts";
+import type { AppendOptions } from "./store.ts";
 import type {
   ChangeEvent,
   ChatMessage,
-  Clock,
   Connection,
   DirectEvent,
-  IdSource,
-  Logger,
   MeEvent,
   MessageDraft,
   MessagePage,
@@ -58,173 +41,32 @@ import type {
   Room,
   RoomsEvent,
   RoomSummary,
-  TypingEvent,
 } from "./types.ts";
 import { RoomListWatch } from "./room_list_watch.ts";
+import { MemberMessages, NOTICES_TOPIC } from "./member_messages.ts";
 
 export type { RoomSummary };
 
-/** The limits and timings the hub enforces. */
-export interface HubSettings {
-  /** Longest message, in characters. */
-  readonly maxMessageLength: number;
-  /** Sustained broadcasts per second per connection. */
-  readonly ratePerSecond: number;
-  /** Broadcasts a connection may send at once above its sustained rate. */
-  readonly rateBurst: number;
-  /** Rooms one connection may be in at once. */
-  readonly maxRoomsPerConnection: number;
-  /** How often this node tells others it is alive, in ms. */
-  readonly heartbeatMs: number;
-  /** How long without a word before a node's members are dropped, in ms. */
-  readonly presenceTimeoutMs: number;
-  /** How long an event that came early waits for a missing one before the store is read, in ms. */
-  readonly gapGraceMs?: number;
-  /** Sustained joins and leaves per second per connection (default 2). */
-  readonly joinRatePerSecond?: number;
-  /** Joins and leaves allowed at once above that (default 10). */
-  readonly joinBurst?: number;
-  /** Rooms the server holds at most (default: no limit). */
-  readonly maxRooms?: number;
-  /** Messages one `since` replay may send; a longer backlog gets `recovered: false` (default 5000). */
-  readonly maxReplay?: number;
-  /**
-   * Members above which a room is large (default 100): its joins and leaves go out as
-   * `presence_diff` events every `presenceDiffMs`, and `joined`/`list` give a page of names.
-   */
-  readonly largeRoom?: number;
-  /** How often a large room's presence diff is sent, in ms (default 50). */
-  readonly presenceDiffMs?: number;
-  /** Seconds after which an empty room that never had a message is removed (0: never). */
-  readonly roomIdleTtlSeconds?: number;
-  /** Rooms one client may create per hour, sustained (default 100, bursts of 20). */
-  readonly roomsPerHour?: number;
-}
-
-/** What the hub is built from; every moving part is passed in. */
-export interface HubDeps {
-  /** Rooms and history. */
-  readonly store: Store;
-  /** How this node talks to the other nodes. */
-  readonly bus: Bus;
-  /** Time. */
-  readonly clock: Clock;
-  /** Ids for members, rooms and messages. */
-  readonly ids: IdSource;
-  /** This node's id, unique among nodes (the bus uses the same). */
-  readonly nodeId: string;
-  /** Limits and timings. */
-  readonly settings: HubSettings;
-  /** Structured log lines (renames, lost nodes, repairs). */
-  readonly log?: Logger;
-  /** Randomness for generated guest names. */
-  readonly random?: () => number;
-  /**
-   * The wire's serialiser (`wire/events.ts`), so that an event is serialised once, for local
-   * members and other nodes alike; the core itself knows no format.
-   */
-  readonly encode: (out: Outbound) => string;
-  /** Told of each commit, for metrics. */
-  readonly observer?: HubObserver;
-  /** An embedder's judge of every message before it is stored. */
-  readonly onMessage?: MessageHook;
-  /** Where names are claimed across processes (the Redis engine), if anywhere. */
-  readonly names?: NameRegistry;
-}
-
-/** A room with its member names, as `GET /rooms/:id` shows it. */
-export interface RoomDetails extends Room {
-  /** Names of the members connected to it on every node. */
-  readonly members: string[];
-}
-
-/** What `join` gives back: the room as the member now sees it, and what to call once answered. */
-export interface JoinResult {
-  /** The room. */
-  readonly room: Room;
-  /** Names of its members on every node (the first page of them in a large room). */
-  readonly members: string[];
-  /** In a large room: how many members it has, and that `members` is only the first page. */
-  readonly page?: { readonly count: number; readonly more: boolean };
-  /** The room's `seq` as delivered to its members here: live events continue after it. */
-  readonly seq: number;
-  /** With `since`: whether everything missed was still kept. */
-  readonly recovered?: boolean;
-  /**
-   * Sends the replayed messages, page by page (awaiting `drained` between pages, so that a slow
-   * socket is not overrun), then the events held meanwhile. Call it after `joined`; it stops early
-   * if the member leaves the room meanwhile.
-   */
-  readonly flush: (drained?: () => Promise<void>) => Promise<void>;
-}
-
-/** Members of a room, as `list` answers. */
-export interface MemberList {
-  /** The room's id. */
-  readonly room: string;
-  /** Names of its members on every node (a page of them in a large room). */
-  readonly members: string[];
-  /** In a large room: the member count, where the page starts, and whether more follow. */
-  readonly page?: { readonly count: number; readonly offset: number; readonly more: boolean };
-}
-
-/** A page of a room's history, as `history` answers. */
-export interface HistoryPage extends MessagePage {
-  /** The room's id. */
-  readonly room: string;
-}
-
-/** A change to a stored message, as a member asks for it (`room` as for `broadcast`). */
-export type ChangeRequest =
-  | {
-    readonly kind: "edit";
-    readonly room?: string;
-    readonly target: string;
-    readonly message: string;
-  }
-  | { readonly kind: "delete"; readonly room?: string; readonly target: string }
-  | {
-    readonly kind: "react";
-    readonly room?: string;
-    readonly target: string;
-    readonly emoji: string;
-  };
-
-/** Counters that tests and operators read. */
-export interface HubStats {
-  /** This node's id. */
-  readonly nodeId: string;
-  /** Members connected here. */
-  readonly localMembers: number;
-  /** Rooms whose bus topic this node listens to. */
-  readonly subscribedRooms: string[];
-  /** Stored events received from other nodes. */
-  readonly roomMessagesReceived: number;
-  /** Messages between nodes that did not parse and were dropped. */
-  readonly nodeMessagesDropped: number;
-  /** Other nodes heard from. */
-  readonly knownNodes: string[];
-  /** Reads of the store that filled gaps in a room's feed. */
-  readonly gapRepairs: number;
-  /** Full presence resyncs after the bus lost presence updates. */
-  readonly presenceResyncs: number;
-  /** Events delivered by repairs. */
-  readonly messagesRepaired: number;
-  /** Messages this node stored. */
-  readonly messagesStored: number;
-  /** Events this node handed to its members' connections. */
-  readonly deliveries: number;
-  /** Members connected on every node, as this node knows them. */
-  readonly members: number;
-  /** Rooms with at least one member on some node. */
-  readonly activeRooms: number;
-}
-
-/** What the hub reports as it works, for metrics (the default reports nothing). */
-export interface HubObserver {
-  /** A message was stored; `ms` is how long the store took to commit it. */
-  committed(ms: number): void;
-}
+export type {
+  ChangeRequest,
+  HistoryPage,
+  HubDeps,
+  HubObserver,
+  HubSettings,
+  HubStats,
+  JoinResult,
+  MemberList,
+  RoomDetails,
+} from "./hub_types.ts";
+import type {
+  ChangeRequest,
+  HistoryPage,
+  HubDeps,
+  HubStats,
+  JoinResult,
+  MemberList,
+  RoomDetails,
+} from "./hub_types.ts";
 
 /** History pages: 50 messages unless asked, never more than 200 (the contract's limits). */
 const PAGE_DEFAULT = 50;
@@ -241,9 +83,6 @@ const GAP_GRACE_MS = 100;
 /** Rooms above this many members are large (presence diffs, paged member lists). */
 const LARGE_ROOM = 100;
 const PRESENCE_DIFF_MS = 50;
-/** At most one `typing` per connection per this many ms is relayed (the contract's rate). */
-const TYPING_INTERVAL_MS = 1000;
-const NOTICES_TOPIC = "notices";
 /** The author of messages an embedder posts in the server's name. */
 const SERVER_AUTHOR = "server";
 /** Direct messages one member may receive: this many senders' worth (`CHAT_RATE_PER_SEC` each). */
@@ -265,10 +104,12 @@ const TYPING_PER_ROOM_PER_SEC = 10;
 const ARRIVAL_WAIT_MS = 2000;
 
 /**
- * The chat, as a thin facade over its parts: the {@link RoomDirectory} (rooms by id and name),
- * {@link LocalRooms} (this node's members and fan-out), {@link RoomFeeds} (each room's stored
- * events in `seq` order, repaired from the store), {@link PresenceSync} (who is where, on every
- * node) and name settlement. It knows nothing of HTTP, WebSocket framing or serialisation.
+ * The chat: admission and names, membership and replay, the write path and acknowledgements,
+ * over its parts: the {@link RoomDirectory} (rooms by id and name), {@link LocalRooms} (this
+ * node's members and fan-out), {@link RoomFeeds} (each room's stored events in `seq` order,
+ * repaired from the store), {@link PresenceSync} (who is where, on every node),
+ * {@link MemberMessages} (direct messages, typing, notices), the {@link RoomListWatch} and name
+ * settlement. It knows nothing of HTTP, WebSocket framing or serialisation.
  */
 export class Hub {
   /** Who is connected where, on every node, as this node knows it. */
@@ -286,11 +127,13 @@ export class Hub {
   readonly #sync: PresenceSync;
   readonly #diffs: PresenceDiffs;
   /** When each member's last `typing` was relayed from this node (dropped with its last device). */
-  readonly #lastTyping = new Map<string, number>();
   /** Rooms one client may create by joining. */
   readonly #creations: RateLimits;
   /** What one member (direct messages) and one room (typing) may receive, from this node. */
-  readonly #recipients: { readonly directs: RateLimits; readonly typing: RateLimits };
+  /** Direct messages, typing and notices. */
+  readonly #members: MemberMessages;
+  /** Display names: handed out, released, settled after clashes. */
+  readonly #names: NameKeeping;
   /** Appends in flight per author: their acknowledgements are on the way. */
   readonly #inFlight = new Map<string, number>();
   #stored = 0;
@@ -308,14 +151,33 @@ export class Hub {
       Math.max(ROOM_CREATION_BURST, creationsPerSecond),
       clock,
     );
-    this.#recipients = {
-      directs: new RateLimits(
-        ratePerSecond * RECIPIENT_FACTOR,
-        rateBurst * RECIPIENT_FACTOR,
-        clock,
-      ),
-      typing: new RateLimits(TYPING_PER_ROOM_PER_SEC, TYPING_PER_ROOM_PER_SEC * 2, clock),
-    };
+    this.#names = new NameKeeping({
+      presence: this.presence,
+      locals: this.#locals,
+      registry: deps.names,
+      announce: (change) => this.#sync.announce(change),
+      me: (member) => this.me(member),
+      log,
+    });
+    this.#members = new MemberMessages({
+      store,
+      bus,
+      presence: this.presence,
+      locals: this.#locals,
+      clock,
+      ids,
+      maxMessageLength: settings.maxMessageLength,
+      encode: deps.encode,
+      limits: {
+        directs: new RateLimits(
+          ratePerSecond * RECIPIENT_FACTOR,
+          rateBurst * RECIPIENT_FACTOR,
+          clock,
+        ),
+        typing: new RateLimits(TYPING_PER_ROOM_PER_SEC, TYPING_PER_ROOM_PER_SEC * 2, clock),
+      },
+      stored: () => this.#stored++,
+    });
     this.#rooms = new RoomDirectory(store, ids, clock, settings.maxRooms);
     this.#roomList = new RoomListWatch(() => this.listRooms(), { log });
     const ttlSeconds = settings.roomIdleTtlSeconds ?? 0;
@@ -355,9 +217,9 @@ export class Hub {
       heartbeatMs: settings.heartbeatMs,
       presenceTimeoutMs: settings.presenceTimeoutMs,
       onRemoteChanges: (changes, after) => this.#announceRemote(changes, after),
-      onNameSeen: (name) => this.#settleName(nameKey(name)),
+      onNameSeen: (name) => this.#names.settle(nameKey(name)),
       onRemoteRename: (id, from, to, rooms) =>
-        this.#announceRename(this.presence.get(id)?.memberId ?? id, from, to, rooms),
+        this.#names.announceRename(this.presence.get(id)?.memberId ?? id, from, to, rooms),
     });
   }
 
@@ -372,13 +234,10 @@ export class Hub {
     this.#unsubscribeNotices = this.#deps.bus.subscribe(NOTICES_TOPIC, (raw) => {
       const message = parseMemberMessage(raw);
       if (!message) return;
-      if (message.t === "notice") this.#deliverNotice(message.to, message.message);
-      else if (message.t === "typing") {
-        this.#locals.fanoutExcept(message.room, { text: message.text }, message.memberId);
-      } else if (message.t === "gone") {
+      if (message.t === "gone") {
         this.#rooms.forget({ id: message.room, name: message.name });
         this.#roomList.changed();
-      } else this.#deliverDirect(message.to, message.from, message.skip, { text: message.text });
+      } else this.#members.fromNode(message);
     });
     if (options.timers !== false && this.#sweeper) this.#sweeper.start();
   }
@@ -439,7 +298,11 @@ export class Hub {
     const memberId = subject === undefined ? undefined : memberIdOf(subject);
     const sibling = memberId === undefined ? undefined : this.presence.connectionsOf(memberId)[0];
     const id = this.#deps.ids();
-    const name = await this.#freeName(sibling?.name ?? base, memberId ?? id, sibling !== undefined);
+    const name = await this.#names.free(
+      sibling?.name ?? base,
+      memberId ?? id,
+      sibling !== undefined,
+    );
     const { ratePerSecond: perSecond, rateBurst: burst } = this.#deps.settings;
     const allowed = allowedRooms === undefined ? undefined : roomAccessKeys(allowedRooms);
     const member = new LocalMember(
@@ -474,26 +337,8 @@ export class Hub {
     // Another node's holder of this name may have been heard while the name was being chosen
     // (between choosing and adding, other work may run): apply the clash rule now, or nobody
     // would (that node checks only when it hears of ours, and ours may be the one to yield).
-    this.#settleName(nameKey(name));
+    this.#names.settle(nameKey(name));
     return member;
-  }
-
-  /**
-   * The wanted name, or the first free one with a suffix; `held` for a name the member holds
-   * already (another of its devices). With a registry, a name is free only once claimed there.
-   */
-  async #freeName(wanted: string, memberId: string, held: boolean): Promise<string> {
-    const takenHere = (key: string) =>
-      this.presence.holdersOf(key).some((holder) => holder.memberId !== memberId);
-    const registry = this.#deps.names;
-    if (!registry) return held ? wanted : uniqueName(wanted, takenHere);
-    for (const candidate of nameCandidates(wanted)) {
-      const key = nameKey(candidate);
-      if (!held && takenHere(key)) continue;
-      if (await registry.claim(key, memberId)) return candidate;
-      held = false; // another process's member holds it: look further
-    }
-    throw new Error("unreachable: name candidates are endless");
   }
 
   /** Who a member is. */
@@ -509,8 +354,8 @@ export class Hub {
   /** Removes a member from every room (with `leave` to the others) and from presence. */
   disconnect(member: LocalMember): void {
     if (!this.#locals.remove(member)) return;
-    if (!this.#locals.hasDevices(member.memberId)) this.#lastTyping.delete(member.memberId);
-    this.#deps.names?.release(nameKey(member.name), member.memberId);
+    if (!this.#locals.hasDevices(member.memberId)) this.#members.forget(member.memberId);
+    this.#names.release(member);
     this.#roomList.unwatch(member.connection);
     for (const room of [...member.rooms.keys()]) this.#leaveRoom(member, room);
     this.presence.remove(member.id);
@@ -921,22 +766,9 @@ export class Hub {
     if (target === "everyone") to = { everyone: true };
     else if ("room" in target) to = { room: (await this.resolveRoom(target.room)).id };
     else {
-      to = { member: this.#findMember(target.member).memberId };
+      to = { member: this.#members.findMember(target.member).memberId };
     }
-    this.#deliverNotice(to, message);
-    const out: NoticeNodeMessage = { t: "notice", to, message };
-    this.#deps.bus.publish(NOTICES_TOPIC, out);
-  }
-
-  #deliverNotice(to: NoticeTarget, message: string): void {
-    if ("everyone" in to) {
-      this.#locals.everyone({ event: { event: "notice", message } });
-    } else if ("room" in to) {
-      this.#locals.fanout(to.room, { event: { event: "notice", room: to.room, message } });
-    } else {
-      const out: Outbound = { event: { event: "notice", message } };
-      for (const device of this.#locals.devicesOf(to.member)) device.connection.send(out);
-    }
+    this.#members.notify(to, message);
   }
 
   #append(
@@ -1053,27 +885,7 @@ export class Hub {
   async typing(member: LocalMember, ref?: string): Promise<void> {
     const room = ref === undefined ? this.#onlyRoom(member) : this.#memberRoom(member, ref);
     if (!room) return await this.#notInRoom(ref ?? "");
-    const now = this.#deps.clock();
-    // Per member, not per connection: two devices typing at once still make one a second.
-    if (now - (this.#lastTyping.get(member.memberId) ?? -Infinity) < TYPING_INTERVAL_MS) return;
-    // And per room: many members (or sockets) typing at once cannot flood the room's members.
-    if (this.#recipients.typing.take(room.id) > 0) return;
-    this.#lastTyping.set(member.memberId, now);
-    const event: TypingEvent = {
-      event: "typing",
-      room: room.id,
-      member: member.name,
-      memberId: member.memberId,
-    };
-    const out: Outbound = { event };
-    this.#locals.fanoutExcept(room.id, out, member.memberId);
-    const message: TypingNodeMessage = {
-      t: "typing",
-      room: room.id,
-      memberId: member.memberId,
-      text: this.#deps.encode(out),
-    };
-    this.#deps.bus.publish(NOTICES_TOPIC, message);
+    this.#members.typing(member, room);
   }
 
   /**
@@ -1081,98 +893,21 @@ export class Hub {
    * private log (see `direct.ts`), then pushed to every connection of the recipient and the
    * sender's other connections. Resolves with the event (the sender's answer).
    */
-  async direct(member: LocalMember, to: string, message: string): Promise<DirectEvent> {
-    const text = validateMessageText(message, this.#deps.settings.maxMessageLength);
-    const recipient = this.#findMember(to);
-    // Acknowledging a message nobody can read would be a lie: refuse it before storing.
-    if (this.presence.connectionsOf(recipient.memberId).every((c) => c.noDirect)) {
-      throw new ChatError(
-        "cannot_receive",
-        `${recipient.name} uses a client that cannot show direct messages`,
-        { member: recipient.name },
-      );
-    }
-    if (!member.limiter.take()) throw new ChatError("rate_limited", "too many messages; slow down");
-    // Per recipient too: many senders (or sockets) cannot bury one member in direct messages.
-    if (this.#recipients.directs.take(recipient.memberId) > 0) {
-      throw new ChatError(
-        "rate_limited",
-        `${recipient.name} is getting too many direct messages; try again shortly`,
-      );
-    }
-    const stored = await this.#deps.store.appendMessage({
-      event: "broadcast",
-      room: directRoom(member.memberId, recipient.memberId),
-      id: this.#deps.ids(),
-      member: member.name,
-      memberId: member.memberId,
-      message: text,
-      ts: this.#deps.clock(),
-      to: recipient.name,
-    });
-    this.#stored++;
-    const event = directEvent(stored, recipient.memberId);
-    const out: Outbound = { event };
-    this.#deliverDirect(event.toId, event.fromId, member.id, out);
-    const node: DirectNodeMessage = {
-      t: "direct",
-      to: event.toId,
-      from: event.fromId,
-      skip: member.id,
-      text: this.#deps.encode(out),
-    };
-    this.#deps.bus.publish(NOTICES_TOPIC, node);
-    return event;
+  direct(member: LocalMember, to: string, message: string): Promise<DirectEvent> {
+    return this.#members.direct(member, to, message);
   }
 
   /**
    * A page of the direct messages between the member and another (by id, or by name while
    * connected), oldest first: only its two parties can read a pair's log.
    */
-  async directHistory(
+  directHistory(
     member: LocalMember,
     other: string,
     before: string | undefined,
     limit: number | undefined,
   ): Promise<{ with: string; messages: DirectEvent[]; more: boolean }> {
-    const trimmed = other.trim();
-    const otherId = isUlid(trimmed.toUpperCase())
-      ? trimmed.toUpperCase()
-      : this.#findMember(trimmed).memberId;
-    const page = await this.#deps.store.readMessages(directRoom(member.memberId, otherId), {
-      before,
-      limit: pageLimit(limit, PAGE_DEFAULT, PAGE_MAX),
-    });
-    const messages = page.messages.flatMap((m) =>
-      "deleted" in m
-        ? []
-        : [directEvent(m, m.memberId === member.memberId ? otherId : member.memberId)]
-    );
-    return { with: otherId, messages, more: page.more };
-  }
-
-  /** A connected member by id or name (on any node); `no_such_member` otherwise. */
-  #findMember(ref: string): PresenceMember {
-    const trimmed = ref.trim();
-    const found = this.presence.connectionsOf(trimmed.toUpperCase())[0] ??
-      this.presence.get(trimmed.toUpperCase()) ??
-      this.presence.holdersOf(nameKey(trimmed))[0];
-    if (!found) {
-      throw new ChatError("no_such_member", `no member '${trimmed.slice(0, 64)}' is connected`);
-    }
-    return found;
-  }
-
-  /** Hands a direct message to this node's connections of its two parties, but the sender's. */
-  #deliverDirect(toId: string, fromId: string, skip: string, out: Outbound): void {
-    const parties = toId === fromId ? [toId] : [toId, fromId];
-    for (const party of parties) {
-      for (const device of this.#locals.devicesOf(party)) {
-        if (device.id === skip) continue;
-        device.connection.send(out);
-        this.#locals.deliveries++;
-      }
-    }
+    return this.#members.directHistory(member, other, before, limit);
   }
 
   /** The members of a room (any room, joined or not); in a large room, a page from `offset`. */
@@ -1309,37 +1044,6 @@ export class Hub {
         continue;
       }
       this.#locals.fanout(room, { event: { event: kind, room, ...who } }, actor);
-    }
-  }
-
-  /** Renames this node's members that lost a name clash (see `name_settlement.ts`). */
-  #settleName(key: string): void {
-    const renamed = new Map<string, string>();
-    for (const loser of clashLosers(this.presence.holdersOf(key))) {
-      const local = this.#locals.members.get(loser.id);
-      if (local) this.#renameLocal(local, renamed);
-    }
-  }
-
-  /** Renames a connection; this node's other connections of the member take the same name. */
-  #renameLocal(member: LocalMember, renamed: Map<string, string>): void {
-    const from = member.name;
-    let to = renamed.get(member.memberId);
-    if (to === undefined) {
-      to = uniqueName(member.wantedName, (key) => this.presence.isNameTaken(key));
-      renamed.set(member.memberId, to);
-    }
-    member.name = to;
-    this.presence.rename(member.id, to);
-    this.#deps.log?.("member_renamed", { memberId: member.memberId, from, to });
-    this.#sync.announce({ t: "rename", id: member.id, name: to });
-    member.connection.send({ event: this.me(member) });
-    this.#announceRename(member.memberId, from, to, [...member.rooms.keys()]);
-  }
-
-  #announceRename(memberId: string, from: string, to: string, rooms: string[]): void {
-    for (const room of rooms) {
-      this.#locals.fanout(room, { event: { event: "renamed", room, memberId, from, to } });
     }
   }
 }

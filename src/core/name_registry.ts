@@ -1,7 +1,7 @@
 /**
  * Where display names are claimed atomically across every process (the Redis engine's). Without
  * one, names are unique per process at once and across isolates by settlement (see
- * `name_settlement.ts`); with one, a name is handed out only after its claim succeeded, so two
+ * `name_keeping.ts`); with one, a name is handed out only after its claim succeeded, so two
  * processes racing for a name never both get it.
  */
 export interface NameRegistry {

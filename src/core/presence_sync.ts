@@ -23,7 +23,7 @@ export interface PresenceSyncDeps {
    * the room position it follows (tell it once that much of the room is delivered here).
    */
   readonly onRemoteChanges: (changes: RoomChange[], after?: number) => void;
-  /** A name now held by members of this and another node (see `name_settlement.ts`). */
+  /** A name now held by members of this and another node (see `name_keeping.ts`). */
   readonly onNameSeen: (name: string) => void;
   /** A member of another node was renamed. */
   readonly onRemoteRename: (memberId: string, from: string, to: string, rooms: string[]) => void;
