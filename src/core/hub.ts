@@ -4,8 +4,7 @@ import { Arrivals } from "./arrivals.ts";
 import { ChatError } from "./errors.ts";
 import { LocalMember } from "./local_member.ts";
 import { LocalRooms } from "./local_rooms.ts";
-import { pageLimit, validateCursor, validateEmoji, validateMessageText } from "./message.ts";
-import type { MemberInfo, MessageVerdict } from "./hooks.ts";
+import { pageLimit } from "./message.ts";
 import { NameKeeping } from "./name_keeping.ts";
 import {
   type NoticeTarget,
@@ -13,29 +12,20 @@ import {
   type RoomGoneNodeMessage,
 } from "./node_messages.ts";
 import { memberIdOf } from "./member_identity.ts";
-import { logIdOf, type MessageChange } from "./message_changes.ts";
-import {
-  guestName,
-  nameKey,
-  roomAccessKeys,
-  roomAllowed,
-  validateAuthorName,
-  validateDisplayName,
-} from "./names.ts";
+import { logIdOf } from "./message_changes.ts";
+import { guestName, nameKey, roomAccessKeys, roomAllowed, validateDisplayName } from "./names.ts";
 import { Presence, type RoomChange } from "./presence.ts";
 import { PresenceDiffs } from "./presence_diffs.ts";
 import { PresenceSync } from "./presence_sync.ts";
 import { RoomDirectory } from "./room_directory.ts";
 import { storedEntry } from "./room_feed.ts";
 import { RoomFeeds } from "./room_feeds.ts";
-import type { AppendOptions } from "./store.ts";
 import type {
   ChangeEvent,
   ChatMessage,
   Connection,
   DirectEvent,
   MeEvent,
-  MessageDraft,
   MessagePage,
   Outbound,
   Room,
@@ -44,6 +34,7 @@ import type {
 } from "./types.ts";
 import { RoomListWatch } from "./room_list_watch.ts";
 import { MemberMessages, NOTICES_TOPIC } from "./member_messages.ts";
+import { RoomWrites } from "./room_writes.ts";
 
 export type { RoomSummary };
 
@@ -83,19 +74,8 @@ const GAP_GRACE_MS = 100;
 /** Rooms above this many members are large (presence diffs, paged member lists). */
 const LARGE_ROOM = 100;
 const PRESENCE_DIFF_MS = 50;
-/** The author of messages an embedder posts in the server's name. */
-const SERVER_AUTHOR = "server";
 /** Direct messages one member may receive: this many senders' worth (`CHAT_RATE_PER_SEC` each). */
 const RECIPIENT_FACTOR = 4;
-/**
- * Judges the event stored under a once-only key (the first one stored under it): a key names one
- * message, so the same key with another text or author (`same` false) is the client's mistake.
- */
-function keyedOnce(stored: ChatMessage, key: string | undefined, same: boolean): void {
-  if (key === undefined || same) return;
-  throw new ChatError("key_reused", "this key was used for a different message", { id: stored.id });
-}
-
 /** Rooms one client may create at once, above its sustained rate. */
 const ROOM_CREATION_BURST = 20;
 /** Typing events relayed per room per second, whoever types. */
@@ -132,10 +112,11 @@ export class Hub {
   /** What one member (direct messages) and one room (typing) may receive, from this node. */
   /** Direct messages, typing and notices. */
   readonly #members: MemberMessages;
+  /** Messages and changes into rooms' logs. */
+  readonly #writes: RoomWrites;
   /** Display names: handed out, released, settled after clashes. */
   readonly #names: NameKeeping;
   /** Appends in flight per author: their acknowledgements are on the way. */
-  readonly #inFlight = new Map<string, number>();
   #stored = 0;
   #unsubscribeNotices?: () => void;
 
@@ -200,8 +181,25 @@ export class Hub {
       log,
       graceMs: settings.gapGraceMs ?? GAP_GRACE_MS,
       deliver: (room, entry) => this.#locals.deliver(room, entry),
-      awaitsAck: (memberId) => this.#inFlight.has(memberId),
+      awaitsAck: (memberId) => this.#writes.awaitsAck(memberId),
       encode: deps.encode,
+    });
+    this.#writes = new RoomWrites({
+      store,
+      feeds: this.#feeds,
+      locals: this.#locals,
+      clock,
+      ids,
+      maxMessageLength: settings.maxMessageLength,
+      onMessage: deps.onMessage,
+      observer: deps.observer,
+      arrivals: this.arrivals,
+      resolveRoom: (ref, create) => this.resolveRoom(ref, create),
+      roomOf: (member, ref) =>
+        ref === undefined
+          ? this.#onlyRoom(member)
+          : this.#memberRoom(member, ref) ?? this.#notInRoom(ref),
+      stored: () => this.#stored++,
     });
     this.#diffs = new PresenceDiffs({
       delayMs: settings.presenceDiffMs ?? PRESENCE_DIFF_MS,
@@ -561,10 +559,8 @@ export class Hub {
   }
 
   /**
-   * Validates, rate-limits, stores and then delivers a message. The returned promise resolves with
-   * the stored message only after the store has committed it; nobody receives a message that
-   * history will not have. `acknowledge` is called in the message's place in the room's `seq`
-   * order, so the sender sees its own message where everyone else does.
+   * Validates, rate-limits, stores and then delivers a member's message (see `room_writes.ts`):
+   * resolves once committed; `acknowledge` is called in the message's place in the room's order.
    */
   broadcast(
     member: LocalMember,
@@ -573,135 +569,26 @@ export class Hub {
     acknowledge?: (out: Outbound) => void,
     key?: string,
   ): Promise<ChatMessage> {
-    try {
-      const room = ref === undefined ? this.#onlyRoom(member) : this.#memberRoom(member, ref);
-      if (!room) return this.#notInRoom(ref ?? "");
-      validateMessageText(message, this.#deps.settings.maxMessageLength);
-      if (!member.limiter.take()) {
-        throw new ChatError("rate_limited", "too many messages; slow down", {
-          retryAfterSeconds: Math.max(1, Math.ceil(member.limiter.waitMs() / 1000)),
-        });
-      }
-      // Once-only sends: the key is the member's own, in this room (the store keeps it a day).
-      const options = key === undefined
-        ? undefined
-        : { idempotencyKey: `ws:${member.memberId}:${key}` };
-      const append = (text: string) =>
-        this.#append(
-          member,
-          this.#draft(member, room, text),
-          acknowledge,
-          options,
-          (stored) =>
-            keyedOnce(stored, key, stored.memberId === member.memberId && stored.message === text),
-        );
-      const hook = this.#deps.onMessage;
-      if (!hook) return append(message);
-      // Judged one at a time per member, so that its messages are stored in the order sent.
-      const judged = member.judging.then(() => hook({ member: this.#info(member), room, message }));
-      member.judging = judged.catch(() => {});
-      return judged.then((verdict) => append(this.#judged(verdict, message)));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#writes.broadcast(member, message, ref, acknowledge, key);
   }
 
-  /**
-   * Stores a binary message (seed 001's binary frames: bytes, not text) in the member's single
-   * room, rate-limited like text; at most four bytes per character of `CHAT_MAX_MESSAGE` (what the
-   * longest text may take). The message hook judges text only, so it does not see these.
-   */
+  /** Stores a binary message in the member's single room (seed 001's binary frames). */
   broadcastBinary(
     member: LocalMember,
     bytes: Uint8Array,
     acknowledge?: (out: Outbound) => void,
   ): Promise<ChatMessage> {
-    try {
-      const room = this.#onlyRoom(member);
-      const max = this.#deps.settings.maxMessageLength * 4;
-      if (bytes.length === 0) throw new ChatError("invalid_field", "a binary message is empty");
-      if (bytes.length > max) {
-        throw new ChatError("too_large", `a binary message may be at most ${max} bytes`, {
-          limit: max,
-        });
-      }
-      if (!member.limiter.take()) {
-        throw new ChatError("rate_limited", "too many messages; slow down");
-      }
-      const { message: _, ...draft } = this.#draft(member, room, "");
-      return this.#append(member, { ...draft, binary: bytes.toBase64() }, acknowledge);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#writes.broadcastBinary(member, bytes, acknowledge);
   }
 
-  /** The text to store after the message hook's verdict (`forbidden` when it refused). */
-  #judged(verdict: MessageVerdict, message: string): string {
-    if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
-    if (!verdict || !("message" in verdict)) return message;
-    return validateMessageText(verdict.message, this.#deps.settings.maxMessageLength);
+  /** Stores a message in the server's name in a room (created if missing). */
+  post(ref: string, message: string, author = "Server"): Promise<ChatMessage> {
+    return this.#writes.post(ref, message, author);
   }
 
-  #draft(member: { memberId: string; name: string }, room: Room, message: string): MessageDraft {
-    return {
-      event: "broadcast",
-      room: room.id,
-      id: this.#deps.ids(),
-      member: member.name,
-      memberId: member.memberId,
-      message,
-      ts: this.#deps.clock(),
-    };
-  }
-
-  #info(member: LocalMember): MemberInfo {
-    return { id: member.memberId, name: member.name, data: member.data };
-  }
-
-  /**
-   * Stores a message in the server's name (an embedder's bot or announcement) in a room, by id or
-   * name (created if missing), delivered to its members like any other.
-   */
-  async post(ref: string, message: string, author = "Server"): Promise<ChatMessage> {
-    await this.arrivals.settled(ARRIVAL_WAIT_MS);
-    const room = await this.resolveRoom(ref, true);
-    validateMessageText(message, this.#deps.settings.maxMessageLength);
-    const name = validateAuthorName(author);
-    const server = { memberId: SERVER_AUTHOR, name };
-    return await this.#append(server, this.#draft(server, room, message));
-  }
-
-  /**
-   * Stores a message sent over HTTP by `name` (a bot, a webhook: no socket), in an existing room.
-   * With an idempotency key, a retry returns the message stored the first time.
-   */
-  async send(
-    ref: string,
-    message: string,
-    name: string,
-    idempotencyKey?: string,
-  ): Promise<ChatMessage> {
-    const room = await this.resolveRoom(ref);
-    validateMessageText(message, this.#deps.settings.maxMessageLength);
-    const author = validateDisplayName(name);
-    const id = `http:${nameKey(author)}`;
-    const hook = this.#deps.onMessage;
-    // The embedder's judge sees every message, whatever way it came in.
-    const text = hook
-      ? this.#judged(
-        await hook({ member: { id, name: author, data: undefined }, room, message }),
-        message,
-      )
-      : message;
-    const sender = { memberId: id, name: author };
-    return await this.#append(
-      sender,
-      this.#draft(sender, room, text),
-      undefined,
-      { idempotencyKey },
-      (stored) =>
-        keyedOnce(stored, idempotencyKey, stored.member === author && stored.message === text),
-    );
+  /** Stores a message sent over HTTP by `name`; a repeated idempotency key stores once. */
+  send(ref: string, message: string, name: string, idempotencyKey?: string): Promise<ChatMessage> {
+    return this.#writes.send(ref, message, name, idempotencyKey);
   }
 
   /**
@@ -771,111 +658,13 @@ export class Hub {
     this.#members.notify(to, message);
   }
 
-  #append(
-    author: { memberId: string; id?: string },
-    draft: MessageDraft,
-    acknowledge?: (out: Outbound) => void,
-    options?: AppendOptions,
-    /** Judges what the store gave back before anyone hears of it (throws to refuse). */
-    accept?: (stored: ChatMessage) => void,
-  ): Promise<ChatMessage> {
-    return this.#commit(author, draft.room, async () => {
-      const stored = await this.#deps.store.appendMessage(draft, options);
-      accept?.(stored);
-      this.#stored++;
-      return stored;
-    }, acknowledge);
-  }
-
-  /**
-   * Writes one event of a room's log, then hands it to the room's feed (the author's connection
-   * gets `acknowledge` in the event's place) and to the other nodes.
-   */
-  async #commit<T extends ChatMessage | ChangeEvent>(
-    author: { memberId: string; id?: string },
-    room: string,
-    write: () => Promise<T>,
-    acknowledge?: (out: Outbound) => void,
-  ): Promise<T> {
-    const authorId = author.memberId;
-    this.#inFlight.set(authorId, (this.#inFlight.get(authorId) ?? 0) + 1);
-    try {
-      // A duration, not a time of day: measured with the monotonic timer.
-      const started = performance.now();
-      const stored = await write();
-      this.#deps.observer?.committed(performance.now() - started);
-      const entry = storedEntry(stored, {
-        connectionId: author.id ?? "",
-        send: (o) => acknowledge?.(o),
-      });
-      const feed = this.#feeds.get(room);
-      // A once-only send seen before returns the event stored then, long delivered: only its
-      // sender is answered (everyone else has it already).
-      if (feed?.started && stored.seq <= feed.position.seq) {
-        entry.ack?.send(entry.out);
-        return stored;
-      }
-      if (feed) feed.offer(entry);
-      else entry.ack?.send(entry.out);
-      this.#feeds.publish(entry, room);
-      return stored;
-    } finally {
-      const left = this.#inFlight.get(authorId)! - 1;
-      if (left > 0) this.#inFlight.set(authorId, left);
-      else {
-        this.#inFlight.delete(authorId);
-        // Events of this author read from the store may have waited for its acknowledgement.
-        const rooms = new Set([room]);
-        for (const device of this.#locals.devicesOf(authorId)) {
-          for (const joined of device.rooms.keys()) rooms.add(joined);
-        }
-        for (const each of rooms) this.#feeds.get(each)?.drain();
-      }
-    }
-  }
-
-  /**
-   * Edits, deletes or toggles a reaction on a message of one of the member's rooms: a stored
-   * event of the room's log (delivered in `seq` order like messages; the member's connection
-   * gets it as `acknowledge`). Only the author edits or deletes (`forbidden`); a message that is
-   * not there is `not_found`. Edits and reactions share the member's message budget.
-   */
+  /** Edits, deletes or reacts to a message of one of the member's rooms (a stored event). */
   change(
     member: LocalMember,
     request: ChangeRequest,
     acknowledge?: (out: Outbound) => void,
   ): Promise<ChangeEvent> {
-    try {
-      const room = request.room === undefined
-        ? this.#onlyRoom(member)
-        : this.#memberRoom(member, request.room);
-      if (!room) return this.#notInRoom(request.room ?? "");
-      const target = validateCursor(request.target, "target");
-      const base = { room: room.id, target, memberId: member.memberId, id: this.#deps.ids() };
-      let change: MessageChange;
-      if (request.kind === "edit") {
-        const message = validateMessageText(request.message, this.#deps.settings.maxMessageLength);
-        change = { ...base, kind: "edit", message };
-      } else if (request.kind === "react") {
-        change = {
-          ...base,
-          kind: "react",
-          member: member.name,
-          emoji: validateEmoji(request.emoji),
-        };
-      } else change = { ...base, kind: "delete" };
-      if (change.kind !== "delete" && !member.limiter.take()) {
-        throw new ChatError("rate_limited", "too many messages; slow down");
-      }
-      return this.#commit(
-        member,
-        room.id,
-        () => this.#deps.store.changeMessage(change),
-        acknowledge,
-      );
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#writes.change(member, request, acknowledge);
   }
 
   /**
