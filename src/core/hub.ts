@@ -12,13 +12,11 @@ import {
   type RoomGoneNodeMessage,
 } from "./node_messages.ts";
 import { memberIdOf } from "./member_identity.ts";
-import { logIdOf } from "./message_changes.ts";
-import { guestName, nameKey, roomAccessKeys, roomAllowed, validateDisplayName } from "./names.ts";
-import { Presence, type RoomChange } from "./presence.ts";
+import { guestName, nameKey, roomAccessKeys, validateDisplayName } from "./names.ts";
+import { Presence } from "./presence.ts";
 import { PresenceDiffs } from "./presence_diffs.ts";
 import { PresenceSync } from "./presence_sync.ts";
 import { RoomDirectory } from "./room_directory.ts";
-import { storedEntry } from "./room_feed.ts";
 import { RoomFeeds } from "./room_feeds.ts";
 import type {
   ChangeEvent,
@@ -35,6 +33,7 @@ import type {
 import { RoomListWatch } from "./room_list_watch.ts";
 import { MemberMessages, NOTICES_TOPIC } from "./member_messages.ts";
 import { RoomWrites } from "./room_writes.ts";
+import { RoomMembership } from "./room_membership.ts";
 
 export type { RoomSummary };
 
@@ -62,17 +61,10 @@ import type {
 /** History pages: 50 messages unless asked, never more than 200 (the contract's limits). */
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
-const REPLAY_PAGE = 200;
-/** Messages one `since` replay may send before it gives up and says `recovered: false`. */
-const MAX_REPLAY = 5000;
-/** A replay waits for the socket to drain after about this much text. */
-const REPLAY_PACE_BYTES = 64 * 1024;
 /** Room list pages: 100 rooms unless asked, never more than 500 (the contract's limits). */
 const ROOMS_DEFAULT = 100;
 const ROOMS_MAX = 500;
 const GAP_GRACE_MS = 100;
-/** Rooms above this many members are large (presence diffs, paged member lists). */
-const LARGE_ROOM = 100;
 const PRESENCE_DIFF_MS = 50;
 /** Direct messages one member may receive: this many senders' worth (`CHAT_RATE_PER_SEC` each). */
 const RECIPIENT_FACTOR = 4;
@@ -84,8 +76,9 @@ const TYPING_PER_ROOM_PER_SEC = 10;
 const ARRIVAL_WAIT_MS = 2000;
 
 /**
- * The chat: admission and names, membership and replay, the write path and acknowledgements,
- * over its parts: the {@link RoomDirectory} (rooms by id and name), {@link LocalRooms} (this
+ * The chat: admission and the room queries, over its parts: {@link RoomMembership} (joins with
+ * their replay, leaves, member lists), {@link RoomWrites} (messages and changes, the commit and
+ * acknowledgements), the {@link RoomDirectory} (rooms by id and name), {@link LocalRooms} (this
  * node's members and fan-out), {@link RoomFeeds} (each room's stored events in `seq` order,
  * repaired from the store), {@link PresenceSync} (who is where, on every node),
  * {@link MemberMessages} (direct messages, typing, notices), the {@link RoomListWatch} and name
@@ -114,6 +107,8 @@ export class Hub {
   readonly #members: MemberMessages;
   /** Messages and changes into rooms' logs. */
   readonly #writes: RoomWrites;
+  /** Who is in which room: joins, leaves, replays, member lists. */
+  readonly #membership: RoomMembership;
   /** Display names: handed out, released, settled after clashes. */
   readonly #names: NameKeeping;
   /** Appends in flight per author: their acknowledgements are on the way. */
@@ -197,8 +192,8 @@ export class Hub {
       resolveRoom: (ref, create) => this.resolveRoom(ref, create),
       roomOf: (member, ref) =>
         ref === undefined
-          ? this.#onlyRoom(member)
-          : this.#memberRoom(member, ref) ?? this.#notInRoom(ref),
+          ? this.#membership.onlyRoom(member)
+          : this.#membership.memberRoom(member, ref) ?? this.#membership.notInRoom(ref),
       stored: () => this.#stored++,
     });
     this.#diffs = new PresenceDiffs({
@@ -214,10 +209,25 @@ export class Hub {
       presence: this.presence,
       heartbeatMs: settings.heartbeatMs,
       presenceTimeoutMs: settings.presenceTimeoutMs,
-      onRemoteChanges: (changes, after) => this.#announceRemote(changes, after),
+      onRemoteChanges: (changes, after) => this.#membership.announceRemote(changes, after),
       onNameSeen: (name) => this.#names.settle(nameKey(name)),
       onRemoteRename: (id, from, to, rooms) =>
         this.#names.announceRename(this.presence.get(id)?.memberId ?? id, from, to, rooms),
+    });
+    this.#membership = new RoomMembership({
+      store,
+      rooms: this.#rooms,
+      feeds: this.#feeds,
+      locals: this.#locals,
+      presence: this.presence,
+      sync: this.#sync,
+      diffs: this.#diffs,
+      roomList: this.#roomList,
+      clock,
+      ids,
+      settings,
+      resolveRoom: (ref) => this.resolveRoom(ref),
+      takeCreation: (client) => this.#takeCreation(client),
     });
   }
 
@@ -355,7 +365,7 @@ export class Hub {
     if (!this.#locals.hasDevices(member.memberId)) this.#members.forget(member.memberId);
     this.#names.release(member);
     this.#roomList.unwatch(member.connection);
-    for (const room of [...member.rooms.keys()]) this.#leaveRoom(member, room);
+    for (const room of [...member.rooms.keys()]) this.#membership.leaveRoom(member, room);
     this.presence.remove(member.id);
     this.#sync.announce({ t: "down", id: member.id });
   }
@@ -407,7 +417,7 @@ export class Hub {
   /** A room with the names of its members on every node. */
   async roomDetails(ref: string): Promise<RoomDetails> {
     const room = await this.resolveRoom(ref);
-    return { ...room, members: this.#memberNames(room.id) };
+    return { ...room, members: this.#membership.memberNames(room.id) };
   }
 
   /** A page of a room's history, oldest first. */
@@ -423,139 +433,33 @@ export class Hub {
   // ---- commands ------------------------------------------------------------------------------
 
   /**
-   * Puts a member in a room (creating a room named `ref` if none exists). Events of the room are
-   * held from this moment until `flush`, which the caller calls after answering with `joined`:
-   * with `since`, `flush` first sends every stored event after that id, then the held events
-   * minus those the replay sent, so that the member sees no gap and no duplicate.
+   * Puts a member in a room (creating a room named `ref` if none exists); with `since`, the
+   * answer's `flush` replays what the room stored after it (see `room_membership.ts`).
    */
-  async join(member: LocalMember, ref: string, since?: string): Promise<JoinResult> {
-    const room = await this.#joinableRoom(member, ref);
-    if (member.rooms.has(room.id)) {
-      const seq = this.#seqOf(room.id);
-      return { room, ...this.#membersOf(room.id), seq, flush: () => Promise.resolve() };
-    }
-    if (member.rooms.size >= this.#deps.settings.maxRoomsPerConnection) {
-      throw new ChatError(
-        "too_many_rooms",
-        `a connection may be in at most ${this.#deps.settings.maxRoomsPerConnection} rooms`,
-      );
-    }
-    this.#takeMembership(member);
-    member.closeGate(room.id);
-    try {
-      const seq = await this.#enterRoom(member, room);
-      const members = this.#membersOf(room.id);
-      if (since === undefined) {
-        return { room, ...members, seq, flush: () => Promise.resolve(member.openGate(room.id)) };
-      }
-      const { recovered, flush } = await this.#replay(member, room.id, since);
-      return { room, ...members, seq, recovered, flush };
-    } catch (error) {
-      member.openGate(room.id);
-      throw error;
-    }
+  join(member: LocalMember, ref: string, since?: string): Promise<JoinResult> {
+    return this.#membership.join(member, ref, since);
   }
 
-  /** Joins and leaves are rate-limited: a toggling socket would flood a room with events. */
-  #takeMembership(member: LocalMember): void {
-    if (!member.membership.take()) {
-      throw new ChatError("rate_limited", "too many joins and leaves; slow down");
-    }
+  /** Takes a member out of a room, telling the others. */
+  leave(member: LocalMember, ref: string): Promise<{ room: string }> {
+    return this.#membership.leave(member, ref);
   }
 
-  #seqOf(room: string): number {
-    return this.#feeds.get(room)?.position.seq ?? 0;
+  /**
+   * Follows a room without being a member of it (Server-Sent Events), from `since`; call `flush`
+   * after sending what the result describes, and `stop` when done.
+   */
+  observe(
+    ref: string,
+    connection: Connection,
+    since?: string,
+  ): Promise<JoinResult & { stop(): void }> {
+    return this.#membership.observe(ref, connection, since);
   }
 
   /** Takes one of a client's room creations, or refuses with `rate_limited`. */
   #takeCreation(client: string | undefined): void {
     this.#creations.demand(client, "too many new rooms; try again later");
-  }
-
-  /** The room to join, refusing (before creating anything) rooms the member may not join. */
-  async #joinableRoom(member: LocalMember, ref: string): Promise<Room> {
-    const allowed = member.allowedRooms;
-    // One client (whatever its number of sockets) creates rooms at a bounded pace: it cannot fill
-    // the room cap for everyone.
-    const creating = () => this.#takeCreation(member.client ?? member.memberId);
-    if (!allowed) return await this.#rooms.resolve(ref, true, creating);
-    const trimmed = ref.trim();
-    const named = allowed.has(nameKey(trimmed)) || allowed.has(trimmed.toUpperCase());
-    const room = await this.#rooms.resolve(ref, named, creating).catch((error) => {
-      if (error instanceof ChatError && error.code === "rate_limited") throw error;
-      return undefined;
-    });
-    if (room && roomAllowed(allowed, room)) return room;
-    throw new ChatError("room_forbidden", `your token does not allow room '${trimmed}'`);
-  }
-
-  /**
-   * Prepares a `since` replay: whether retention kept everything after `since`, and the `flush`
-   * that sends it. Only the first page is read here; `flush` reads the rest page by page, waiting
-   * for the socket to drain between pages and stopping if the member leaves. A backlog over
-   * `maxReplay` is not replayed at all: `recovered` is false and the client reloads history (as
-   * Centrifugo does), so one join never reads or sends more than that. The gate then opens at the
-   * floor, the last `seq` the member has (this node's feed may be behind it if the member came from
-   * a faster node: events up to it are not sent again).
-   */
-  async #replay(
-    member: LocalMember,
-    room: string,
-    since: string,
-  ): Promise<{ recovered: boolean; flush: JoinResult["flush"] }> {
-    const store = this.#deps.store;
-    // The head before the read: if nothing follows `since`, `since` is at most this far.
-    const before = await store.head(room);
-    const first = await store.readLog(room, { after: since, limit: REPLAY_PAGE });
-    // Read after the messages: a trim racing the read can only make this answer more cautious.
-    const trimmed = await store.trimmedThrough(room);
-    const recovered = trimmed === undefined || trimmed <= since;
-    const cap = this.#deps.settings.maxReplay ?? MAX_REPLAY;
-    if (first.entries.length > 0) {
-      const now = (await store.head(room)).seq;
-      if (now - first.entries[0].seq + 1 > cap) {
-        // Too long a backlog: none of it is sent, the member goes on from the head.
-        return { recovered: false, flush: () => Promise.resolve(member.openGate(room, now)) };
-      }
-    }
-    const flush = async (drained?: () => Promise<void>) => {
-      let floor = before.seq;
-      try {
-        let unpaced = 0;
-        for (let page = first;;) {
-          for (const entry of page.entries) {
-            member.replay(storedEntry(entry).out);
-            floor = entry.seq;
-            // About every 64 KiB of text, let the socket catch up.
-            unpaced += (entry.event === "broadcast" || entry.event === "edited"
-              ? entry.message?.length ?? 0
-              : 0) + 200;
-            if (unpaced >= REPLAY_PACE_BYTES && drained) {
-              unpaced = 0;
-              await drained();
-              if (!member.rooms.has(room)) {
-                return; // left, or gone: stop sending
-              }
-            }
-          }
-          if (!page.more || page.entries.length === 0) break;
-          if (!member.rooms.has(room)) return; // left, or gone: stop reading
-          const after = logIdOf(page.entries[page.entries.length - 1]);
-          page = await store.readLog(room, { after, limit: REPLAY_PAGE });
-        }
-      } finally {
-        if (member.rooms.has(room)) member.openGate(room, floor);
-      }
-    };
-    return { recovered, flush };
-  }
-
-  /** Takes a member out of a room, telling the others. */
-  async leave(member: LocalMember, ref: string): Promise<{ room: string }> {
-    const room = this.#memberRoom(member, ref) ?? await this.#notInRoom(ref);
-    this.#takeMembership(member);
-    this.#leaveRoom(member, room.id);
-    return { room: room.id };
   }
 
   /**
@@ -592,55 +496,6 @@ export class Hub {
   }
 
   /**
-   * Follows a room without being a member of it (Server-Sent Events): the room's stored events
-   * and its joins and leaves go to `connection`, from `since` (exactly as a `join` with `since`
-   * replays). Call `flush` after sending what `result` describes, and `stop` when done.
-   */
-  async observe(
-    ref: string,
-    connection: Connection,
-    since?: string,
-  ): Promise<JoinResult & { stop(): void }> {
-    const room = await this.resolveRoom(ref);
-    const { ratePerSecond: perSecond, rateBurst: burst } = this.#deps.settings;
-    const id = this.#deps.ids();
-    const observer = new LocalMember(id, "", "", connection, {
-      perSecond,
-      burst,
-      clock: this.#deps.clock,
-    });
-    observer.closeGate(room.id);
-    this.#locals.enter(observer, room.id);
-    const feed = this.#feeds.open(room.id);
-    const after = feed.started ? feed.position.seq : undefined;
-    const stop = () => {
-      observer.rooms.delete(room.id);
-      observer.openGate(room.id);
-      if (this.#locals.exit(observer, room.id)) this.#feeds.close(room.id);
-    };
-    try {
-      await feed.ready;
-      const seq = after ?? feed.startSeq;
-      const { members } = this.#membersOf(room.id);
-      if (since === undefined) {
-        return {
-          room,
-          members,
-          seq,
-          flush: () => Promise.resolve(observer.openGate(room.id)),
-          stop,
-        };
-      }
-      observer.rooms.set(room.id, room); // for the replay: it stops when this is gone
-      const { recovered, flush } = await this.#replay(observer, room.id, since);
-      return { room, members, seq, recovered, flush, stop };
-    } catch (error) {
-      stop();
-      throw error;
-    }
-  }
-
-  /**
    * Pushes a `notice` (not stored) to every member, the members of a room, or one member (by id
    * or name), on every node.
    */
@@ -672,8 +527,10 @@ export class Hub {
    * most one a second per member is relayed from a node, the rest are dropped without a word.
    */
   async typing(member: LocalMember, ref?: string): Promise<void> {
-    const room = ref === undefined ? this.#onlyRoom(member) : this.#memberRoom(member, ref);
-    if (!room) return await this.#notInRoom(ref ?? "");
+    const room = ref === undefined
+      ? this.#membership.onlyRoom(member)
+      : this.#membership.memberRoom(member, ref);
+    if (!room) return await this.#membership.notInRoom(ref ?? "");
     this.#members.typing(member, room);
   }
 
@@ -701,13 +558,15 @@ export class Hub {
 
   /** The members of a room (any room, joined or not); in a large room, a page from `offset`. */
   async list(member: LocalMember, ref?: string, offset = 0): Promise<MemberList> {
-    const room = ref === undefined ? this.#onlyRoom(member) : await this.#anyRoom(member, ref);
+    const room = ref === undefined
+      ? this.#membership.onlyRoom(member)
+      : await this.#membership.anyRoom(member, ref);
     if (!Number.isInteger(offset) || offset < 0) {
       throw new ChatError("invalid_field", "offset must be a non-negative integer", {
         field: "offset",
       });
     }
-    const { members, page } = this.#membersOf(room.id, offset);
+    const { members, page } = this.#membership.membersOf(room.id, offset);
     return {
       room: room.id,
       members,
@@ -722,7 +581,9 @@ export class Hub {
     before: string | undefined,
     limit: number | undefined,
   ): Promise<HistoryPage> {
-    const room = ref === undefined ? this.#onlyRoom(member) : await this.#anyRoom(member, ref);
+    const room = ref === undefined
+      ? this.#membership.onlyRoom(member)
+      : await this.#membership.anyRoom(member, ref);
     const page = await this.#deps.store.readMessages(room.id, {
       before,
       limit: pageLimit(limit, PAGE_DEFAULT, PAGE_MAX),
@@ -731,108 +592,4 @@ export class Hub {
   }
 
   // ---- internals -----------------------------------------------------------------------------
-
-  #memberNames(room: string): string[] {
-    return this.presence.membersOf(room).map((m) => m.name);
-  }
-
-  /**
-   * The member names of a room: all of them in a small room; in a large one a page of at most
-   * `largeRoom` names from `offset`, with the count (so that a join never lists 1,000 names).
-   */
-  #membersOf(room: string, offset = 0): Pick<JoinResult, "members" | "page"> {
-    const large = this.#deps.settings.largeRoom ?? LARGE_ROOM;
-    const count = this.presence.countOf(room);
-    if (count <= large && offset === 0) return { members: this.#memberNames(room) };
-    const members = this.presence.memberPage(room, offset, large).map((m) => m.name);
-    return { members, page: { count, more: offset + members.length < count } };
-  }
-
-  #onlyRoom(member: LocalMember): Room {
-    if (member.rooms.size === 1) return member.rooms.values().next().value!;
-    if (member.rooms.size === 0) throw new ChatError("not_in_room", "join a room first");
-    throw new ChatError("missing_field", "room is required while in several rooms", {
-      field: "room",
-    });
-  }
-
-  /** One of the member's rooms, by id or name. */
-  #memberRoom(member: LocalMember, ref: string): Room | undefined {
-    const trimmed = ref.trim();
-    const byId = member.rooms.get(trimmed.toUpperCase());
-    if (byId) return byId;
-    const key = nameKey(trimmed);
-    for (const room of member.rooms.values()) if (nameKey(room.name) === key) return room;
-    return undefined;
-  }
-
-  /** Rejects with `not_in_room` for an existing room, `no_such_room` otherwise. */
-  async #notInRoom(ref: string): Promise<never> {
-    const room = await this.resolveRoom(ref);
-    throw new ChatError("not_in_room", `not in room '${room.name}'; join it first`);
-  }
-
-  async #anyRoom(member: LocalMember, ref: string): Promise<Room> {
-    return this.#memberRoom(member, ref) ?? await this.resolveRoom(ref);
-  }
-
-  /**
-   * Puts the member in the room here and everywhere. Resolves, once the room's feed is ready, with
-   * the `seq` after which the member receives the room's events.
-   */
-  async #enterRoom(member: LocalMember, room: Room): Promise<number> {
-    member.rooms.set(room.id, room);
-    this.#locals.enter(member, room.id);
-    const feed = this.#feeds.open(room.id);
-    // From now on the feed hands this member everything after its position (held at the gate).
-    const after = feed.started ? feed.position.seq : undefined;
-    this.#announceChanges(this.presence.join(member.id, room.id), member);
-    this.#sync.announce({ t: "join", id: member.id, room: room.id });
-    try {
-      await feed.ready;
-    } catch (error) {
-      if (member.rooms.has(room.id)) this.#leaveRoom(member, room.id);
-      throw error;
-    }
-    return after ?? feed.startSeq;
-  }
-
-  #leaveRoom(member: LocalMember, room: string): void {
-    // What this node delivered of the room holds everything the member sent there (a session
-    // leaves only once its sends are stored): other nodes announce the leave after as much.
-    const seq = this.#feeds.get(room)?.position.seq ?? 0;
-    member.rooms.delete(room);
-    member.openGate(room);
-    if (this.#locals.exit(member, room)) this.#feeds.close(room);
-    this.#announceChanges(this.presence.leave(member.id, room), member);
-    this.#sync.announce({ t: "leave", id: member.id, room, ...(seq > 0 ? { seq } : {}) });
-  }
-
-  /**
-   * Joins and leaves heard from another node. A leave that follows messages of the leaver this
-   * node has not delivered yet waits for them (per connection, order holds across nodes too).
-   */
-  #announceRemote(changes: RoomChange[], after?: number): void {
-    const room = changes[0]?.room;
-    const feed = room === undefined || after === undefined ? undefined : this.#feeds.get(room);
-    if (!feed) return this.#announceChanges(changes);
-    feed.whenDelivered(after!, () => this.#announceChanges(changes));
-  }
-
-  /**
-   * Tells this node's members of joins and leaves (except the member who made them): one event
-   * each in a small room, gathered into a `presence_diff` every few ms in a large one.
-   */
-  #announceChanges(changes: RoomChange[], actor?: LocalMember): void {
-    if (changes.length > 0) this.#roomList.changed();
-    const large = this.#deps.settings.largeRoom ?? LARGE_ROOM;
-    for (const { kind, room, member } of changes) {
-      const who = { member: member.name, memberId: member.memberId };
-      if (this.presence.countOf(room) > large) {
-        this.#diffs.add(kind, room, who);
-        continue;
-      }
-      this.#locals.fanout(room, { event: { event: kind, room, ...who } }, actor);
-    }
-  }
 }
