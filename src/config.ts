@@ -54,7 +54,7 @@ export interface Settings {
   readonly jwtIssuer: string;
   /** `CHAT_JWT_AUDIENCE`: when set, a token's `aud` must be or include this. */
   readonly jwtAudience: string;
-  /** `CHAT_JWKS_REFETCH_S`: the least time between key-set fetches caused by unknown `kid`s. */
+  /** `CHAT_JWKS_REFETCH_S`: the least time between key-set fetches caused by unknown `kid`s (the first is at once). */
   readonly jwksRefetchSeconds: number;
   /**
    * `CHAT_WEB_TOKEN_URL`: where the web client gets a fresh token when tokens are on (your app's

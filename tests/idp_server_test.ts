@@ -204,3 +204,25 @@ Deno.test("gRPC: a ConnectChat stream ends UNAUTHENTICATED when its token expire
     await provider.close();
   }
 });
+
+Deno.test("identity provider: keys rotated while the server runs: the new key signs in at once, the withdrawn one stops after the next fetch", async () => {
+  const before = await makeKey("RS256", "2026-11");
+  const after = await makeKey("ES256", "2026-12");
+  const provider = IdentityProvider.start([before]);
+  const server = await startServer({ jwksUrl: provider.jwksUrl });
+  try {
+    const first = await Client.connect(server.ws, { token: await provider.token(before) });
+    provider.published = [after];
+    const second = await Client.connect(server.ws, {
+      token: await provider.token(after, { sub: "idp|second" }),
+    });
+    assert.equal(second.me.member, "idp|second");
+    // The set read for the new key no longer holds the old one.
+    const refused = await rawUpgrade(server.port, `/ws?token=${await provider.token(before)}`);
+    assert.equal(refused.status, 401);
+    await Promise.all([first.close(), second.close()]);
+  } finally {
+    await server.close();
+    await provider.close();
+  }
+});

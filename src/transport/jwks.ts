@@ -1,8 +1,9 @@
 /**
  * An identity provider's JSON Web Key Set (`CHAT_JWKS_URL`): fetched at start, kept as imported
- * keys by `kid`, fetched again when a token names a key it does not know — at most once per
- * `refetchMs`, so that a stream of made-up `kid`s cannot make the server hammer the provider —
- * and when the set is older than `maxAgeMs` (so a key the provider withdrew stops working).
+ * keys by `kid`, fetched again when a token names a key it does not know — at once the first time
+ * (a rotated-in key works on first use), then at most once per `refetchMs`, so that a stream of
+ * made-up `kid`s cannot make the server hammer the provider — and when the set is older than
+ * `maxAgeMs` (so a key the provider withdrew stops working).
  *
  * @module
  */
@@ -87,6 +88,8 @@ export class KeySet {
   #keys: VerificationKey[] = [];
   #fetchedAt = -Infinity;
   #triedAt = -Infinity;
+  /** When an unknown `kid` last caused a fetch. */
+  #unknownAt = -Infinity;
   #loading?: Promise<void>;
   #failing = false;
   readonly #clock: () => number;
@@ -136,8 +139,8 @@ export class KeySet {
 
   /**
    * The key for a token's header: by `kid`, or the only key of that algorithm when the token
-   * names none. Reads the set again first when it is stale, or when the key is unknown and the
-   * last read was at least `refetchMs` ago; `undefined` when there is still no such key.
+   * names none. Reads the set again first when it is stale, or when the key is unknown and no
+   * unknown key caused a read in the last `refetchMs`; `undefined` when there is still no such key.
    */
   async keyFor(
     kid: string | undefined,
@@ -146,7 +149,8 @@ export class KeySet {
     const now = this.#clock();
     if (now - this.#fetchedAt > (this.options.maxAgeMs ?? 600_000)) await this.#reload(now);
     let found = this.#find(kid, alg);
-    if (!found && now - this.#triedAt >= (this.options.refetchMs ?? 30_000)) {
+    if (!found && now - this.#unknownAt >= (this.options.refetchMs ?? 30_000)) {
+      this.#unknownAt = now;
       await this.load();
       found = this.#find(kid, alg);
     }
