@@ -150,3 +150,41 @@ Deno.test("the client library without getToken: an expired token closes it for g
     await provider.close();
   }
 });
+
+Deno.test("a Deno program importing /client.js from the server type-checks against the library's real types", async () => {
+  const server = await startServer();
+  const dir = await Deno.makeTempDir({ prefix: "chat-remote-types-" });
+  try {
+    const host = new URL(server.http).host;
+    const program = (line: string) =>
+      [
+        `import { connect } from "${server.http}/client.js";`,
+        `const chat = connect({ url: "${server.http}", name: "typed" });`,
+        `const room = await chat.join("lobby");`,
+        `const stored = await room.send("x");`,
+        line,
+      ].join("\n");
+    await Deno.writeTextFile(
+      `${dir}/good.ts`,
+      program("const text: string | undefined = stored.message;"),
+    );
+    await Deno.writeTextFile(`${dir}/bad.ts`, program("const n: number = stored.message;"));
+    const check = async (file: string) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["check", "--quiet", `--allow-import=${host}`, `${dir}/${file}`],
+        env: { DENO_DIR: `${dir}/cache`, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, text: new TextDecoder().decode(out.stderr) };
+    };
+    const good = await check("good.ts");
+    assert.equal(good.code, 0, good.text);
+    const bad = await check("bad.ts");
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.text, /TS2322.*'string \| undefined' is not assignable to type 'number'/s);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await server.close();
+  }
+});

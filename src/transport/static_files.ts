@@ -88,6 +88,24 @@ export function mountStaticFiles(app: Hono, root: URL): void {
     c.header("access-control-allow-origin", "*");
   };
   app.get("/client.js", library, shareable, tag, zip, (c, next) => serve("client.js")(c, next));
+  // Its types (`client.d.ts`) and the server's event types they import (`../src/core/types.ts`,
+  // which imports nothing): a Deno program importing /client.js type-checks against both (Deno
+  // takes a `.ts` served as `video/mp2t`, the registered type of that extension, as TypeScript).
+  app.get("/client.d.ts", library, shareable, tag, zip, (c, next) => serve("client.d.ts")(c, next));
+  app.get(
+    "/src/core/types.ts",
+    library,
+    shareable,
+    tag,
+    zip,
+    serveStatic({
+      root: new URL("../src/core/", root).href,
+      path: "types.ts",
+      join: (base, file) => new URL(file, base).href,
+      getContent: readAsset,
+    }),
+  );
+
   app.get(
     "/:file",
     headers,
