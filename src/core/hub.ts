@@ -4,7 +4,7 @@ import { Arrivals } from "./arrivals.ts";
 import { ChatError } from "./errors.ts";
 import { LocalMember } from "./local_member.ts";
 import { LocalRooms } from "./local_rooms.ts";
-import { pageLimit } from "./message.ts";
+import { HISTORY_PAGE, pageLimit } from "./message.ts";
 import { NameKeeping } from "./name_keeping.ts";
 import {
   type NoticeTarget,
@@ -58,9 +58,6 @@ import type {
   RoomDetails,
 } from "./hub_types.ts";
 
-/** History pages: 50 messages unless asked, never more than 200 (the contract's limits). */
-const PAGE_DEFAULT = 50;
-const PAGE_MAX = 200;
 /** Room list pages: 100 rooms unless asked, never more than 500 (the contract's limits). */
 const ROOMS_DEFAULT = 100;
 const ROOMS_MAX = 500;
@@ -190,10 +187,7 @@ export class Hub {
       observer: deps.observer,
       arrivals: this.arrivals,
       resolveRoom: (ref, create) => this.resolveRoom(ref, create),
-      roomOf: (member, ref) =>
-        ref === undefined
-          ? this.#membership.onlyRoom(member)
-          : this.#membership.memberRoom(member, ref) ?? this.#membership.notInRoom(ref),
+      roomOf: (member, ref) => this.#membership.roomOf(member, ref),
       stored: () => this.#stored++,
     });
     this.#diffs = new PresenceDiffs({
@@ -426,7 +420,7 @@ export class Hub {
     query: { before?: string; after?: string; limit?: number },
   ): Promise<MessagePage> {
     const room = await this.resolveRoom(ref);
-    const limit = pageLimit(query.limit, PAGE_DEFAULT, PAGE_MAX);
+    const limit = pageLimit(query.limit, HISTORY_PAGE.default, HISTORY_PAGE.max);
     return await this.#deps.store.readMessages(room.id, { ...query, limit });
   }
 
@@ -527,11 +521,7 @@ export class Hub {
    * most one a second per member is relayed from a node, the rest are dropped without a word.
    */
   async typing(member: LocalMember, ref?: string): Promise<void> {
-    const room = ref === undefined
-      ? this.#membership.onlyRoom(member)
-      : this.#membership.memberRoom(member, ref);
-    if (!room) return await this.#membership.notInRoom(ref ?? "");
-    this.#members.typing(member, room);
+    this.#members.typing(member, await this.#membership.roomOf(member, ref));
   }
 
   /**
@@ -558,9 +548,7 @@ export class Hub {
 
   /** The members of a room (any room, joined or not); in a large room, a page from `offset`. */
   async list(member: LocalMember, ref?: string, offset = 0): Promise<MemberList> {
-    const room = ref === undefined
-      ? this.#membership.onlyRoom(member)
-      : await this.#membership.anyRoom(member, ref);
+    const room = await this.#membership.readableRoom(member, ref);
     if (!Number.isInteger(offset) || offset < 0) {
       throw new ChatError("invalid_field", "offset must be a non-negative integer", {
         field: "offset",
@@ -581,12 +569,10 @@ export class Hub {
     before: string | undefined,
     limit: number | undefined,
   ): Promise<HistoryPage> {
-    const room = ref === undefined
-      ? this.#membership.onlyRoom(member)
-      : await this.#membership.anyRoom(member, ref);
+    const room = await this.#membership.readableRoom(member, ref);
     const page = await this.#deps.store.readMessages(room.id, {
       before,
-      limit: pageLimit(limit, PAGE_DEFAULT, PAGE_MAX),
+      limit: pageLimit(limit, HISTORY_PAGE.default, HISTORY_PAGE.max),
     });
     return { room: room.id, messages: page.messages, more: page.more };
   }

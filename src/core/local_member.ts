@@ -1,3 +1,4 @@
+import { ChatError } from "./errors.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import type { Clock, Connection, Outbound, Room } from "./types.ts";
 
@@ -50,6 +51,17 @@ export class LocalMember {
     this.memberId = id;
     this.limiter = new RateLimiter(rate.perSecond, rate.burst, rate.clock);
     this.membership = new RateLimiter(membership.perSecond, membership.burst, membership.clock);
+  }
+
+  /**
+   * Takes one message (a broadcast, an edit, a reaction, a direct message) from the member's
+   * budget, or refuses with `rate_limited` and the seconds until one is free.
+   */
+  takeMessage(): void {
+    if (this.limiter.take()) return;
+    throw new ChatError("rate_limited", "too many messages; slow down", {
+      retryAfterSeconds: Math.max(1, Math.ceil(this.limiter.waitMs() / 1000)),
+    });
   }
 
   /**

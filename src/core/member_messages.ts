@@ -11,7 +11,7 @@ import { directEvent, directRoom } from "./direct.ts";
 import { ChatError } from "./errors.ts";
 import type { LocalMember } from "./local_member.ts";
 import type { LocalRooms } from "./local_rooms.ts";
-import { isUlid, pageLimit, validateMessageText } from "./message.ts";
+import { HISTORY_PAGE, isUlid, pageLimit, validateMessageText } from "./message.ts";
 import { nameKey } from "./names.ts";
 import type {
   DirectNodeMessage,
@@ -29,8 +29,6 @@ import type { Clock, DirectEvent, IdSource, Outbound, Room, TypingEvent } from "
 export const NOTICES_TOPIC = "notices";
 /** A member's "typing" is relayed at most this often from a node. */
 const TYPING_INTERVAL_MS = 1000;
-const PAGE_DEFAULT = 50;
-const PAGE_MAX = 200;
 
 /** What member messages need: where to store, publish and deliver, and the limits. */
 export interface MemberMessagesDeps {
@@ -107,7 +105,7 @@ export class MemberMessages {
         { member: recipient.name },
       );
     }
-    if (!member.limiter.take()) throw new ChatError("rate_limited", "too many messages; slow down");
+    member.takeMessage();
     // Per recipient too: many senders (or sockets) cannot bury one member in direct messages.
     if (limits.directs.take(recipient.memberId) > 0) {
       throw new ChatError(
@@ -156,7 +154,7 @@ export class MemberMessages {
       : this.findMember(trimmed).memberId;
     const page = await this.deps.store.readMessages(directRoom(member.memberId, otherId), {
       before,
-      limit: pageLimit(limit, PAGE_DEFAULT, PAGE_MAX),
+      limit: pageLimit(limit, HISTORY_PAGE.default, HISTORY_PAGE.max),
     });
     const messages = page.messages.flatMap((m) =>
       "deleted" in m

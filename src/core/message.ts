@@ -29,6 +29,9 @@ export function validateCursor(value: string, field: string): string {
   return upper;
 }
 
+/** History pages: 50 messages unless asked, never more than 200 (the contract's limits). */
+export const HISTORY_PAGE = { default: 50, max: 200 } as const;
+
 /** Clamps a page size: default `fallback`, at most `max`; anything but a positive integer is refused. */
 export function pageLimit(value: number | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;

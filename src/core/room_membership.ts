@@ -184,7 +184,7 @@ export class RoomMembership {
 
   /** Takes a member out of a room, telling the others. */
   async leave(member: LocalMember, ref: string): Promise<{ room: string }> {
-    const room = this.memberRoom(member, ref) ?? await this.notInRoom(ref);
+    const room = await this.roomOf(member, ref);
     this.#takeMembership(member);
     this.leaveRoom(member, room.id);
     return { room: room.id };
@@ -256,8 +256,23 @@ export class RoomMembership {
     return { members, page: { count, more: offset + members.length < count } };
   }
 
+  /**
+   * One of the member's rooms, by id or name (its only room when `ref` is absent), or why not:
+   * `not_in_room`, `no_such_room`, or `missing_field` while in several rooms.
+   */
+  roomOf(member: LocalMember, ref?: string): Room | Promise<never> {
+    if (ref === undefined) return this.#onlyRoom(member);
+    return this.#memberRoom(member, ref) ?? this.#notInRoom(ref);
+  }
+
+  /** A room the member may read: one of its own (its only one when `ref` is absent), or any. */
+  async readableRoom(member: LocalMember, ref?: string): Promise<Room> {
+    if (ref === undefined) return this.#onlyRoom(member);
+    return this.#memberRoom(member, ref) ?? await this.deps.resolveRoom(ref);
+  }
+
   /** The member's only room (`not_in_room` in none, `missing_field` in several). */
-  onlyRoom(member: LocalMember): Room {
+  #onlyRoom(member: LocalMember): Room {
     if (member.rooms.size === 1) return member.rooms.values().next().value!;
     if (member.rooms.size === 0) throw new ChatError("not_in_room", "join a room first");
     throw new ChatError("missing_field", "room is required while in several rooms", {
@@ -266,7 +281,7 @@ export class RoomMembership {
   }
 
   /** One of the member's rooms, by id or name. */
-  memberRoom(member: LocalMember, ref: string): Room | undefined {
+  #memberRoom(member: LocalMember, ref: string): Room | undefined {
     const trimmed = ref.trim();
     const byId = member.rooms.get(trimmed.toUpperCase());
     if (byId) return byId;
@@ -276,14 +291,9 @@ export class RoomMembership {
   }
 
   /** Rejects with `not_in_room` for an existing room, `no_such_room` otherwise. */
-  async notInRoom(ref: string): Promise<never> {
+  async #notInRoom(ref: string): Promise<never> {
     const room = await this.deps.resolveRoom(ref);
     throw new ChatError("not_in_room", `not in room '${room.name}'; join it first`);
-  }
-
-  /** One of the member's rooms, or any room by id or name. */
-  async anyRoom(member: LocalMember, ref: string): Promise<Room> {
-    return this.memberRoom(member, ref) ?? await this.deps.resolveRoom(ref);
   }
 
   /**

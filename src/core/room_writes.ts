@@ -92,11 +92,7 @@ export class RoomWrites {
       const room = this.deps.roomOf(member, ref);
       if (room instanceof Promise) return room;
       validateMessageText(message, this.deps.maxMessageLength);
-      if (!member.limiter.take()) {
-        throw new ChatError("rate_limited", "too many messages; slow down", {
-          retryAfterSeconds: Math.max(1, Math.ceil(member.limiter.waitMs() / 1000)),
-        });
-      }
+      member.takeMessage();
       // Once-only sends: the key is the member's own, in this room (the store keeps it a day).
       const options = key === undefined
         ? undefined
@@ -141,9 +137,7 @@ export class RoomWrites {
           limit: max,
         });
       }
-      if (!member.limiter.take()) {
-        throw new ChatError("rate_limited", "too many messages; slow down");
-      }
+      member.takeMessage();
       const { message: _, ...draft } = this.#draft(member, room, "");
       return this.#append(member, { ...draft, binary: bytes.toBase64() }, acknowledge);
     } catch (error) {
@@ -225,9 +219,7 @@ export class RoomWrites {
           emoji: validateEmoji(request.emoji),
         };
       } else change = { ...base, kind: "delete" };
-      if (change.kind !== "delete" && !member.limiter.take()) {
-        throw new ChatError("rate_limited", "too many messages; slow down");
-      }
+      if (change.kind !== "delete") member.takeMessage();
       return this.#commit(
         member,
         room.id,
