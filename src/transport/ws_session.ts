@@ -8,6 +8,7 @@ import type { Command } from "../wire/commands.ts";
 import { type Frame, type Wire, wireNamed } from "../wire/wires.ts";
 import type { CommandHandler } from "./embedding.ts";
 import type { Grant } from "./tokens.ts";
+import { atExpiry } from "./expiry.ts";
 import {
   directHistoryEvent,
   historyEvent,
@@ -94,7 +95,8 @@ function changeRequest(
 export class WsSession {
   #member?: LocalMember;
   #queue: Promise<void> = Promise.resolve();
-  #expiry?: ReturnType<typeof setTimeout>;
+  /** Cancels the token's expiry timer. */
+  #cancelExpiry?: () => void;
   #gone = false;
   readonly #connection: Connection;
   readonly #customNames: ReadonlySet<string>;
@@ -249,14 +251,11 @@ export class WsSession {
 
   /** Closes the connection when its token expires: one timer, moved by each `refresh`. */
   #expireAt(ms: number): void {
-    clearTimeout(this.#expiry);
-    // Timers are capped at 2^31-1 ms: a token valid for longer is looked at again then.
-    const delay = Math.min(2 ** 31 - 1, Math.max(0, ms - Date.now()));
-    this.#expiry = setTimeout(() => {
-      if (Date.now() < ms) return this.#expireAt(ms);
+    this.#cancelExpiry?.();
+    this.#cancelExpiry = atExpiry(ms, () => {
       this.#sendError(new ChatError("token_expired", "your token expired; connect with a new one"));
       this.close(TOKEN_EXPIRED, "token expired");
-    }, delay);
+    });
   }
 
   /** A fresh token for the same subject extends the connection to its expiry. */
@@ -277,7 +276,7 @@ export class WsSession {
   #closed(code: number, reason: string): void {
     if (this.#gone) return;
     this.#gone = true;
-    clearTimeout(this.#expiry);
+    this.#cancelExpiry?.();
     this.options.log("ws_close", { ...this.#fields(), code, reason });
     const member = this.#member;
     if (!member) return;

@@ -21,6 +21,7 @@ import { validateDisplayName } from "../../core/names.ts";
 import { isBinaryProto, malformedBinary, malformedResponse } from "./malformed.ts";
 import { ChatService, type Message, MessageSchema } from "./gen/chat_v1/chat_pb.ts";
 import { checkRoomAllowed, type Grant, grantOf } from "../tokens.ts";
+import { atExpiry } from "../expiry.ts";
 
 /**
  * The token's grant of a call, when tokens are on (its subject wins over names sent): verified
@@ -210,17 +211,14 @@ export function chatServiceRoutes(
         context.signal.addEventListener("abort", cancelled);
         streams.add(shutdown);
         // A stream does not outlive its token (the client calls again with a fresh one).
-        const expiry = grant &&
-          setTimeout(
-            () =>
-              ended.end(
-                new ConnectError(
-                  "the token expired; call again with a fresh one",
-                  Code.Unauthenticated,
-                ),
+        const cancelExpiry = grant &&
+          atExpiry(grant.exp * 1000, () =>
+            ended.end(
+              new ConnectError(
+                "the token expired; call again with a fresh one",
+                Code.Unauthenticated,
               ),
-            Math.min(2 ** 31 - 1, Math.max(0, grant.exp * 1000 - Date.now())),
-          );
+            ));
         try {
           const member = await rpc(() =>
             hub.connect(
@@ -243,7 +241,7 @@ export function chatServiceRoutes(
             hub.disconnect(member);
           }
         } finally {
-          clearTimeout(expiry);
+          cancelExpiry?.();
           streams.delete(shutdown);
           context.signal.removeEventListener("abort", cancelled);
           release();
