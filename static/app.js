@@ -65,6 +65,8 @@ function start() {
   ui.chat.hidden = false;
   const rooms = saved.rooms();
   const activeRoom = saved.active.get();
+  // The room in view when the page was left (a room, not a direct conversation) comes first.
+  const first = activeRoom && !activeRoom.startsWith("@") ? activeRoom : rooms[0];
   const token = state.config.tokens ? saved.token.get() : undefined;
   const client = connect({
     url: base.href,
@@ -72,7 +74,7 @@ function start() {
     session: state.config.tokens ? undefined : saved.session.get(),
     token,
     getToken: state.config.tokens && state.config.tokenUrl ? fetchToken : undefined,
-    room: activeRoom && !activeRoom.startsWith("@") ? activeRoom : rooms[0],
+    room: first,
   });
   state.client = client;
   client.on("status", (/** @type {string} */ status) => {
@@ -117,7 +119,6 @@ function start() {
     state.allRooms = list;
     renderAllRooms(ui.allRooms, list, (room) => openRoom(room.id, room.name));
   });
-  const first = activeRoom && !activeRoom.startsWith("@") ? activeRoom : rooms[0];
   const ordered = [first, ...rooms.filter((r) => r !== first)];
   let firstJoined = () => {};
   state.joined = new Promise((resolve) => firstJoined = resolve);
