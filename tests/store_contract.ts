@@ -537,4 +537,98 @@ export function storeContract(
         }
       }),
   );
+
+  test("replies: stored with replyTo and the thread's first message; that message counts its replies (a reply to a reply counts for the root); a deleted reply leaves the count", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const draft = drafts(clock);
+      const root = await store.appendMessage(draft("root"));
+      const one = await store.appendMessage({ ...draft("one"), replyTo: root.id });
+      assert.equal(one.replyTo, root.id);
+      assert.equal(one.thread, root.id);
+      const deeper = await store.appendMessage({ ...draft("deeper"), replyTo: one.id });
+      assert.equal(deeper.replyTo, one.id, "replyTo stays what was answered");
+      assert.equal(deeper.thread, root.id, "a reply to a reply is in the root's thread");
+      let page = await store.readMessages(ROOM, { limit: 10 });
+      assert.deepEqual(page.messages.map((m) => m.replies), [2, undefined, undefined]);
+      await store.changeMessage({
+        kind: "delete",
+        room: ROOM,
+        target: one.id,
+        memberId: one.memberId,
+        id: draft("x").id,
+      });
+      page = await store.readMessages(ROOM, { limit: 10 });
+      assert.equal(page.messages[0].replies, 1);
+      assert.equal(
+        await code(store.appendMessage({ ...draft("to a deleted one"), replyTo: one.id })),
+        "not_found",
+      );
+      assert.equal(
+        await code(store.appendMessage({ ...draft("to nothing"), replyTo: draft("y").id })),
+        "not_found",
+      );
+      const other = await store.appendMessage(draft("elsewhere", "01J0000000000000000000ROOB"));
+      assert.equal(
+        await code(store.appendMessage({ ...draft("across rooms"), replyTo: other.id })),
+        "not_found",
+      );
+      assert.equal((await store.head(ROOM)).seq, 4, "a refused reply stored nothing");
+    }));
+
+  withHandles(
+    "replies: concurrent replies from two handles are all counted (the count moves with the append)",
+    (clock) =>
+      withStore(LOTS, clock, async ({ store, another }) => {
+        const second = await another!();
+        try {
+          const draft = drafts(clock, 31);
+          const root = await store.appendMessage(draft("root"));
+          await Promise.all(
+            Array.from({ length: 24 }, (_, i) =>
+              (i % 2 ? second : store).appendMessage({ ...draft(`r${i}`), replyTo: root.id })),
+          );
+          const first = await second.readMessages(ROOM, { after: "0".repeat(26), limit: 1 });
+          assert.equal(first.messages[0].replies, 24);
+          assert.equal((await store.head(ROOM)).seq, 25);
+        } finally {
+          await second.close();
+        }
+      }),
+  );
+
+  test("read positions: absent until set, per member and room, never moved back", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const ids = seededIds(clock, 44);
+      const [a, b, c] = [ids(), ids(), ids()];
+      const member = "01J0000000000000000MEMBRA";
+      assert.equal(await store.readPosition(member, ROOM), undefined);
+      assert.equal(await store.markRead(member, ROOM, b), b);
+      assert.equal(await store.markRead(member, ROOM, a), b, "never back");
+      assert.equal(await store.readPosition(member, ROOM), b);
+      assert.equal(await store.readPosition(member, "01J0000000000000000000ROOB"), undefined);
+      assert.equal(await store.readPosition("01J0000000000000000MEMBRB", ROOM), undefined);
+      assert.equal(await store.markRead(member, ROOM, c), c);
+      assert.equal(await store.readPosition(member, ROOM), c);
+    }));
+
+  withHandles(
+    "read positions: two handles racing end at the highest",
+    (clock) =>
+      withStore(LOTS, clock, async ({ store, another }) => {
+        const second = await another!();
+        try {
+          const ids = seededIds(clock, 45);
+          const positions = Array.from({ length: 20 }, () => ids());
+          const member = "01J0000000000000000MEMBRA";
+          await Promise.all(
+            [...positions].reverse().map((id, i) =>
+              (i % 2 ? second : store).markRead(member, ROOM, id)
+            ),
+          );
+          assert.equal(await second.readPosition(member, ROOM), positions[positions.length - 1]);
+        } finally {
+          await second.close();
+        }
+      }),
+  );
 }

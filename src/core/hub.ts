@@ -24,15 +24,17 @@ import type {
   Connection,
   DirectEvent,
   MeEvent,
-  MessagePage,
   Outbound,
+  ReadEvent,
   Room,
   RoomsEvent,
   RoomSummary,
 } from "./types.ts";
 import { RoomListWatch } from "./room_list_watch.ts";
+import { type FilteredPage, searchMessages, threadMessages } from "./message_search.ts";
+import { ReadPositions } from "./read_positions.ts";
 import { MemberMessages, NOTICES_TOPIC } from "./member_messages.ts";
-import { RoomWrites } from "./room_writes.ts";
+import { type BroadcastOptions, RoomWrites } from "./room_writes.ts";
 import { RoomMembership } from "./room_membership.ts";
 
 export type { RoomSummary };
@@ -106,6 +108,8 @@ export class Hub {
   readonly #writes: RoomWrites;
   /** Who is in which room: joins, leaves, replays, member lists. */
   readonly #membership: RoomMembership;
+  /** Where each member stopped reading. */
+  readonly #reads: ReadPositions;
   /** Display names: handed out, released, settled after clashes. */
   readonly #names: NameKeeping;
   /** Appends in flight per author: their acknowledgements are on the way. */
@@ -151,6 +155,7 @@ export class Hub {
       },
       stored: () => this.#stored++,
     });
+    this.#reads = new ReadPositions({ store, bus, locals: this.#locals, encode: deps.encode });
     this.#rooms = new RoomDirectory(store, ids, clock, settings.maxRooms);
     this.#roomList = new RoomListWatch(() => this.listRooms(), { log });
     const ttlSeconds = settings.roomIdleTtlSeconds ?? 0;
@@ -188,6 +193,7 @@ export class Hub {
       arrivals: this.arrivals,
       resolveRoom: (ref, create) => this.resolveRoom(ref, create),
       roomOf: (member, ref) => this.#membership.roomOf(member, ref),
+      membersOf: (room) => this.presence.membersOf(room),
       stored: () => this.#stored++,
     });
     this.#diffs = new PresenceDiffs({
@@ -239,7 +245,8 @@ export class Hub {
       if (message.t === "gone") {
         this.#rooms.forget({ id: message.room, name: message.name });
         this.#roomList.changed();
-      } else this.#members.fromNode(message);
+      } else if (message.t === "read") this.#reads.fromNode(message);
+      else this.#members.fromNode(message);
     });
     if (options.timers !== false && this.#sweeper) this.#sweeper.start();
   }
@@ -414,14 +421,29 @@ export class Hub {
     return { ...room, members: this.#membership.memberNames(room.id) };
   }
 
-  /** A page of a room's history, oldest first. */
+  /**
+   * A page of a room's history, oldest first: every message, the replies in one message's
+   * `thread`, or those whose text contains `q` (see `message_search.ts`; `next` says where to go
+   * on when the scan budget ran out before a page of matches).
+   */
   async readMessages(
     ref: string,
-    query: { before?: string; after?: string; limit?: number },
-  ): Promise<MessagePage> {
+    query: { before?: string; after?: string; limit?: number; thread?: string; q?: string },
+  ): Promise<FilteredPage> {
     const room = await this.resolveRoom(ref);
+    const { before, after, thread, q } = query;
     const limit = pageLimit(query.limit, HISTORY_PAGE.default, HISTORY_PAGE.max);
-    return await this.#deps.store.readMessages(room.id, { ...query, limit });
+    const { store } = this.#deps;
+    if (thread !== undefined && q !== undefined) {
+      throw new ChatError("invalid_field", "ask for a thread or a search, not both", {
+        field: "q",
+      });
+    }
+    if (thread !== undefined) {
+      return await threadMessages(store, room.id, thread, { before, after, limit });
+    }
+    if (q !== undefined) return await searchMessages(store, room.id, q, { before, after, limit });
+    return await store.readMessages(room.id, { before, after, limit });
   }
 
   // ---- commands ------------------------------------------------------------------------------
@@ -430,8 +452,24 @@ export class Hub {
    * Puts a member in a room (creating a room named `ref` if none exists); with `since`, the
    * answer's `flush` replays what the room stored after it (see `room_membership.ts`).
    */
-  join(member: LocalMember, ref: string, since?: string): Promise<JoinResult> {
-    return this.#membership.join(member, ref, since);
+  async join(member: LocalMember, ref: string, since?: string): Promise<JoinResult> {
+    const joined = await this.#membership.join(member, ref, since);
+    try {
+      return { ...joined, read: await this.#reads.of(member.memberId, joined.room.id) };
+    } catch (error) {
+      // In the room all the same: the answer goes without the read state.
+      this.#deps.log?.("read_state_failed", { room: joined.room.id, error: String(error) });
+      return joined;
+    }
+  }
+
+  /**
+   * Moves the member's read position in a room (never back), told to its other connections on
+   * every node; resolves with the `read` event (the position after).
+   */
+  async read(member: LocalMember, ref: string, id: string): Promise<ReadEvent> {
+    const room = await this.#membership.readableRoom(member, ref);
+    return await this.#reads.mark(member.memberId, room.id, id, member.id);
   }
 
   /** Takes a member out of a room, telling the others. */
@@ -465,9 +503,9 @@ export class Hub {
     message: string,
     ref?: string,
     acknowledge?: (out: Outbound) => void,
-    key?: string,
+    options?: BroadcastOptions,
   ): Promise<ChatMessage> {
-    return this.#writes.broadcast(member, message, ref, acknowledge, key);
+    return this.#writes.broadcast(member, message, ref, acknowledge, options);
   }
 
   /** Stores a binary message in the member's single room (seed 001's binary frames). */
@@ -485,8 +523,14 @@ export class Hub {
   }
 
   /** Stores a message sent over HTTP by `name`; a repeated idempotency key stores once. */
-  send(ref: string, message: string, name: string, idempotencyKey?: string): Promise<ChatMessage> {
-    return this.#writes.send(ref, message, name, idempotencyKey);
+  send(
+    ref: string,
+    message: string,
+    name: string,
+    idempotencyKey?: string,
+    replyTo?: string,
+  ): Promise<ChatMessage> {
+    return this.#writes.send(ref, message, name, idempotencyKey, replyTo);
   }
 
   /**

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ReadState } from "./read_positions.ts";
 import type { Bus } from "./bus.ts";
 import type { MessageHook } from "./hooks.ts";
 import type { NameRegistry } from "./name_registry.ts";
@@ -97,6 +98,8 @@ export interface JoinResult {
   readonly seq: number;
   /** With `since`: whether everything missed was still kept. */
   readonly recovered?: boolean;
+  /** The member's read state in the room (members only; absent for observers). */
+  readonly read?: ReadState;
   /**
    * Sends the replayed messages, page by page (awaiting `drained` between pages, so that a slow
    * socket is not overrun), then the events held meanwhile. Call it after `joined`; it stops early

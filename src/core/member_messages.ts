@@ -185,7 +185,7 @@ export class MemberMessages {
   }
 
   /** A member message another node published: handed to this node's connections. */
-  fromNode(message: Exclude<MemberNodeMessage, { t: "gone" }>): void {
+  fromNode(message: Exclude<MemberNodeMessage, { t: "gone" | "read" }>): void {
     if (message.t === "notice") this.#deliverNotice(message.to, message.message);
     else if (message.t === "typing") {
       this.deps.locals.fanoutExcept(message.room, { text: message.text }, message.memberId);

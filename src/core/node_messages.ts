@@ -62,6 +62,16 @@ export type DirectNodeMessage = {
   readonly text: string;
 };
 
+/** A member's read position moved: each node hands the event's text to that member's connections. */
+export type ReadNodeMessage = {
+  /** The kind. */
+  readonly t: "read";
+  /** The member's id. */
+  readonly member: string;
+  /** The `read` event, serialised. */
+  readonly text: string;
+};
+
 /** An idle empty room was removed: every node forgets it (its name may be taken anew). */
 export type RoomGoneNodeMessage = {
   /** The kind. */
@@ -77,6 +87,7 @@ export type MemberNodeMessage =
   | NoticeNodeMessage
   | TypingNodeMessage
   | DirectNodeMessage
+  | ReadNodeMessage
   | RoomGoneNodeMessage;
 
 /** What a node says on the presence topic, before it signs it with its id. */
@@ -159,6 +170,10 @@ export function parseMemberMessage(raw: BusMessage): MemberNodeMessage | undefin
   if (t === "direct") {
     if (!isString(to) || !isString(from) || !isString(skip) || !isString(text)) return undefined;
     return { t, to, from, skip, text };
+  }
+  if (t === "read") {
+    const { member } = raw;
+    return isString(member) && isString(text) ? { t, member, text } : undefined;
   }
   if (t === "gone") {
     const { name } = raw;

@@ -15,6 +15,7 @@ import type { LocalMember } from "./local_member.ts";
 import type { LocalRooms } from "./local_rooms.ts";
 import { validateCursor, validateEmoji, validateMessageText } from "./message.ts";
 import type { MessageChange } from "./message_changes.ts";
+import { findMentions, type Mentionable } from "./mentions.ts";
 import { nameKey, validateAuthorName, validateDisplayName } from "./names.ts";
 import { storedEntry } from "./room_feed.ts";
 import type { RoomFeeds } from "./room_feeds.ts";
@@ -58,8 +59,18 @@ export interface RoomWritesDeps {
   readonly resolveRoom: (ref: string, create?: boolean) => Promise<Room>;
   /** The member's room `ref` (its only room when absent), or why not (`not_in_room`, ...). */
   readonly roomOf: (member: LocalMember, ref?: string) => Room | Promise<never>;
+  /** Who is in a room now, on every node (whom a message's `@name` may mention). */
+  readonly membersOf: (room: string) => Iterable<Mentionable>;
   /** Told of each message stored (for the counters). */
   readonly stored: () => void;
+}
+
+/** A member's message's options. */
+export interface BroadcastOptions {
+  /** Once-only: the same key from the same member in the same room stores once (24 h). */
+  readonly key?: string;
+  /** The id of the message of the same room it answers (`not_found` when it is not there). */
+  readonly replyTo?: string;
 }
 
 /** Messages and changes, from any author, into rooms' logs. */
@@ -86,23 +97,27 @@ export class RoomWrites {
     message: string,
     ref?: string,
     acknowledge?: (out: Outbound) => void,
-    key?: string,
+    options: BroadcastOptions = {},
   ): Promise<ChatMessage> {
     try {
       const room = this.deps.roomOf(member, ref);
       if (room instanceof Promise) return room;
       validateMessageText(message, this.deps.maxMessageLength);
+      const { key } = options;
+      const replyTo = options.replyTo === undefined
+        ? undefined
+        : validateCursor(options.replyTo, "replyTo");
       member.takeMessage();
       // Once-only sends: the key is the member's own, in this room (the store keeps it a day).
-      const options = key === undefined
+      const keyed = key === undefined
         ? undefined
         : { idempotencyKey: `ws:${member.memberId}:${key}` };
       const append = (text: string) =>
         this.#append(
           member,
-          this.#draft(member, room, text),
+          this.#draft(member, room, text, replyTo),
           acknowledge,
-          options,
+          keyed,
           (stored) =>
             keyedOnce(stored, key, stored.memberId === member.memberId && stored.message === text),
         );
@@ -167,6 +182,7 @@ export class RoomWrites {
     message: string,
     name: string,
     idempotencyKey?: string,
+    replyTo?: string,
   ): Promise<ChatMessage> {
     const room = await this.deps.resolveRoom(ref);
     validateMessageText(message, this.deps.maxMessageLength);
@@ -183,7 +199,7 @@ export class RoomWrites {
     const sender = { memberId: id, name: author };
     return await this.#append(
       sender,
-      this.#draft(sender, room, text),
+      this.#draft(sender, room, text, replyTo),
       undefined,
       { idempotencyKey },
       (stored) =>
@@ -238,7 +254,17 @@ export class RoomWrites {
     return validateMessageText(verdict.message, this.deps.maxMessageLength);
   }
 
-  #draft(member: { memberId: string; name: string }, room: Room, message: string): MessageDraft {
+  /** A message to store: mentions found among the room's members now, the reply's target. */
+  #draft(
+    member: { memberId: string; name: string },
+    room: Room,
+    message: string,
+    replyTo?: string,
+  ): MessageDraft {
+    // Listing the room's members costs: only a text with an `@` needs them.
+    const mentions = message.includes("@")
+      ? findMentions(message, this.deps.membersOf(room.id))
+      : [];
     return {
       event: "broadcast",
       room: room.id,
@@ -247,6 +273,8 @@ export class RoomWrites {
       memberId: member.memberId,
       message,
       ts: this.deps.clock(),
+      ...(replyTo === undefined ? {} : { replyTo }),
+      ...(mentions.length === 0 ? {} : { mentions }),
     };
   }
 

@@ -24,6 +24,9 @@ export interface AppendOptions {
   readonly idempotencyKey?: string;
 }
 
+/** How long a member's read position in a room is kept after it last moved (90 days). */
+export const READ_POSITION_TTL_MS = 90 * 24 * 60 * 60 * 1000;
+
 /** How long an idempotency key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -93,6 +96,17 @@ export interface Store {
     room: string,
     query: { readonly after: string; readonly limit: number },
   ): Promise<LogPage>;
+  /**
+   * Where a member (by identity: a token's subject or a session, as its member id) stopped reading
+   * in a room: a message id, or undefined when it never said.
+   */
+  readPosition(memberId: string, room: string): Promise<string | undefined>;
+  /**
+   * Moves a member's read position in a room to `id` unless it is already there or further (it
+   * never moves back, whichever handle wrote last); resolves with the position after. Kept
+   * {@link READ_POSITION_TTL_MS} after it last moved.
+   */
+  markRead(memberId: string, room: string, id: string): Promise<string>;
   /** The id of the newest message that retention dropped from the room, if any. */
   trimmedThrough(room: string): Promise<string | undefined>;
   /** Waits for pending writes, then releases resources. */

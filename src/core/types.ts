@@ -34,6 +34,10 @@ export interface MessageDraft {
   readonly ts: number;
   /** A direct message's recipient name (direct messages only; see `core/direct.ts`). */
   readonly to?: string;
+  /** The id of the message of the same room this one answers (see `core/replies.ts`). */
+  readonly replyTo?: string;
+  /** Member ids of the room's members the text names with `@name` (see `core/mentions.ts`). */
+  readonly mentions?: readonly string[];
 }
 
 /**
@@ -48,6 +52,13 @@ export interface ChatMessage extends MessageDraft {
   readonly editedAt?: number;
   /** Reactions, as counts by emoji (absent when none). */
   readonly reactions?: Readonly<Record<string, number>>;
+  /**
+   * A reply's thread: the id of the message that started it (the target of `replyTo`, or that
+   * target's own thread when it is a reply too). Set by the store with `replyTo`.
+   */
+  readonly thread?: string;
+  /** How many replies the message's thread has (absent when none; a thread's first message only). */
+  readonly replies?: number;
 }
 
 /** A deleted message as history and replay show it: its place, no text, no author. */
@@ -70,6 +81,8 @@ export interface Tombstone {
   readonly member?: undefined;
   /** No author shown. */
   readonly memberId?: undefined;
+  /** No replies shown (its thread is still read with `?thread=`). */
+  readonly replies?: undefined;
 }
 
 /** A stored message in its current state: as sent, edited, reacted to, or a tombstone. */
@@ -271,6 +284,16 @@ export interface RoomsEvent {
   readonly rooms: readonly RoomSummary[];
 }
 
+/** Where a member stopped reading in a room: to every connection of that member. */
+export interface ReadEvent {
+  /** The event's name. */
+  readonly event: "read";
+  /** The room's id. */
+  readonly room: string;
+  /** The id of the last message read. */
+  readonly id: string;
+}
+
 /** What the core pushes to members unasked; the transport serialises it (see `wire/events.ts`). */
 export type PushEvent =
   | LogEntry
@@ -281,6 +304,7 @@ export type PushEvent =
   | NoticeEvent
   | TypingEvent
   | DirectEvent
+  | ReadEvent
   | RoomsEvent;
 
 /**

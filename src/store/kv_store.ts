@@ -4,6 +4,7 @@ import { nameKey } from "../core/names.ts";
 import {
   type AppendOptions,
   IDEMPOTENCY_TTL_MS,
+  READ_POSITION_TTL_MS,
   type RoomPage,
   type Store,
 } from "../core/store.ts";
@@ -29,6 +30,7 @@ import type {
   Room,
   StoredMessage,
 } from "../core/types.ts";
+import { applyReply, threadOf, uncountReply } from "../core/replies.ts";
 import { retryBusy } from "./kv_busy.ts";
 import { roomsFull, storeFailed } from "./store_errors.ts";
 import { keeps, type Retention } from "./retention.ts";
@@ -52,6 +54,7 @@ const MESSAGE = "log"; // [MESSAGE, room, log id] -> LogRecord (a message, or a 
 const TRIMMED = "log_trimmed"; // [TRIMMED, room] -> newest id retention deleted
 const SECRET = "secrets"; // [SECRET, name] -> 32 random bytes, made once
 const IDEMPOTENCY = "idempotency"; // [IDEMPOTENCY, room, key] -> the message first stored (a day)
+const READ = "read_positions"; // [READ, member id, room] -> message id (90 days after it moved)
 
 // Deno KV allows 100 checks, 1000 mutations and 800 KiB per atomic operation; stay inside all
 // (a batch checks one head per room, and writes its messages and one head per room).
@@ -66,6 +69,11 @@ const TRIM_PAUSE_MS = 20;
 const GET_MANY = 10;
 /** Commits refused because another handle moved a head meanwhile are retried this often. */
 const MAX_CONFLICTS = 64;
+
+/** How a batch finds a message record: by room and id. */
+function recordKey(room: string, id: string): string {
+  return `${room}\u0000${id}`;
+}
 
 /** A write waiting for its batch: a message to append, or a change to one. */
 type Pending =
@@ -249,7 +257,9 @@ export class KvStore implements Store {
   appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<ChatMessage> {
     if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
     return new Promise((resolve, reject) => {
-      const size = (draft.message?.length ?? 0) * 3 + (draft.binary?.length ?? 0) + 256;
+      // A reply rewrites its thread's first message too (text and reactions, see changeMessage).
+      const size = (draft.message?.length ?? 0) * 3 + (draft.binary?.length ?? 0) + 256 +
+        (draft.replyTo === undefined ? 0 : 4 * 4096 * 3);
       const room = draft.room;
       this.#queue.push({ room, draft, key: options.idempotencyKey, size, resolve, reject });
       this.#draining ??= this.#drain();
@@ -331,18 +341,24 @@ export class KvStore implements Store {
         op.check({ key: [HEAD, room], versionstamp: head.versionstamp });
         positions.set(room, head.position);
       }
+      /** New states of messages the batch changes, by key (each written once). */
+      const records = new Map<string, MessageRecord>();
+      const update = (record: MessageRecord) => {
+        const key = recordKey(record.room, record.id);
+        targets.set(key, record);
+        records.set(key, record);
+      };
       const outcomes = batch.map((pending): Outcome => {
         const at = positions.get(pending.room)!;
         if ("change" in pending) {
-          const key = [MESSAGE, pending.room, pending.change.target];
           try {
-            const { record, event } = applyChange(
-              targets.get(key.join("\u0000")),
-              pending.change,
-              at,
-            );
-            targets.set(key.join("\u0000"), record);
-            op.set(key, record);
+            const target = targets.get(recordKey(pending.room, pending.change.target));
+            const { record, event } = applyChange(target, pending.change, at);
+            update(record);
+            if (pending.change.kind === "delete" && target?.thread !== undefined) {
+              const root = uncountReply(targets.get(recordKey(pending.room, target.thread)));
+              if (root) update(root);
+            }
             op.set([MESSAGE, pending.room, event.logId], event);
             positions.set(pending.room, { seq: event.seq, id: event.logId });
             return { ok: event };
@@ -355,7 +371,18 @@ export class KvStore implements Store {
         const first = keyed && used.get(keyed.join("\u0000"));
         if (first) return { ok: first };
         const id = nextLogId(at.id, draft.id);
-        const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: at.seq + 1 };
+        let message: ChatMessage = { ...draft, id, ts: logTime(id), seq: at.seq + 1 };
+        if (message.replyTo !== undefined) {
+          try {
+            const target = targets.get(recordKey(draft.room, message.replyTo));
+            const root = target && targets.get(recordKey(draft.room, threadOf(target)));
+            const reply = applyReply({ ...message, replyTo: message.replyTo }, target, root);
+            message = reply.message;
+            if (reply.root) update(reply.root);
+          } catch (error) {
+            return { refused: error };
+          }
+        }
         positions.set(draft.room, { seq: message.seq, id });
         op.set([MESSAGE, draft.room, id], message);
         if (keyed) {
@@ -366,6 +393,7 @@ export class KvStore implements Store {
         }
         return { ok: message };
       });
+      for (const record of records.values()) op.set([MESSAGE, record.room, record.id], record);
       for (const [room, position] of positions) op.set([HEAD, room], position);
       const result = await retryBusy(() => op.commit());
       if (result.ok) {
@@ -382,26 +410,38 @@ export class KvStore implements Store {
   }
 
   /**
-   * The records of the messages the batch's changes target, kept by retention, by key; a missing
-   * or dropped one is absent.
+   * The records of the messages the batch's changes and replies target, and of the threads'
+   * first messages they touch, kept by retention, by {@link recordKey}; a missing or dropped one
+   * is absent.
    */
   async #targets(batch: Pending[]): Promise<Map<string, MessageRecord>> {
     const found = new Map<string, MessageRecord>();
-    const keys = batch.flatMap((p) =>
-      "change" in p ? [[MESSAGE, p.room, p.change.target] as Deno.KvKey] : []
+    const ids = batch.flatMap((p): [string, string][] => {
+      if ("change" in p) return [[p.room, p.change.target]];
+      return p.draft.replyTo === undefined ? [] : [[p.room, p.draft.replyTo]];
+    });
+    await this.#readRecords(ids, found);
+    // Second round: the first messages of the threads those records are in.
+    const roots = [...found.values()].flatMap((r): [string, string][] =>
+      r.thread === undefined || found.has(recordKey(r.room, r.thread)) ? [] : [[r.room, r.thread]]
     );
+    await this.#readRecords(roots, found);
+    return found;
+  }
+
+  /** Reads message records by room and id into `found` (retention applied), ten keys a call. */
+  async #readRecords(ids: [string, string][], found: Map<string, MessageRecord>): Promise<void> {
+    const keys = ids.map(([room, id]) => [MESSAGE, room, id] as Deno.KvKey);
     for (let i = 0; i < keys.length; i += GET_MANY) {
       const entries = await this.#kv.getMany<LogRecord[]>(keys.slice(i, i + GET_MANY));
       for (const entry of entries) {
         const record = entry.value;
         if (!record || !isMessage(record)) continue;
-        const room = String(entry.key[1]);
-        const cached = this.#heads.get(room)?.position;
+        const cached = this.#heads.get(record.room)?.position;
         if (cached && !keeps(this.#retention, cached, this.#clock())(record)) continue;
-        found.set(entry.key.join("\u0000"), record);
+        found.set(recordKey(record.room, record.id), record);
       }
     }
-    return found;
   }
 
   /** The messages already stored under the batch's idempotency keys, by room and key. */
@@ -543,6 +583,27 @@ export class KvStore implements Store {
 
   async #keeps(room: string): Promise<(entry: { seq: number; ts: number }) => boolean> {
     return keeps(this.#retention, await this.head(room), this.#clock());
+  }
+
+  /** Where the member stopped reading in the room. */
+  async readPosition(memberId: string, room: string): Promise<string | undefined> {
+    const entry = await this.#guard(() => this.#kv.get<string>([READ, memberId, room]));
+    return entry.value ?? undefined;
+  }
+
+  /** Moves the member's read position forward, in a commit checked against what it read. */
+  markRead(memberId: string, room: string, id: string): Promise<string> {
+    const key = [READ, memberId, room];
+    return this.#guard(async () => {
+      for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
+        const entry = await this.#kv.get<string>(key);
+        if (entry.value !== null && entry.value >= id) return entry.value;
+        const result = await this.#kv.atomic().check(entry)
+          .set(key, id, { expireIn: READ_POSITION_TTL_MS }).commit();
+        if (result.ok) return id;
+      }
+      throw new Error("the read position kept moving");
+    });
   }
 
   /** The newest id retention dropped from the room, deleted yet or not. */

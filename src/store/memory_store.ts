@@ -13,6 +13,7 @@ import {
   logIdOf,
   type LogRecord,
   type MessageChange,
+  type MessageRecord,
   publicEntry,
   publicMessage,
 } from "../core/message_changes.ts";
@@ -27,6 +28,7 @@ import type {
   Room,
   StoredMessage,
 } from "../core/types.ts";
+import { applyReply, threadOf, uncountReply } from "../core/replies.ts";
 import { keeps, type Retention } from "./retention.ts";
 import { roomsFull } from "./store_errors.ts";
 
@@ -61,6 +63,8 @@ interface Data {
   readonly keys: Map<string, { message: ChatMessage; at: number }>;
   /** Named secrets (see `secret`). */
   readonly secrets: Map<string, Uint8Array>;
+  /** Read positions by member id and room. */
+  readonly reads: Map<string, string>;
 }
 
 /**
@@ -78,7 +82,14 @@ export class MemoryStore implements Store {
     data?: Data,
   ) {
     this.#data = data ??
-      { rooms: new Map(), names: new Map(), logs: new Map(), keys: new Map(), secrets: new Map() };
+      {
+        rooms: new Map(),
+        names: new Map(),
+        logs: new Map(),
+        keys: new Map(),
+        secrets: new Map(),
+        reads: new Map(),
+      };
   }
 
   /** Another handle on the same rooms and logs (as a second process on one database would be). */
@@ -164,7 +175,22 @@ export class MemoryStore implements Store {
     if (used && used.at > this.clock() - IDEMPOTENCY_TTL_MS) return Promise.resolve(used.message);
     const log = this.#log(draft.room);
     const id = nextLogId(log.head.id, draft.id);
-    const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: log.head.seq + 1 };
+    let message: ChatMessage = { ...draft, id, ts: logTime(id), seq: log.head.seq + 1 };
+    if (message.replyTo !== undefined) {
+      this.#trim(log);
+      const target = this.#record(log, message.replyTo);
+      try {
+        const reply = applyReply(
+          { ...message, replyTo: message.replyTo },
+          target,
+          target && this.#record(log, threadOf(target)),
+        );
+        message = reply.message;
+        if (reply.root) this.#replace(log, reply.root);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     log.entries.push(message);
     log.head = { seq: message.seq, id };
     this.#trim(log);
@@ -178,19 +204,30 @@ export class MemoryStore implements Store {
       this.#open();
       const log = this.#log(change.room);
       this.#trim(log);
-      const at = boundary(log.entries, change.target, true);
-      const found = log.entries[at];
-      const target = found && logIdOf(found) === change.target && isMessage(found)
-        ? found
-        : undefined;
+      const target = this.#record(log, change.target);
       const { record, event } = applyChange(target, change, log.head);
-      log.entries[at] = record;
+      this.#replace(log, record);
+      if (change.kind === "delete" && target?.thread !== undefined) {
+        const root = uncountReply(this.#record(log, target.thread));
+        if (root) this.#replace(log, root);
+      }
       log.entries.push(event);
       log.head = { seq: event.seq, id: event.logId };
       return Promise.resolve(event);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** The kept message with this id, if any. */
+  #record(log: Log, id: string): MessageRecord | undefined {
+    const found = log.entries[boundary(log.entries, id, true)];
+    return found && logIdOf(found) === id && isMessage(found) ? found : undefined;
+  }
+
+  /** Puts a message's new state in its place. */
+  #replace(log: Log, record: MessageRecord): void {
+    log.entries[boundary(log.entries, record.id, true)] = record;
   }
 
   #trim(log: Log): void {
@@ -243,6 +280,24 @@ export class MemoryStore implements Store {
       entries: page.map(publicEntry),
       more: start + query.limit < log.entries.length,
     });
+  }
+
+  /** Where the member stopped reading in the room. */
+  readPosition(memberId: string, room: string): Promise<string | undefined> {
+    return Promise.resolve(this.#data.reads.get(`${memberId}\u0000${room}`));
+  }
+
+  /** Moves the member's read position forward (never back). */
+  markRead(memberId: string, room: string, id: string): Promise<string> {
+    try {
+      this.#open();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const key = `${memberId}\u0000${room}`;
+    const current = this.#data.reads.get(key);
+    if (current === undefined || current < id) this.#data.reads.set(key, id);
+    return Promise.resolve(this.#data.reads.get(key)!);
   }
 
   /** The newest id retention dropped from the room. */

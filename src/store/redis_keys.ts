@@ -32,12 +32,17 @@ export class RedisKeys {
     return `${this.prefix}:{r:${room}}:idem:${key}`;
   }
 
-  /** Rooms by id (JSON). */
+  /** A member's read position in a room (in the room's slot). */
+  readPosition(memberId: string, room: string): string {
+    return `${this.prefix}:{r:${room}}:read:${memberId}`;
+  }
+
   /** A named secret every process agrees on. */
   secret(name: string): string {
     return `${this.prefix}:secret:${name}`;
   }
 
+  /** Rooms by id (JSON). */
   get roomsById(): string {
     return `${this.prefix}:{rooms}:by_id`;
   }

@@ -126,3 +126,14 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] .. ' ' .. ARGV[3] then
 end
 return 1
 `;
+
+/**
+ * Moves a read position forward (never back) and renews its expiry. KEYS: the position. ARGV:
+ * the message id, ttl ms. Returns the position after.
+ */
+export const MARK_READ = `
+local current = redis.call('GET', KEYS[1])
+if current and current >= ARGV[1] then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`;

@@ -14,6 +14,7 @@ import { nameKey } from "../core/names.ts";
 import {
   type AppendOptions,
   IDEMPOTENCY_TTL_MS,
+  READ_POSITION_TTL_MS,
   type RoomPage,
   type Store,
 } from "../core/store.ts";
@@ -29,10 +30,11 @@ import type {
   Room,
   StoredMessage,
 } from "../core/types.ts";
+import { applyReply, threadOf, uncountReply } from "../core/replies.ts";
 import { roomsFull, storeFailed } from "./store_errors.ts";
 import type { RedisClient } from "./redis_client.ts";
 import { RedisKeys } from "./redis_keys.ts";
-import { APPEND, CREATE_ROOM, DELETE_EMPTY_ROOM, TRIM } from "./redis_scripts.ts";
+import { APPEND, CREATE_ROOM, DELETE_EMPTY_ROOM, MARK_READ, TRIM } from "./redis_scripts.ts";
 import { keeps, type Retention } from "./retention.ts";
 
 /** A write waiting for its room's next script call: a message to append, or a change to one. */
@@ -260,17 +262,22 @@ export class RedisStore implements Store {
       /** Messages appended earlier in this batch: a change later in it may target one. */
       const appended = new Map<string, MessageRecord>();
       const claims: { key: string; value: string }[] = [];
+      /** A message's current state in this batch, if kept. */
+      const current = (id: string) => {
+        const found = updates.get(id) ?? appended.get(id) ?? targets.get(id);
+        return found && kept(found) ? found : undefined;
+      };
       const outcomes = batch.map((pending): Outcome => {
         if ("change" in pending) {
           const target = pending.change.target;
-          const found = updates.get(target) ?? appended.get(target) ?? targets.get(target);
           try {
-            const { record, event } = applyChange(
-              found && kept(found) ? found : undefined,
-              pending.change,
-              at,
-            );
+            const found = current(target);
+            const { record, event } = applyChange(found, pending.change, at);
             updates.set(target, record);
+            if (pending.change.kind === "delete" && found?.thread !== undefined) {
+              const root = uncountReply(current(found.thread));
+              if (root) updates.set(root.id, root);
+            }
             at = { seq: event.seq, id: event.logId };
             entries.push(...this.#entryArgs(room, event.logId, event));
             return { ok: event };
@@ -282,7 +289,18 @@ export class RedisStore implements Store {
         const first = key === undefined ? undefined : used.get(key);
         if (first) return { ok: first };
         const id = nextLogId(at.id, draft.id);
-        const message: ChatMessage = { ...draft, id, ts: logTime(id), seq: at.seq + 1 };
+        let message: ChatMessage = { ...draft, id, ts: logTime(id), seq: at.seq + 1 };
+        if (message.replyTo !== undefined) {
+          try {
+            const target = current(message.replyTo);
+            const root = target && current(threadOf(target));
+            const reply = applyReply({ ...message, replyTo: message.replyTo }, target, root);
+            message = reply.message;
+            if (reply.root) updates.set(reply.root.id, reply.root);
+          } catch (error) {
+            return { refused: error };
+          }
+        }
         at = { seq: message.seq, id };
         appended.set(id, message);
         entries.push(...this.#entryArgs(room, id, message));
@@ -345,11 +363,26 @@ export class RedisStore implements Store {
     return used;
   }
 
-  /** The records of the messages the batch's changes target, by id (missing ones absent). */
+  /**
+   * The records of the messages the batch's changes and replies target, and of the threads'
+   * first messages they touch, by id (missing ones absent).
+   */
   async #targets(room: string, batch: Pending[]): Promise<Map<string, MessageRecord>> {
-    const ids = batch.flatMap((p) => "change" in p ? [p.change.target] : []);
+    const ids = batch.flatMap((p) =>
+      "change" in p ? [p.change.target] : p.draft.replyTo === undefined ? [] : [p.draft.replyTo]
+    );
     const found = new Map<string, MessageRecord>();
-    if (ids.length === 0) return found;
+    await this.#readRecords(room, ids, found);
+    // Second round: the first messages of the threads those records are in.
+    const roots = [...found.values()].flatMap((r) =>
+      r.thread === undefined || found.has(r.thread) ? [] : [r.thread]
+    );
+    await this.#readRecords(room, roots, found);
+    return found;
+  }
+
+  async #readRecords(room: string, ids: string[], found: Map<string, MessageRecord>) {
+    if (ids.length === 0) return;
     const values = await this.#command(["HMGET", this.#keys.data(room), ...ids]) as (
       | string
       | null
@@ -358,7 +391,6 @@ export class RedisStore implements Store {
       const record = json ? JSON.parse(json) as LogRecord : undefined;
       if (record && isMessage(record)) found.set(ids[i], record);
     });
-    return found;
   }
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -473,6 +505,23 @@ export class RedisStore implements Store {
     this.#sinceTrim.delete(room);
     this.#trims = this.#trims.then(() => this.trim(room)).catch((error) =>
       this.#log?.("redis_trim_failed", { room, error: String(error) })
+    );
+  }
+
+  /** Where the member stopped reading in the room. */
+  async readPosition(memberId: string, room: string): Promise<string | undefined> {
+    const value = await this.#guard(() =>
+      this.#command(["GET", this.#keys.readPosition(memberId, room)])
+    );
+    return typeof value === "string" ? value : undefined;
+  }
+
+  /** Moves the member's read position forward (one script: never back). */
+  async markRead(memberId: string, room: string, id: string): Promise<string> {
+    if (this.#closed) throw storeFailed(new Error("the store is closed"));
+    const key = this.#keys.readPosition(memberId, room);
+    return String(
+      await this.#guard(() => this.#script(MARK_READ, [key], [id, String(READ_POSITION_TTL_MS)])),
     );
   }
 

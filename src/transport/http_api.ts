@@ -38,7 +38,9 @@ async function readName(request: Request): Promise<string> {
 }
 
 /** Reads `{"message", "name"?}`, the body of `POST /rooms/:id/messages`. */
-async function readMessage(request: Request): Promise<{ message: string; name?: string }> {
+async function readMessage(
+  request: Request,
+): Promise<{ message: string; name?: string; replyTo?: string }> {
   let body: unknown;
   try {
     body = await request.json();
@@ -48,7 +50,7 @@ async function readMessage(request: Request): Promise<{ message: string; name?: 
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ChatError("bad_json", 'the body must be a JSON object like {"message": "..."}');
   }
-  const { message, name } = body as Record<string, unknown>;
+  const { message, name, replyTo } = body as Record<string, unknown>;
   if (message === undefined || message === null) {
     throw new ChatError("missing_field", "'message' is required", { field: "message" });
   }
@@ -58,7 +60,14 @@ async function readMessage(request: Request): Promise<{ message: string; name?: 
   if (name !== undefined && name !== null && typeof name !== "string") {
     throw new ChatError("invalid_field", "'name' must be a string", { field: "name" });
   }
-  return { message, name: typeof name === "string" ? name : undefined };
+  if (replyTo !== undefined && replyTo !== null && typeof replyTo !== "string") {
+    throw new ChatError("invalid_field", "'replyTo' must be a message id", { field: "replyTo" });
+  }
+  return {
+    message,
+    name: typeof name === "string" ? name : undefined,
+    replyTo: typeof replyTo === "string" ? validateCursor(replyTo, "replyTo") : undefined,
+  };
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
@@ -111,7 +120,7 @@ export function mountRoomsApi(
 
   // Send without a socket: bots, webhooks. A retry with the same Idempotency-Key stores once.
   app.post("/rooms/:id/messages", async (c) => {
-    const { message, name } = await readMessage(c.req.raw);
+    const { message, name, replyTo } = await readMessage(c.req.raw);
     const grant = grantOf(c.req.raw);
     const room = await hub.resolveRoom(c.req.param("id"));
     checkRoomAllowed(grant, room);
@@ -125,7 +134,7 @@ export function mountRoomsApi(
         },
       );
     }
-    const stored = await hub.send(room.id, message, grant?.name ?? name ?? "http", key);
+    const stored = await hub.send(room.id, message, grant?.name ?? name ?? "http", key, replyTo);
     return c.json(stored, 201);
   });
 
@@ -136,7 +145,10 @@ export function mountRoomsApi(
       before: cursor(c.req.query("before"), "before"),
       after: cursor(c.req.query("after"), "after"),
       limit: limitParam(c.req.query("limit")),
+      thread: cursor(c.req.query("thread"), "thread"),
+      q: c.req.query("q"),
     });
-    return c.json({ messages: page.messages, more: page.more });
+    const { messages, more, next } = page;
+    return c.json(next === undefined ? { messages, more } : { messages, more, next });
   });
 }

@@ -410,7 +410,7 @@ export class WsSession {
             command.message,
             command.room,
             (out) => this.#sendText(this.#wire.acknowledge(out, re)),
-            command.key,
+            { key: command.key, replyTo: command.replyTo },
           ).catch((error) => this.#refuse(error, re)),
         );
         return;
@@ -453,6 +453,12 @@ export class WsSession {
       }
       case "rooms":
         return this.#sendText(this.#wire.answer(await this.hub.watchRooms(member), re));
+      case "read":
+        // Not awaited: the next `read`s of a burst join the write in flight (coalesced).
+        this.hub.read(member, command.room, command.message)
+          .then((event) => this.#sendText(this.#wire.answer(event, re)))
+          .catch((error) => this.#refuse(error, re));
+        return;
       case "refresh":
         return this.#sendText(this.#wire.answer(await this.#refresh(command.token), re));
       case "custom":

@@ -18,6 +18,8 @@ export type Command =
     readonly message: string;
     /** Once-only: the same key from the same member in the same room stores once (24 h). */
     readonly key?: string;
+    /** The id of the message of the room this one answers. */
+    readonly replyTo?: string;
   }
   | {
     readonly command: "list";
@@ -63,6 +65,14 @@ export type Command =
     readonly emoji: string;
   }
   | {
+    /** Where the member stopped reading in a room (never moves back). */
+    readonly command: "read";
+    readonly id?: string;
+    readonly room: string;
+    /** The message read up to (the frame's `id`). */
+    readonly message: string;
+  }
+  | {
     /** The room list now, and again (`rooms` events) whenever it changes. */
     readonly command: "rooms";
     readonly id?: string;
@@ -96,6 +106,7 @@ export const BUILT_IN_COMMANDS: ReadonlySet<string> = new Set([
   "react",
   "refresh",
   "rooms",
+  "read",
   "custom",
 ]);
 
@@ -169,6 +180,7 @@ function toCommand(
         room: optional(fields, "room"),
         message: required(fields, "message"),
         key: optionalKey(fields),
+        replyTo: optionalCursor(fields, "replyTo"),
       };
     case "list":
       return {
@@ -222,6 +234,14 @@ function toCommand(
       return { command: "refresh", id, token: required(fields, "token") };
     case "rooms":
       return { command: "rooms", id };
+    case "read":
+      // The frame's `id` is the message read (the contract's field); it is echoed as `re` too.
+      return {
+        command: "read",
+        id,
+        room: required(fields, "room"),
+        message: validateCursor(required(fields, "id"), "id"),
+      };
     default:
       if (custom.has(name)) return { command: "custom", id, name, fields };
       throw new ChatError("unknown_command", `unknown command '${name.slice(0, 64)}'`);

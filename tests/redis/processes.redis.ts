@@ -78,6 +78,47 @@ Deno.test("a session issued by one process brings back the same member on anothe
   }
 });
 
+Deno.test("conversations across two processes on Redis: replies counted, mentions, a read told to the member's other process and kept for its session, search", async () => {
+  const redis = await startRedis();
+  const [a, b] = await twoProcesses(redis);
+  const ann = await Client.connect(a.ws, { name: "ann", room: "talk" });
+  const annToo = await Client.connect(b.ws, { session: String(ann.me.session), room: "talk" });
+  const bob = await Client.connect(b.ws, { name: "bob", room: "talk" });
+  try {
+    await ann.waitFor((e) => e.event === "join" && e.member === "bob", 10_000);
+    const root = await ann.request({ command: "broadcast", message: "Who wants Crème brûlée?" });
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? ann : bob).request({
+          command: "broadcast",
+          message: `@ann me ${i}`,
+          replyTo: root.id,
+        })),
+    );
+    deepEqual(replies.map((r) => r.replyTo), replies.map(() => root.id));
+    deepEqual(replies[0].mentions, [ann.me.id]);
+    const history = await (await fetch(`${a.http}/rooms/talk/messages`)).json();
+    equal(history.messages.find((m: Json) => m.id === root.id).replies, 6);
+    const thread = await (await fetch(`${b.http}/rooms/talk/messages?thread=${root.id}`)).json();
+    equal(thread.messages.length, 6);
+    const found = await (await fetch(`${b.http}/rooms/talk/messages?q=CRÈME%20BRÛLÉE`)).json();
+    deepEqual(found.messages.map((m: Json) => m.id), [root.id]);
+    const second = [...replies].sort((x, y) => (x.seq as number) - (y.seq as number))[1];
+    await ann.request({ command: "read", room: "talk", id: second.id });
+    equal((await annToo.next((e) => e.event === "read", 10_000)).id, second.id);
+    const session = String(ann.me.session);
+    await closeAll([ann, annToo]);
+    const back = await Client.connect(b.ws, { session, room: "talk" });
+    const joined = back.events.find((e) => e.event === "joined")!;
+    equal(joined.readUpTo, second.id);
+    equal(joined.unread, 4);
+    await back.close();
+  } finally {
+    await closeAll([ann, annToo, bob]);
+    await stopAll([a, b], redis);
+  }
+});
+
 Deno.test("order across processes on Redis: a leaver's last line reaches the other process before its leave", async () => {
   const redis = await startRedis();
   const [a, b] = await twoProcesses(redis);
