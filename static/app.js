@@ -34,7 +34,9 @@ import {
   openRoom,
   receiveDirect,
 } from "./ui/rooms.js";
-import { actions, deliver, send, typed } from "./ui/sending.js";
+import { actions, deliver, replyIn, send, stopReplying, typed } from "./ui/sending.js";
+import { closeMentions, mentionKey, offerMentions } from "./ui/mention_picker.js";
+import { closePanel, panelHooks, replyInThread, search } from "./ui/side_panel.js";
 import { saved } from "./ui/saved.js";
 import { renderAllRooms } from "./ui/sidebar_view.js";
 
@@ -42,6 +44,8 @@ hooks.activate = activate;
 hooks.openDirect = (name) => openDirectConversation(name, true);
 hooks.listMore = listMore;
 hooks.actions = actions;
+panelHooks.loadOlder = loadOlder;
+panelHooks.reply = replyIn;
 
 // ---- connecting -------------------------------------------------------------------------------
 
@@ -142,8 +146,8 @@ function resendSaved() {
       saved.forget(send.key);
       continue;
     }
-    addPending(c, send.key, send.text, state.me);
-    deliver(c, send.key, send.text);
+    addPending(c, send.key, send.text, state.me, send.replyTo);
+    deliver(c, send.key, send.text, false, send.replyTo);
   }
   render(true);
 }
@@ -208,12 +212,38 @@ ui.composer.addEventListener("submit", (event) => {
   send();
 });
 ui.input.addEventListener("keydown", (event) => {
+  if (mentionKey(event)) return;
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
+    closeMentions();
     send();
   } else if (event.key === "Escape" && state.editing) stopEditing();
+  else if (event.key === "Escape" && state.replyTo) stopReplying();
 });
-ui.input.addEventListener("input", typed);
+ui.input.addEventListener("input", () => {
+  typed();
+  offerMentions();
+});
+ui.input.addEventListener("blur", closeMentions);
+ui.cancelReply.addEventListener("click", () => {
+  stopReplying();
+  ui.input.focus();
+});
+ui.searchForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  search(ui.search.value);
+});
+ui.sideClose.addEventListener("click", closePanel);
+ui.threadForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  replyInThread();
+});
+ui.threadInput.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    replyInThread();
+  }
+});
 ui.joinForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const name = ui.joinName.value.trim();

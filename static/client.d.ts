@@ -10,10 +10,19 @@ import type {
   MembershipEvent,
   MessageDraft,
   NoticeEvent,
+  ReadEvent,
   Tombstone,
 } from "../src/core/types.ts";
 
-export type { ChatMessage, DirectEvent, MembershipEvent, MessageDraft, NoticeEvent, Tombstone };
+export type {
+  ChatMessage,
+  DirectEvent,
+  MembershipEvent,
+  MessageDraft,
+  NoticeEvent,
+  ReadEvent,
+  Tombstone,
+};
 
 /** An event from the server (`broadcast`, `join`, `leave`, `edited`, ...; see the protocol). */
 export type ChatEvent = Record<string, unknown> & { event: string };
@@ -78,6 +87,10 @@ export declare class Room extends Emitter {
   last: string | undefined;
   /** The last `joined` answer (`seq`, `members`; `count` and `more` in a large room). */
   joined: ChatEvent;
+  /** Where this member stopped reading (on any device), kept up by `read` events. */
+  readUpTo: string | undefined;
+  /** Messages after `readUpTo` when joined (counted up to 1000). */
+  unread: number;
   /**
    * Every broadcast of the room once, in `seq` order, across reconnections; the
    * acknowledgement of your own send carries the `key` it was sent with.
@@ -87,6 +100,8 @@ export declare class Room extends Emitter {
   on(name: "joined", handler: (event: ChatEvent) => void): () => void;
   /** Someone joined or left. */
   on(name: "join" | "leave", handler: (event: MembershipEvent) => void): () => void;
+  /** This member's read position moved (on this or another device). */
+  on(name: "read", handler: (event: ReadEvent) => void): () => void;
   /** A resume could not recover everything (retention dropped some): reload history. */
   on(name: "reload" | "gap", handler: (event: ChatEvent) => void): () => void;
   /** Any other event of the room (`edited`, `deleted`, `reaction`, `typing`, ...). */
@@ -95,7 +110,19 @@ export declare class Room extends Emitter {
    * Sends a message; resolves with the stored `broadcast` event once stored, whatever
    * reconnections happen meanwhile (it is resent with its key, and stored once).
    */
-  send(text: string, options?: { key?: string }): Promise<ChatMessage>;
+  send(text: string, options?: { key?: string; replyTo?: string }): Promise<ChatMessage>;
+  /** Says you read up to the message `id` (never moves back): the `read` event. */
+  read(id: string): Promise<ReadEvent>;
+  /** A page of the thread of message `id`: its replies, oldest first. */
+  thread(
+    id: string,
+    query?: { before?: string; limit?: number },
+  ): Promise<{ messages: MessageEvent[]; more: boolean }>;
+  /** Messages containing `q` (case-insensitive), newest matches first by page. */
+  search(
+    q: string,
+    query?: { before?: string; limit?: number },
+  ): Promise<{ messages: MessageEvent[]; more: boolean; next?: string }>;
   /** A page of history before `before` (or the newest): the `history` event. */
   history(query?: { before?: string; limit?: number }): Promise<ChatEvent>;
   /** Who is in the room now. */
@@ -153,11 +180,14 @@ export declare class ChatClient extends Emitter {
   /** Leaves a room (see `Room.leave`). */
   leave(room: Room): Promise<void>;
   /** Sends a command and resolves with the server's answer to it (rejects with its error). */
-  request(command: Record<string, unknown>): Promise<ChatEvent>;
+  request(command: Record<string, unknown>, id?: string): Promise<ChatEvent>;
+  /** A GET of the server's HTTP API (with the connection's token), as JSON. */
+  // deno-lint-ignore no-explicit-any
+  get(path: string, query: Record<string, string | number | undefined>): Promise<any>;
   /** Sends a command that has no answer. */
   fire(command: Record<string, unknown>): void;
   /** Queues a message until it is acknowledged (see `Room.send`). */
-  outbox(room: string, text: string, key: string): Promise<ChatMessage>;
+  outbox(room: string, text: string, key: string, replyTo?: string): Promise<ChatMessage>;
   /** Sends a direct message to a member (name or id); resolves with the stored event. */
   direct(to: string, message: string): Promise<DirectEvent>;
   /** Closes the connection for good (nothing is resent). */

@@ -64,6 +64,11 @@ export class ChatClientError extends Error {
   }
 }
 
+/**
+ * A message waiting for its acknowledgement.
+ * @typedef {{ room: string, text: string, key: string, replyTo?: string, resolve: (e: ChatEvent) => void, reject: (e: Error) => void }} OutboxEntry
+ */
+
 /** A tiny event emitter: `on` returns the function that stops listening. */
 export class Emitter {
   /** @type {Map<string, Set<(value: any) => void>>} */
@@ -143,6 +148,10 @@ export class Room extends Emitter {
     this.last = undefined;
     /** @type {ChatEvent} The last `joined` answer (`count` and `more` in a large room). */
     this.joined = joined;
+    /** @type {string | undefined} Where this member stopped reading (on any device). */
+    this.readUpTo = typeof joined.readUpTo === "string" ? joined.readUpTo : undefined;
+    /** Messages after it when joined (the server counts up to 1000). */
+    this.unread = Number(joined.unread ?? 0);
   }
 
   /** @type {ChatClient} */
@@ -152,11 +161,44 @@ export class Room extends Emitter {
    * Sends a message; resolves with the stored `broadcast` event (once stored, whatever
    * reconnections happen meanwhile: it is resent with its key, and stored once).
    * @param {string} text
-   * @param {{ key?: string }} [options]
+   * @param {{ key?: string, replyTo?: string }} [options] `replyTo`: the id of the message it
+   *   answers (the reply joins that message's thread)
    * @returns {Promise<ChatEvent>}
    */
   send(text, options = {}) {
-    return this.#client.outbox(this.id, text, options.key ?? newKey());
+    return this.#client.outbox(this.id, text, options.key ?? newKey(), options.replyTo);
+  }
+
+  /**
+   * Says you read the room up to the message `id` (never moves back); every connection of yours
+   * gets a `read` event. Resolves with the position after.
+   * @param {string} id
+   * @returns {Promise<ChatEvent>} the `read` event
+   */
+  read(id) {
+    // The command's `id` is the message read (the protocol's field), echoed as `re`.
+    return this.#client.request({ command: "read", room: this.id }, id);
+  }
+
+  /**
+   * A page of the thread of message `id` (its replies, oldest first; `before` for older ones).
+   * @param {string} id
+   * @param {{ before?: string, limit?: number }} [query]
+   * @returns {Promise<{ messages: ChatEvent[], more: boolean }>}
+   */
+  thread(id, query = {}) {
+    return this.#client.get(`/rooms/${this.id}/messages`, { thread: id, ...query });
+  }
+
+  /**
+   * Messages whose text contains `q` (case-insensitive), newest matches first by page; with
+   * `more`, go on with `before` set to `next` (or the oldest message of the page).
+   * @param {string} q
+   * @param {{ before?: string, limit?: number }} [query]
+   * @returns {Promise<{ messages: ChatEvent[], more: boolean, next?: string }>}
+   */
+  search(q, query = {}) {
+    return this.#client.get(`/rooms/${this.id}/messages`, { q, ...query });
   }
 
   /**
@@ -238,6 +280,11 @@ export class Room extends Emitter {
     switch (event.event) {
       case "broadcast":
         return this.emit("message", event);
+      case "read":
+        if (this.readUpTo === undefined || String(event.id) > this.readUpTo) {
+          this.readUpTo = String(event.id);
+        }
+        return this.emit("read", event);
       case "join":
         if (!this.members.includes(String(event.member))) this.members.push(String(event.member));
         return this.emit("join", event);
@@ -284,7 +331,7 @@ export class ChatClient extends Emitter {
   #rooms = new Map();
   /** @type {Map<string, { resolve: (e: ChatEvent) => void, reject: (e: Error) => void }>} */
   #pending = new Map();
-  /** @type {Map<string, { room: string, text: string, key: string, resolve: (e: ChatEvent) => void, reject: (e: Error) => void }>} */
+  /** @type {Map<string, OutboxEntry>} */
   #outbox = new Map();
   /**
    * Who this connection is (from the last `me`).
@@ -551,15 +598,57 @@ export class ChatClient extends Emitter {
   /**
    * Sends a command and resolves with the server's answer to it (rejects with its error).
    * @param {Record<string, unknown>} command
+   * @param {string} [id] the command's `id` (a fresh one when absent)
    * @returns {Promise<ChatEvent>}
    */
-  async request(command) {
+  async request(command, id) {
     await this.#opened();
-    const id = `q${++this.#nextId}`;
+    const re = id ?? `q${++this.#nextId}`;
     return await new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#socket?.send(JSON.stringify({ ...command, id }));
+      const earlier = this.#pending.get(re);
+      // The same id twice in flight (a `read` of one message): both get the one answer.
+      this.#pending.set(re, {
+        resolve: (event) => {
+          earlier?.resolve(event);
+          resolve(event);
+        },
+        reject: (error) => {
+          earlier?.reject(error);
+          reject(error);
+        },
+      });
+      this.#socket?.send(JSON.stringify({ ...command, id: re }));
     });
+  }
+
+  /**
+   * A GET of the server's HTTP API (with the connection's token), as JSON; an error answer
+   * rejects with its code.
+   * @param {string} path
+   * @param {Record<string, string | number | undefined>} query
+   * @returns {Promise<any>}
+   */
+  async get(path, query) {
+    const url = new URL(this.#options.url);
+    url.protocol = url.protocol === "wss:"
+      ? "https:"
+      : url.protocol === "ws:"
+      ? "http:"
+      : url.protocol;
+    url.pathname = url.pathname.replace(/\/?$/, path);
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    const headers = this.#token ? { authorization: `Bearer ${this.#token}` } : undefined;
+    const response = await fetch(url, { headers });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      throw new ChatClientError(
+        String(body.error ?? "failed"),
+        String(body.message ?? response.statusText),
+      );
+    }
+    return body;
   }
 
   /**
@@ -577,13 +666,14 @@ export class ChatClient extends Emitter {
    * @param {string} room
    * @param {string} text
    * @param {string} key
+   * @param {string} [replyTo]
    * @returns {Promise<ChatEvent>}
    */
-  outbox(room, text, key) {
+  outbox(room, text, key, replyTo) {
     if (this.#closed) return Promise.reject(new ChatClientError("closed", "the client is closed"));
     return new Promise((resolve, reject) => {
       const id = `s${++this.#nextId}`;
-      const entry = { room, text, key, resolve, reject };
+      const entry = { room, text, key, replyTo, resolve, reject };
       this.#outbox.set(id, entry);
       if (this.#status === "open") this.#sendBroadcast(id, entry);
     });
@@ -591,7 +681,7 @@ export class ChatClient extends Emitter {
 
   /**
    * @param {string} id
-   * @param {{ room: string, text: string, key: string, resolve: (e: ChatEvent) => void, reject: (e: Error) => void }} entry
+   * @param {OutboxEntry} entry
    */
   #sendBroadcast(id, entry) {
     this.#pending.set(id, {
@@ -612,6 +702,7 @@ export class ChatClient extends Emitter {
         room: entry.room,
         message: entry.text,
         key: entry.key,
+        ...(entry.replyTo === undefined ? {} : { replyTo: entry.replyTo }),
         id,
       }),
     );

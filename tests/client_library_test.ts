@@ -31,6 +31,49 @@ Deno.test("the client library: connect, join, send (resolves with the stored eve
   }
 });
 
+Deno.test("the client library's conversations: replies, a thread, read positions on every device of a session, search", async () => {
+  const server = await startServer(FAST);
+  const ann = connect({ url: server.http, name: "ann" });
+  const bob = connect({ url: server.http, name: "bob" });
+  try {
+    const annRoom = await ann.join("convo");
+    const bobRoom = await bob.join("convo");
+    const root = await annRoom.send("Anyone for Ćevapi?");
+    const reply = await bobRoom.send("me!", { replyTo: root.id });
+    assert.equal(reply.replyTo, root.id);
+    await assert.rejects(
+      bobRoom.send("to nothing", { replyTo: "01ARZ3NDEKTSV4RRFFQ69G5FAV" }),
+      (e: Error & { code?: string }) => e.code === "not_found",
+    );
+    const thread = await annRoom.thread(root.id);
+    assert.deepEqual(thread.messages.map((m) => m.id), [reply.id]);
+    const found = await bobRoom.search("ćevapi");
+    assert.deepEqual(found.messages.map((m) => m.id), [root.id]);
+    // A second device of ann's (her session) hears where she stopped reading.
+    await eventually(() => ann.session !== undefined, "ann has a session");
+    const annAgain = connect({ url: server.http, session: ann.session });
+    try {
+      const again = await annAgain.join("convo");
+      assert.equal(again.unread, 2);
+      const heard: string[] = [];
+      again.on("read", (event) => heard.push(String(event.id)));
+      const read = await annRoom.read(reply.id);
+      assert.equal(read.id, reply.id);
+      assert.equal(annRoom.readUpTo, reply.id);
+      await eventually(() => heard.length === 1, "the other device hears the read");
+      assert.equal(again.readUpTo, reply.id);
+      const back = await annRoom.read(root.id);
+      assert.equal(back.id, reply.id, "never back");
+    } finally {
+      annAgain.close();
+    }
+  } finally {
+    ann.close();
+    bob.close();
+    await server.close();
+  }
+});
+
 Deno.test("the client library across a server restart mid-stream: 200 sends all resolve, each stored once, the reader sees each once in order", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-client-lib-" });
   const settings = { ...FAST, kvPath: `${dir}/chat.kv` };

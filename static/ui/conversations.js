@@ -11,7 +11,8 @@
  * A stored message as the page shows it.
  * @typedef {{
  *   id: string, seq: number, member: string, memberId: string, message?: string, ts: number,
- *   room: string, editedAt?: number, deleted?: boolean, reactions?: Record<string, number>
+ *   room: string, editedAt?: number, deleted?: boolean, reactions?: Record<string, number>,
+ *   replyTo?: string, thread?: string, replies?: number, mentions?: string[]
  * }} Message
  */
 
@@ -34,8 +35,12 @@
  *   kind: "room" | "direct", id: string, name: string, lines: Line[], ids: Set<string>,
  *   oldest?: string, more: boolean, loading: boolean, loaded: boolean, members: string[],
  *   memberCount: number, membersMore: boolean, membersPaged: number, unread: number,
- *   typing: Map<string, number>, readUpTo: number, newFrom?: number, seq: number
+ *   mentions: number, typing: Map<string, number>, readUpToId?: string, newFrom?: string,
+ *   seq: number
  * }} Conversation
+ * `readUpToId`: the last message this person read (on any device, kept by the server);
+ * `newFrom`: where the "New messages" line goes (after this id); `mentions`: unread messages
+ * naming this member.
  */
 
 let lineCounter = 0;
@@ -62,8 +67,8 @@ export function blank(kind, id, name) {
     membersMore: false,
     membersPaged: 0,
     unread: 0,
+    mentions: 0,
     typing: new Map(),
-    readUpTo: 0,
     seq: 0,
   };
 }
@@ -144,13 +149,14 @@ export function forgetLines(c) {
 }
 
 /**
- * Our own send, shown at once as pending.
+ * Our own send, shown at once as pending (with the message it answers, if any).
  * @param {Conversation} c
  * @param {string} key
  * @param {string} text
  * @param {{ name: string, id: string }} me
+ * @param {string} [replyTo]
  */
-export function addPending(c, key, text, me) {
+export function addPending(c, key, text, me, replyTo) {
   c.lines = c.lines.filter((l) => l.key !== key);
   c.lines.push({
     kind: "message",
@@ -164,6 +170,7 @@ export function addPending(c, key, text, me) {
       message: text,
       ts: Date.now(),
       room: c.id,
+      ...(replyTo === undefined ? {} : { replyTo }),
     },
   });
 }
@@ -231,11 +238,32 @@ export function directMessage(c, event) {
 }
 
 /**
- * How many messages of others a page holds after `readUpTo` (unread after a reload).
- * @param {Message[]} page
- * @param {number} readUpTo
+ * How many messages of others after the id `after` are shown, and how many of them name `myId`.
+ * @param {Conversation} c
+ * @param {string | undefined} after
  * @param {string} myId
  */
-export function unreadIn(page, readUpTo, myId) {
-  return page.filter((m) => m.seq > readUpTo && m.memberId !== myId && !m.deleted).length;
+export function unreadAfter(c, after, myId) {
+  let unread = 0;
+  let mentions = 0;
+  for (const line of c.lines) {
+    if (line.kind !== "message" || line.pending || line.failed) continue;
+    const m = line.message;
+    if ((after !== undefined && m.id <= after) || m.memberId === myId || m.deleted) continue;
+    unread++;
+    if (m.mentions?.includes(myId)) mentions++;
+  }
+  return { unread, mentions };
+}
+
+/**
+ * A reply arrived live: its thread's first message counts one more (the server counts it in
+ * history; live events carry only the reply).
+ * @param {Conversation} c
+ * @param {Message} reply
+ */
+export function countReply(c, reply) {
+  if (reply.thread === undefined) return;
+  const line = c.lines.find((l) => l.kind === "message" && l.message.id === reply.thread);
+  if (line?.kind === "message") line.message.replies = (line.message.replies ?? 0) + 1;
 }

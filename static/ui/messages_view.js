@@ -27,13 +27,16 @@ const GROUP_MS = 5 * 60_000;
  *   retry: (key: string) => void,
  *   editFailed: (key: string) => void,
  *   discard: (key: string) => void,
+ *   reply: (m: Message) => void,
+ *   thread: (m: Message) => void,
+ *   jump: (id: string) => void,
  * }} MessageActions
  */
 
 /**
  * The items of a conversation's list.
  * @param {Conversation} c
- * @param {{ myId: string, offline: boolean, reacted: Map<string, Set<string>>, actions: MessageActions, actionsFor?: string }} context
+ * @param {{ myId: string, offline: boolean, reacted: Map<string, Set<string>>, actions: MessageActions, actionsFor?: string, flash?: string }} context
  * @returns {HTMLElement[]}
  */
 export function renderLines(c, context) {
@@ -57,7 +60,7 @@ export function renderLines(c, context) {
       items.push(separator);
       previous = undefined;
     }
-    const unread = c.newFrom !== undefined && m.seq > c.newFrom && m.memberId !== context.myId;
+    const unread = c.newFrom !== undefined && m.id > c.newFrom && m.memberId !== context.myId;
     if (unread && !newLineShown && !line.pending) {
       newLineShown = true;
       items.push(el("li", "new-line", "New messages"));
@@ -82,7 +85,7 @@ export function renderLines(c, context) {
  * @param {Conversation} c
  * @param {Extract<import("./conversations.js").Line, { kind: "message" }>} line
  * @param {boolean} grouped
- * @param {{ myId: string, offline: boolean, reacted: Map<string, Set<string>>, actions: MessageActions, actionsFor?: string }} context
+ * @param {{ myId: string, offline: boolean, reacted: Map<string, Set<string>>, actions: MessageActions, actionsFor?: string, flash?: string }} context
  */
 function renderMessage(c, line, grouped, context) {
   const m = line.message;
@@ -94,6 +97,10 @@ function renderMessage(c, line, grouped, context) {
   if (line.pending) li.classList.add("pending");
   if (line.failed) li.classList.add("failed");
   if (context.actionsFor === m.id) li.classList.add("show-actions");
+  if (context.flash === m.id) {
+    li.classList.add("flash");
+    li.tabIndex = -1;
+  }
   if (!grouped) {
     li.append(avatar(m.member, m.memberId));
     const head = el("div", "msg-head");
@@ -108,8 +115,14 @@ function renderMessage(c, line, grouped, context) {
     li.append(el("p", "msg-body", "This message was deleted."));
     return li;
   }
+  if (m.replyTo !== undefined) li.append(renderQuote(c, m.replyTo, context.actions));
+  if (m.mentions?.includes(context.myId)) li.classList.add("mentioned");
   // A binary message (seed 001's clients send bytes) has no text to show.
-  li.append(el("p", "msg-body", m.message ?? "[binary message]"));
+  li.append(
+    m.message === undefined
+      ? el("p", "msg-body", "[binary message]")
+      : withMentions(el("p", "msg-body"), m.message, c.members),
+  );
   if (m.editedAt) li.append(el("span", "edited", "(edited)"));
   if (line.pending) {
     li.append(
@@ -136,10 +149,64 @@ function renderMessage(c, line, grouped, context) {
     return li;
   }
   if (c.kind === "room") {
+    if (m.replies) {
+      const label = m.replies === 1 ? "1 reply" : `${m.replies} replies`;
+      li.append(button(label, () => context.actions.thread(m), { className: "link replies" }));
+    }
     li.append(renderReactions(m, context));
     li.append(renderToolbar(m, mine, context.actions));
   }
   return li;
+}
+
+/**
+ * The message a reply answers, quoted above it: a button that brings it into view.
+ * @param {Conversation} c
+ * @param {string} id
+ * @param {MessageActions} actions
+ */
+function renderQuote(c, id, actions) {
+  const line = c.lines.find((l) => l.kind === "message" && l.message.id === id);
+  const target = line?.kind === "message" ? line.message : undefined;
+  const text = !target
+    ? "Replying to an earlier message"
+    : target.deleted
+    ? "Replying to a deleted message"
+    : `${target.member}: ${snippet(target.message ?? "[binary message]")}`;
+  return button(`↪ ${text}`, () => actions.jump(id), { className: "quote" });
+}
+
+/**
+ * A short first part of a text, for quotes.
+ * @param {string} text
+ */
+export function snippet(text) {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 80 ? `${flat.slice(0, 79)}…` : flat;
+}
+
+/**
+ * Fills `node` with `text`, each `@name` of a member in a highlight (as text, never HTML).
+ * @param {HTMLElement} node
+ * @param {string} text
+ * @param {string[]} names
+ */
+export function withMentions(node, text, names) {
+  if (!text.includes("@") || names.length === 0) {
+    node.textContent = text;
+    return node;
+  }
+  const escaped = [...names].sort((a, b) => b.length - a.length)
+    .map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const pattern = new RegExp(`@(?:${escaped.join("|")})(?![\\p{L}\\p{N}_-])`, "giu");
+  let at = 0;
+  for (const match of text.matchAll(pattern)) {
+    node.append(text.slice(at, match.index));
+    node.append(el("span", "mention", match[0]));
+    at = match.index + match[0].length;
+  }
+  node.append(text.slice(at));
+  return node;
 }
 
 /**
@@ -185,7 +252,7 @@ function renderToolbar(m, mine, actions) {
     if (!palette.hidden) /** @type {HTMLElement | null} */ (palette.firstElementChild)?.focus();
   }, { className: "link" });
   react.setAttribute("aria-expanded", "false");
-  bar.append(react);
+  bar.append(react, button("Reply", () => actions.reply(m), { className: "link" }));
   if (mine) {
     bar.append(
       button("Edit", () => actions.edit(m), { className: "link" }),

@@ -56,6 +56,19 @@ export const ui = {
   roomsPanel: byId("rooms-panel"),
   membersPanel: byId("members-panel"),
   backdrop: byId("backdrop"),
+  searchForm: /** @type {HTMLFormElement} */ (byId("search-form")),
+  search: input("search"),
+  replying: byId("replying"),
+  replyingText: byId("replying-text"),
+  cancelReply: /** @type {HTMLButtonElement} */ (byId("cancel-reply")),
+  mentionList: byId("mention-list"),
+  sidePanel: byId("side-panel"),
+  sideTitle: byId("side-title"),
+  sideStatus: byId("side-status"),
+  sideList: byId("side-list"),
+  sideClose: /** @type {HTMLButtonElement} */ (byId("side-close")),
+  threadForm: /** @type {HTMLFormElement} */ (byId("thread-form")),
+  threadInput: /** @type {HTMLTextAreaElement} */ (byId("thread-input")),
 };
 /** The drawers of the phone layout, with their toggles. */
 export const drawers = {
@@ -82,6 +95,17 @@ export const state = {
   reacted: new Map(),
   /** @type {{ room: string, id: string } | undefined} the message being edited */
   editing: undefined,
+  /** @type {Message | undefined} the message the composer answers */
+  replyTo: undefined,
+  /** @type {string | undefined} a message brought into view, marked for a moment */
+  flash: undefined,
+  /**
+   * What the side panel shows: a thread (its first message and replies) or search results.
+   * @type {{ kind: "thread", room: string, root: Message, messages: Message[] }
+   *   | { kind: "search", room: string, q: string, messages: Message[], next?: string }
+   *   | undefined}
+   */
+  panel: undefined,
   online: false,
   lastTypingSent: 0,
   /** Resolves once the first room is joined (a send before that waits for it). */
@@ -111,13 +135,19 @@ export function remember() {
 }
 
 /**
- * Everything in this conversation so far has been seen.
+ * Everything in this conversation so far has been seen: the server keeps the position for this
+ * person on every device (it never moves back, and many calls in a row cost one write).
  * @param {Conversation} c
  */
 export function markRead(c) {
+  c.unread = 0;
+  c.mentions = 0;
   if (c.kind !== "room") return;
-  c.readUpTo = Math.max(c.readUpTo, c.seq);
-  saved.setReadUpTo(c.id, c.readUpTo);
+  const newest = c.lines.findLast((l) => l.kind === "message" && !l.pending && !l.failed);
+  const id = newest?.kind === "message" ? newest.message.id : undefined;
+  if (id === undefined || (c.readUpToId !== undefined && c.readUpToId >= id)) return;
+  c.readUpToId = id;
+  state.handles.get(c.id)?.read(id).catch(() => {});
 }
 
 /** Leaves editing: the composer is emptied. */

@@ -54,6 +54,7 @@ export function render(stick = false, force = false) {
         offline: !state.online,
         reacted: state.reacted,
         actionsFor: state.actionsFor,
+        flash: state.flash,
         actions: /** @type {import("./messages_view.js").MessageActions} */ (hooks.actions),
       })
       : []),

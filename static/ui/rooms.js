@@ -13,14 +13,16 @@ import {
   addOlder,
   applyChange,
   blank,
+  countReply,
   directId,
   directMessage,
   forgetLines,
-  unreadIn,
+  unreadAfter,
 } from "./conversations.js";
 import { closeDrawers } from "./drawers.js";
 import { current, drawers, markRead, remember, state, stopEditing, ui } from "./page.js";
 import { render, renderTyping } from "./render.js";
+import { closePanel, panelHears } from "./side_panel.js";
 import { saved } from "./saved.js";
 
 /** @typedef {import("./conversations.js").Conversation} Conversation */
@@ -71,20 +73,35 @@ export function follow(handle) {
   };
   members(handle.joined);
   c.seq = handle.seq;
-  // First visit: what came before counts as read.
-  const readBefore = saved.readUpTo(c.id) ?? handle.seq;
-  c.readUpTo = readBefore;
+  // Where this person stopped reading, on any device (the server keeps it). A room never read
+  // before starts read: what was said before one came is not news.
+  const firstVisit = handle.readUpTo === undefined && !saved.visited(handle.name);
+  c.readUpToId = handle.readUpTo;
+  if (!firstVisit && c.id !== state.active) c.unread = handle.unread;
   handle.on("joined", (/** @type {Record<string, unknown>} */ joined) => {
     members(joined);
+    render();
+  });
+  // Read on another device or tab: what it read is not unread here either.
+  handle.on("read", (/** @type {Record<string, unknown>} */ event) => {
+    const id = String(event.id);
+    if (c.readUpToId !== undefined && c.readUpToId >= id) return;
+    c.readUpToId = id;
+    if (c.id !== state.active) Object.assign(c, unreadAfter(c, id, state.me.id));
     render();
   });
   handle.on("message", (/** @type {any} */ raw) => {
     const event = /** @type {Message & { key?: string }} */ (raw);
     if (event.key !== undefined) saved.forget(event.key);
     if (!addMessage(c, event, event.key)) return render();
+    countReply(c, event);
+    panelHears(event);
     const mine = event.memberId === state.me.id;
     if (c.id === state.active && document.visibilityState === "visible") markRead(c);
-    else if (!mine) c.unread++;
+    else if (!mine) {
+      c.unread++;
+      if (event.mentions?.includes(state.me.id)) c.mentions++;
+    }
     if (c.id === state.active && !mine) {
       ui.announcer.textContent = `${event.member}: ${event.message ?? "[binary message]"}`;
     }
@@ -134,12 +151,14 @@ export function follow(handle) {
     "reload",
     () => reload(c, "Some messages expired while you were away; reloading history."),
   );
-  // The first page says how many of others' messages came since this page last read the room.
+  // With the first page: where "New messages" starts, and the mentions among the unread.
   loadOlder(c).then((page) => {
     if (!page) return;
-    const unread = unreadIn(page, readBefore, state.me.id);
-    if (c.id !== state.active) c.unread = Math.max(c.unread, unread);
-    else if (unread > 0) c.newFrom = readBefore;
+    if (firstVisit) markRead(c);
+    else if (c.id === state.active) {
+      if (unreadAfter(c, c.readUpToId, state.me.id).unread > 0) c.newFrom = c.readUpToId ?? "";
+      markRead(c);
+    } else c.mentions = unreadAfter(c, c.readUpToId, state.me.id).mentions;
     render(true, c.id === state.active);
   });
 }
@@ -219,12 +238,16 @@ export function activate(id) {
   if (state.editing) stopEditing();
   const previous = current();
   if (previous) saved.setDraft(previous.id, ui.input.value);
+  if (state.panel && state.panel.room !== id) closePanel();
+  if (state.replyTo && state.replyTo.room !== id) {
+    state.replyTo = undefined;
+    ui.replying.hidden = true;
+  }
   state.active = id;
   saved.active.set(id);
   const c = current();
   if (c) {
-    c.newFrom = c.unread > 0 ? c.readUpTo : undefined;
-    c.unread = 0;
+    c.newFrom = c.unread > 0 ? (c.readUpToId ?? "") : undefined;
     markRead(c);
     ui.input.value = saved.draft(c.id);
   }

@@ -3,7 +3,7 @@
 /**
  * What the web client keeps in `localStorage` so that a reload (or a second tab) is the same
  * person in the same place: the name, the session, the token, the rooms and direct conversations,
- * the one in view, how far each room was read, drafts, and sends not yet acknowledged.
+ * the one in view, drafts, and sends not yet acknowledged.
  *
  * @module
  */
@@ -15,7 +15,6 @@ const KEYS = {
   rooms: "chat.rooms",
   directs: "chat.directs",
   active: "chat.active",
-  read: "chat.read",
   outbox: "chat.outbox",
   drafts: "chat.drafts",
 };
@@ -63,7 +62,13 @@ function text(key) {
 }
 
 /** A send not acknowledged yet: resent with its key after a reload (stored once). */
-/** @typedef {{ room: string, text: string, key: string }} SavedSend */
+/** @typedef {{ room: string, text: string, key: string, replyTo?: string }} SavedSend */
+
+/** The rooms this page's person was in when the page loaded (the list is rewritten as it joins). */
+const roomsAtLoad = (() => {
+  const rooms = read(KEYS.rooms, /** @type {unknown} */ ([]));
+  return Array.isArray(rooms) ? rooms.map((r) => String(r).toLowerCase()) : [];
+})();
 
 export const saved = {
   name: text(KEYS.name),
@@ -77,26 +82,20 @@ export const saved = {
   },
   /** @param {string[]} names */
   setRooms: (names) => write(KEYS.rooms, names),
+  /**
+   * Whether this page was in a room of that name before (its unread ones are news; a room never
+   * visited starts read).
+   * @param {string} name
+   */
+  visited: (name) => {
+    const rooms = read(KEYS.rooms, /** @type {unknown} */ ([]));
+    const now = Array.isArray(rooms) ? rooms.map((r) => String(r).toLowerCase()) : [];
+    return [...now, ...roomsAtLoad].includes(name.toLowerCase());
+  },
   /** @returns {string[]} the names of the members of direct conversations */
   directs: () => read(KEYS.directs, /** @type {string[]} */ ([])).map(String),
   /** @param {string[]} names */
   setDirects: (names) => write(KEYS.directs, names),
-  /**
-   * The `seq` up to which a room was read.
-   * @param {string} room
-   * @returns {number | undefined}
-   */
-  readUpTo: (room) => read(KEYS.read, /** @type {Record<string, number>} */ ({}))[room],
-  /**
-   * @param {string} room
-   * @param {number} seq
-   */
-  setReadUpTo: (room, seq) => {
-    const all = read(KEYS.read, /** @type {Record<string, number>} */ ({}));
-    if (all[room] !== undefined && all[room] >= seq) return;
-    all[room] = seq;
-    write(KEYS.read, all);
-  },
   /** @returns {SavedSend[]} */
   outbox: () => read(KEYS.outbox, /** @type {SavedSend[]} */ ([])),
   /** @param {SavedSend} send */

@@ -12,6 +12,8 @@ import { addMessage, addNotice, addPending, directMessage, sendLine } from "./co
 import { count } from "./dom.js";
 import { current, state, stopEditing, ui } from "./page.js";
 import { render } from "./render.js";
+import { snippet } from "./messages_view.js";
+import { jumpTo, openThread } from "./side_panel.js";
 import { saved } from "./saved.js";
 
 /** @typedef {import("./conversations.js").Conversation} Conversation */
@@ -50,10 +52,45 @@ export function send() {
   saved.setDraft(c.id, "");
   state.lastTypingSent = 0; // the next words typed are news again
   const key = crypto.randomUUID();
-  addPending(c, key, text, state.me);
-  if (c.kind === "room") saved.keep({ room: c.id, text, key });
-  deliver(c, key, text);
+  const replyTo = c.kind === "room" && state.replyTo?.room === c.id ? state.replyTo.id : undefined;
+  stopReplying();
+  addPending(c, key, text, state.me, replyTo);
+  if (c.kind === "room") saved.keep({ room: c.id, text, key, replyTo });
+  deliver(c, key, text, false, replyTo);
   render(true, true);
+}
+
+/**
+ * Answers a message: the composer says so until sent or cancelled.
+ * @param {Message} m
+ */
+export function startReplying(m) {
+  if (state.editing) stopEditing();
+  state.replyTo = m;
+  ui.replyingText.textContent = `Replying to ${m.member}: ${snippet(m.message ?? "")}`;
+  ui.replying.hidden = false;
+  ui.input.focus();
+}
+
+/** The composer answers nothing any more. */
+export function stopReplying() {
+  state.replyTo = undefined;
+  ui.replying.hidden = true;
+}
+
+/**
+ * A reply typed in the thread panel: shown in the conversation like any send.
+ * @param {Message} root
+ * @param {string} text
+ */
+export function replyIn(root, text) {
+  const c = state.rooms.get(root.room);
+  if (!c) return;
+  const key = crypto.randomUUID();
+  addPending(c, key, text, state.me, root.id);
+  saved.keep({ room: c.id, text, key, replyTo: root.id });
+  deliver(c, key, text, false, root.id);
+  render(true);
 }
 
 /**
@@ -63,11 +100,12 @@ export function send() {
  * @param {string} key
  * @param {string} text
  * @param {boolean} [retried] a rate-limited send is retried once by itself
+ * @param {string} [replyTo] the message it answers
  */
-export function deliver(c, key, text, retried = false) {
+export function deliver(c, key, text, retried = false, replyTo = undefined) {
   const client = /** @type {import("../client.js").ChatClient} */ (state.client);
   const sending = c.kind === "room"
-    ? /** @type {Room} */ (state.handles.get(c.id)).send(text, { key })
+    ? /** @type {Room} */ (state.handles.get(c.id)).send(text, { key, replyTo })
     : client.direct(c.name, text);
   sending.then((event) => {
     saved.forget(key);
@@ -91,7 +129,7 @@ export function deliver(c, key, text, retried = false) {
         if (!sendLine(c, key)?.failed) return; // discarded or edited meanwhile
         line.failed = undefined;
         line.pending = true;
-        deliver(c, key, text, true);
+        deliver(c, key, text, true, replyTo);
         render();
       }, seconds * 1000);
     } else if (code === "too_large") {
@@ -117,6 +155,7 @@ export const actions = {
     state.handles.get(m.room)?.react(m.id, emoji).catch(() => {});
   },
   edit: (m) => {
+    stopReplying();
     state.editing = { room: m.room, id: m.id };
     ui.input.value = m.message ?? "";
     ui.editing.hidden = false;
@@ -125,14 +164,24 @@ export const actions = {
   remove: (m) => {
     state.handles.get(m.room)?.delete(m.id).catch(() => {});
   },
+  reply: (m) => startReplying(m),
+  thread: (m) => {
+    // The thread of a reply is its first message's.
+    const c = state.rooms.get(m.room);
+    const rootId = m.thread ?? m.id;
+    const line = c?.lines.find((l) => l.kind === "message" && l.message.id === rootId);
+    openThread(line?.kind === "message" ? line.message : m);
+  },
+  jump: (id) => jumpTo(id),
   retry: (key) => {
     const c = current();
     const line = c && sendLine(c, key);
     if (!c || !line) return;
     line.failed = undefined;
     line.pending = true;
-    if (c.kind === "room") saved.keep({ room: c.id, text: line.message.message ?? "", key });
-    deliver(c, key, line.message.message ?? "");
+    const { message: text = "", replyTo } = line.message;
+    if (c.kind === "room") saved.keep({ room: c.id, text, key, replyTo });
+    deliver(c, key, text, false, replyTo);
     render();
   },
   editFailed: (key) => {

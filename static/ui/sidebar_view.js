@@ -26,6 +26,11 @@ function entry(label, c, active, open) {
     badge.setAttribute("aria-label", `${c.unread} unread`);
     node.append(badge);
   }
+  if (c.mentions > 0) {
+    const badge = el("span", "badge mention", `@${c.mentions}`);
+    badge.setAttribute("aria-label", `${c.mentions} mentioning you`);
+    node.append(badge);
+  }
   if (active) node.setAttribute("aria-current", "true");
   const li = el("li");
   li.append(node);

@@ -6,89 +6,10 @@
  * tokens; and axe-core finds no accessibility violations.
  */
 import assert from "node:assert/strict";
-import axe from "axe-core";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { Client, startServer } from "../_helpers.ts";
 import { launch } from "./_browser.ts";
-import { Client, startServer, type TestServer } from "../_helpers.ts";
+import { bodies, connected, person, send, violations, withBrowser } from "./_page.ts";
 import { issueToken } from "../../src/transport/tokens.ts";
-
-/** A browser context (its own localStorage: one person) whose pages record their errors. */
-async function person(
-  browser: Browser,
-  name?: string,
-  viewport = { width: 1200, height: 800 },
-  bypassCSP = false,
-): Promise<
-  {
-    context: BrowserContext;
-    errors: string[];
-    open: (url: string) => Promise<Page>;
-  }
-> {
-  // (axe-core is injected as an inline script, which the page's own policy forbids.)
-  const context = await browser.newContext({ viewport, bypassCSP });
-  if (name) {
-    await context.addInitScript((n: string) => {
-      if (!localStorage.getItem("chat.name")) {
-        localStorage.setItem("chat.name", n);
-      }
-    }, name);
-  }
-  const errors: string[] = [];
-  return {
-    context,
-    errors,
-    open: async (url: string) => {
-      const page = await context.newPage();
-      page.on("pageerror", (error) => errors.push(String(error)));
-      await page.goto(url);
-      return page;
-    },
-  };
-}
-
-/** Waits until the page says it is connected. */
-async function connected(page: Page): Promise<void> {
-  await page.locator("#status[data-state=online]").waitFor();
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await page.getByLabel("Message", { exact: true }).fill(text);
-  await page.keyboard.press("Enter");
-}
-
-function bodies(page: Page): Promise<string[]> {
-  return page.locator("#messages .msg-body").allTextContents();
-}
-
-/** axe-core's violations on the page as it is (rule id and impact), none expected. */
-async function violations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axe.source });
-  const result = await page.evaluate(async () => {
-    // deno-lint-ignore no-explicit-any
-    const axeRun = (globalThis as any).axe;
-    const found = await axeRun.run(document, { resultTypes: ["violations"] });
-    return found.violations.map((
-      v: { id: string; impact: string; nodes: unknown[] },
-    ) => `${v.id} (${v.impact}, ${v.nodes.length}): ${JSON.stringify(v.nodes.slice(0, 2))}`);
-  });
-  return result as string[];
-}
-
-/** Runs `body` with a server and a browser; everything is closed whatever happens. */
-async function withBrowser(
-  options: Parameters<typeof startServer>[0],
-  body: (browser: Browser, server: TestServer) => Promise<void>,
-): Promise<void> {
-  const server = await startServer(options);
-  const browser = await launch();
-  try {
-    await body(browser, server);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-}
 
 Deno.test("web client: a reload keeps who you are (Edit on your own message), the room you were in and your unread counts", () =>
   withBrowser({}, async (browser, server) => {
