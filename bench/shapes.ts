@@ -9,7 +9,8 @@
  * message costs on Deno Deploy, and how many machines a chat needs.
  *
  * Flags: `--seconds N` (measured window, default 4), `--only <text>` (servers whose name has it),
- * `--smoke` (1 s, small shapes: that it runs).
+ * `--smoke` (1 s, small shapes: that it runs), `--shape 100x10` (that shape only), `--reads` (ours only: every member also says where
+ * it stopped reading, once a second, as the web client does: what read state costs).
  *
  * @module
  */
@@ -28,12 +29,16 @@ const flag = (name: string) =>
   Deno.args.includes(name) ? Deno.args[Deno.args.indexOf(name) + 1] : undefined;
 const SECONDS = Number(flag("--seconds") ?? (SMOKE ? 1 : 4));
 const ONLY = flag("--only");
+const READS = Deno.args.includes("--reads");
+/** With `--reads`: how often each member says where it stopped reading. */
+const READ_EVERY_MS = 1000;
 const SERVERS = ["ours (KV file)", "floor (Deno relay)", "peer (Node ws)", "peer (Socket.IO 4)"];
-const SHAPES = SMOKE ? [{ rooms: 4, size: 5, window: 4 }] : [
+const SHAPE = flag("--shape"); // e.g. 100x10: that shape only
+const SHAPES = (SMOKE ? [{ rooms: 4, size: 5, window: 4 }] : [
   { rooms: 100, size: 10, window: 8 },
   { rooms: 4, size: 100, window: 16 },
   { rooms: 1, size: 200, window: 32 },
-];
+]).filter((s) => SHAPE === undefined || SHAPE === `${s.rooms}x${s.size}`);
 /** The text of each message: about a chat line. */
 const TEXT = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +78,31 @@ class ShapeClient {
   window = 0;
   #acks = 0;
 
+  /** The last delivery (its id is read only when a `read` is due). */
+  last?: string;
+  #reads?: ReturnType<typeof setInterval>;
+
   constructor(readonly kind: Kind, readonly tag: string) {}
+
+  /** The room's id (ours, from `joined`). */
+  roomId = "";
+
+  /** Says where it stopped reading once a second (ours only), until closed. */
+  startReads(): void {
+    const room = this.roomId;
+    // Spread over the second, as members' clients are.
+    const start = setTimeout(() => {
+      this.#reads = setInterval(() => {
+        const text = this.last;
+        if (text === undefined) return;
+        const at = text.indexOf('"id":"') + 6;
+        this.socket.send(
+          `{"command":"read","room":"${room}","id":"${text.slice(at, at + 26)}"}`,
+        );
+      }, READ_EVERY_MS);
+    }, Math.random() * READ_EVERY_MS);
+    this.#reads = start as unknown as ReturnType<typeof setInterval>;
+  }
 
   open(port: number, room: string): Promise<void> {
     const url = socketUrl(this.kind, port, room, this.tag);
@@ -91,7 +120,12 @@ class ShapeClient {
           if (this.kind === "socketio") {
             if (text.startsWith("0{")) return this.socket.send("40");
             if (text.startsWith("40")) ready();
-          } else if (text.includes('"joined"')) ready();
+          } else if (text.includes('"joined"')) {
+            // The room's id, for `read` (what clients send: no lookup by name).
+            const at = text.indexOf('"room":"') + 8;
+            this.roomId = text.slice(at, at + 26);
+            ready();
+          }
         };
       }
     });
@@ -102,6 +136,7 @@ class ShapeClient {
     const at = text.indexOf("t=");
     if (at < 0) return; // acknowledgements of Socket.IO, presence of ours
     this.received++;
+    this.last = text;
     if (text.startsWith(this.tag, text.indexOf("|", at) + 1)) {
       this.own++;
       // One in 64 of our own comes back with its latency read (the rest are only counted).
@@ -132,6 +167,8 @@ class ShapeClient {
   }
 
   close(): void {
+    clearTimeout(this.#reads);
+    clearInterval(this.#reads);
     this.socket.onclose = null;
     this.socket.close();
   }
@@ -163,6 +200,9 @@ async function measureShape(
       (_, i) => new ShapeClient(server.kind, `s${tag}r${r}m${i}`),
     );
     await Promise.all(room.map((c) => c.open(server.ports[0], `shape-${tag}-${r}`)));
+    if (READS && server.kind === "ours") {
+      for (const c of room) c.startReads();
+    }
     rooms.push(room);
   }
   const all = rooms.flat();
@@ -190,7 +230,7 @@ async function measureShape(
   const latencies = all.flatMap((c) => c.latencies).sort((a, b) => a - b);
   const messages = received / shape.size;
   return {
-    server: server.name,
+    server: READS && server.kind === "ours" ? `${server.name}, reads 1/s` : server.name,
     shape: `${shape.rooms} × ${shape.size}`,
     deliveries: received / elapsed,
     cpuUsPerMessage: messages > 0 ? cpu * 1e6 / messages : NaN,

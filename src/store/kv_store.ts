@@ -95,6 +95,13 @@ type Pending =
     }
   );
 
+/** A read position waiting for its commit: the highest asked, and who waits for it. */
+interface PendingRead {
+  readonly key: Deno.KvKey;
+  id: string;
+  readonly waiters: { resolve: (id: string) => void; reject: (error: unknown) => void }[];
+}
+
 /** What one write of a batch came to: its stored event, or why it was refused. */
 type Outcome = { readonly ok: ChatMessage | ChangeEvent } | { readonly refused: unknown };
 
@@ -136,6 +143,9 @@ export class KvStore implements Store {
   readonly #sinceTrim = new Map<string, number>();
   readonly #trimEvery: number;
   #draining?: Promise<void>;
+  /** Read positions waiting for their commit, by member and room. */
+  readonly #reads = new Map<string, PendingRead>();
+  #readsDraining?: Promise<void>;
   #trims: Promise<void> = Promise.resolve();
   #closed = false;
   #closing?: Promise<void>;
@@ -591,19 +601,78 @@ export class KvStore implements Store {
     return entry.value ?? undefined;
   }
 
-  /** Moves the member's read position forward, in a commit checked against what it read. */
+  /**
+   * Moves the member's read position forward. Positions asked meanwhile go together: one read of
+   * their keys and one commit checked against what it read for up to 100 of them (a conflict
+   * retries only those), so that many members reading cost a few commits, not one each.
+   */
   markRead(memberId: string, room: string, id: string): Promise<string> {
-    const key = [READ, memberId, room];
-    return this.#guard(async () => {
-      for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
-        const entry = await this.#kv.get<string>(key);
-        if (entry.value !== null && entry.value >= id) return entry.value;
-        const result = await this.#kv.atomic().check(entry)
-          .set(key, id, { expireIn: READ_POSITION_TTL_MS }).commit();
-        if (result.ok) return id;
+    if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
+    const key = `${memberId}\u0000${room}`;
+    return new Promise((resolve, reject) => {
+      const pending = this.#reads.get(key);
+      if (pending) {
+        if (id > pending.id) pending.id = id;
+        pending.waiters.push({ resolve, reject });
+        return;
       }
-      throw new Error("the read position kept moving");
+      this.#reads.set(key, { key: [READ, memberId, room], id, waiters: [{ resolve, reject }] });
+      this.#readsDraining ??= this.#drainReads();
     });
+  }
+
+  async #drainReads(): Promise<void> {
+    try {
+      while (this.#reads.size > 0) {
+        const batch = [...this.#reads.values()].slice(0, MAX_BATCH_CHECKS);
+        for (const pending of batch) this.#reads.delete(pending.key.slice(1).join("\u0000"));
+        try {
+          await this.#commitReads(batch);
+        } catch (error) {
+          for (const pending of batch) {
+            for (const waiter of pending.waiters) waiter.reject(storeFailed(error));
+          }
+        }
+      }
+    } finally {
+      this.#readsDraining = undefined;
+    }
+  }
+
+  /** Commits a batch of read positions, each only forward, retrying those another handle moved. */
+  async #commitReads(batch: PendingRead[]): Promise<void> {
+    let left = batch;
+    for (let attempt = 0; attempt < MAX_CONFLICTS && left.length > 0; attempt++) {
+      const entries: Deno.KvEntryMaybe<string>[] = [];
+      for (let i = 0; i < left.length; i += GET_MANY) {
+        entries.push(
+          ...await retryBusy(() =>
+            this.#kv.getMany<string[]>(left.slice(i, i + GET_MANY).map((p) => p.key))
+          ),
+        );
+      }
+      const op = this.#kv.atomic();
+      const moving: PendingRead[] = [];
+      left.forEach((pending, i) => {
+        const current = entries[i].value;
+        if (current !== null && current >= pending.id) {
+          for (const waiter of pending.waiters) waiter.resolve(current);
+          return;
+        }
+        op.check(entries[i]).set(pending.key, pending.id, { expireIn: READ_POSITION_TTL_MS });
+        moving.push(pending);
+      });
+      if (moving.length === 0) return;
+      const result = await retryBusy(() => op.commit());
+      if (result.ok) {
+        for (const pending of moving) {
+          for (const waiter of pending.waiters) waiter.resolve(pending.id);
+        }
+        return;
+      }
+      left = moving; // another handle moved one of them: read again
+    }
+    throw new Error("the read positions kept moving");
   }
 
   /** The newest id retention dropped from the room, deleted yet or not. */
@@ -624,6 +693,7 @@ export class KvStore implements Store {
     return this.#closing ??= (async () => {
       this.#closed = true;
       await this.#draining;
+      await this.#readsDraining;
       await this.#trims;
       if (this.#ownsKv) this.#kv.close();
     })();

@@ -147,7 +147,32 @@ export function markRead(c) {
   const id = newest?.kind === "message" ? newest.message.id : undefined;
   if (id === undefined || (c.readUpToId !== undefined && c.readUpToId >= id)) return;
   c.readUpToId = id;
-  state.handles.get(c.id)?.read(id).catch(() => {});
+  tellRead(c);
+}
+
+/** Read positions are told at most this often per room (the newest one at the end). */
+const READ_EVERY_MS = 1000;
+/** When each room's position was last told, and the send waiting for its turn. */
+const readTold = new Map();
+
+/**
+ * Tells the server where this person stopped reading in a room: now, or once a second has
+ * passed since the last time (with the position as it is then).
+ * @param {Conversation} c
+ */
+function tellRead(c) {
+  /** @type {{ at: number, timer?: ReturnType<typeof setTimeout> }} */
+  const slot = readTold.get(c.id) ?? { at: 0 };
+  readTold.set(c.id, slot);
+  const tell = () => {
+    slot.timer = undefined;
+    slot.at = Date.now();
+    const id = c.readUpToId;
+    if (id !== undefined) state.handles.get(c.id)?.read(id).catch(() => {});
+  };
+  const wait = slot.at + READ_EVERY_MS - Date.now();
+  if (wait <= 0) tell();
+  else slot.timer ??= setTimeout(tell, wait);
 }
 
 /** Leaves editing: the composer is emptied. */
