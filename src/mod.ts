@@ -58,6 +58,8 @@
  *
  * @module
  */
+import type { ModerationRequest } from "./core/moderation.ts";
+import type { ModerationEvent } from "./core/room_access.ts";
 import type { Hono } from "hono";
 import { monotonicFactory } from "ulid";
 import { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
@@ -197,6 +199,12 @@ export interface Chat {
    * room, or one member (id or name), on every node.
    */
   notify(to: NoticeTo, message: string): Promise<void>;
+  /**
+   * Moderates a room as the server (which ranks as every room's owner): `invite`, `role`, `kick`,
+   * `ban`, `unban` or `mute` the member `to` (a name while connected, or a member id); the event
+   * is stored in the room and sent as if a moderator had done it.
+   */
+  moderate(room: string, request: ModerationRequest): Promise<ModerationEvent>;
   /** The settings in force. */
   readonly settings: Settings;
   /**
@@ -457,6 +465,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     stats: () => hub.stats(),
     post: (room, message, as) => hub.post(room, message, as),
     notify: (to, message) => hub.notify(to, message),
+    moderate: (room, request) => hub.moderateAsServer(room, request),
     settings,
     // The peer's address (Deno.serve's second argument) reaches the per-address limits.
     fetch: (request, info) => app.fetch(request, { remoteAddr: info?.remoteAddr }),

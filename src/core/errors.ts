@@ -12,6 +12,8 @@ export type ErrorCode =
   | "room_exists"
   | "too_many_rooms"
   | "room_forbidden"
+  | "banned"
+  | "muted"
   | "no_such_member"
   | "cannot_receive"
   | "key_reused"

@@ -18,6 +18,8 @@ export interface MessageInfo {
   readonly room: Room;
   /** The text, already checked against the length limit. */
   readonly message: string;
+  /** The sender's role in the room (`owner`, `moderator`, `member`). */
+  readonly role?: string;
 }
 
 /**

@@ -33,6 +33,8 @@ import type {
 import { RoomListWatch } from "./room_list_watch.ts";
 import { type FilteredPage, searchMessages, threadMessages } from "./message_search.ts";
 import { ReadPositions } from "./read_positions.ts";
+import { Moderation, type ModerationRequest, type Viewer } from "./moderation.ts";
+import { type ModerationEvent, SERVER_ACTOR } from "./room_access.ts";
 import { MemberMessages, NOTICES_TOPIC } from "./member_messages.ts";
 import { type BroadcastOptions, RoomWrites } from "./room_writes.ts";
 import { RoomMembership } from "./room_membership.ts";
@@ -110,6 +112,8 @@ export class Hub {
   readonly #membership: RoomMembership;
   /** Where each member stopped reading. */
   readonly #reads: ReadPositions;
+  /** Who may enter, see and write in rooms; the moderation commands. */
+  readonly #moderation: Moderation;
   /** Display names: handed out, released, settled after clashes. */
   readonly #names: NameKeeping;
   /** Appends in flight per author: their acknowledgements are on the way. */
@@ -155,7 +159,10 @@ export class Hub {
       },
       stored: () => this.#stored++,
     });
-    this.#reads = new ReadPositions({ store, bus, locals: this.#locals, encode: deps.encode });
+    this.#reads = new ReadPositions({
+      store,
+      tell: (memberId, out, skip) => this.#members.toMember(memberId, out, { skip }),
+    });
     this.#rooms = new RoomDirectory(store, ids, clock, settings.maxRooms);
     this.#roomList = new RoomListWatch(() => this.listRooms(), { log });
     const ttlSeconds = settings.roomIdleTtlSeconds ?? 0;
@@ -177,7 +184,10 @@ export class Hub {
       store,
       log,
       graceMs: settings.gapGraceMs ?? GAP_GRACE_MS,
-      deliver: (room, entry) => this.#locals.deliver(room, entry),
+      deliver: (room, entry) => {
+        this.#locals.deliver(room, entry);
+        this.#moderation.heard(room, entry);
+      },
       awaitsAck: (memberId) => this.#writes.awaitsAck(memberId),
       encode: deps.encode,
     });
@@ -194,7 +204,20 @@ export class Hub {
       resolveRoom: (ref, create) => this.resolveRoom(ref, create),
       roomOf: (member, ref) => this.#membership.roomOf(member, ref),
       membersOf: (room) => this.presence.membersOf(room),
+      checkWrite: (room, member) => this.#moderation.checkWrite(room, member),
+      roleIn: (room, member) => this.#moderation.roleIn(room, member),
       stored: () => this.#stored++,
+    });
+    this.#moderation = new Moderation({
+      store,
+      locals: this.#locals,
+      clock,
+      ids,
+      findMember: (ref) => this.#members.findMember(ref),
+      commit: (actor, room, write, acknowledge) =>
+        this.#writes.commit(actor, room, write, acknowledge),
+      leaveRoom: (member, room) => this.#membership.leaveRoom(member, room),
+      tell: (memberId, out, notIn) => this.#members.toMember(memberId, out, { notIn }),
     });
     this.#diffs = new PresenceDiffs({
       delayMs: settings.presenceDiffMs ?? PRESENCE_DIFF_MS,
@@ -228,6 +251,7 @@ export class Hub {
       settings,
       resolveRoom: (ref) => this.resolveRoom(ref),
       takeCreation: (client) => this.#takeCreation(client),
+      moderation: this.#moderation,
     });
   }
 
@@ -245,8 +269,7 @@ export class Hub {
       if (message.t === "gone") {
         this.#rooms.forget({ id: message.room, name: message.name });
         this.#roomList.changed();
-      } else if (message.t === "read") this.#reads.fromNode(message);
-      else this.#members.fromNode(message);
+      } else this.#members.fromNode(message);
     });
     if (options.timers !== false && this.#sweeper) this.#sweeper.start();
   }
@@ -298,7 +321,8 @@ export class Hub {
     wantedName?: string,
     allowedRooms?: readonly string[],
     subject?: string,
-    options: { readonly noDirect?: boolean; readonly client?: string } = {},
+    options: { readonly noDirect?: boolean; readonly client?: string; readonly admin?: boolean } =
+      {},
   ): Promise<LocalMember> {
     const base = wantedName === undefined
       ? guestName(this.#deps.random)
@@ -333,6 +357,7 @@ export class Hub {
     );
     if (memberId !== undefined) member.memberId = memberId;
     member.client = options.client;
+    member.admin = options.admin === true;
     this.#locals.add(member);
     const noDirect = options.noDirect === true;
     this.presence.add(id, name, this.nodeId, member.memberId, noDirect);
@@ -373,16 +398,45 @@ export class Hub {
 
   // ---- rooms ---------------------------------------------------------------------------------
 
-  /** Creates a room; rejects with `room_exists` (details.id) when the name is taken. */
-  createRoom(rawName: string, client?: string): Promise<Room> {
-    try {
-      this.#takeCreation(client);
-    } catch (error) {
-      return Promise.reject(error);
+  /**
+   * Creates a room, owned by `viewer` when given (a private one needs an owner); rejects with
+   * `room_exists` when the name is taken — with the existing room's id (details.id) only when
+   * the viewer may see that room.
+   */
+  async createRoom(
+    rawName: string,
+    client?: string,
+    options: { readonly viewer?: Viewer; readonly private?: boolean } = {},
+  ): Promise<Room> {
+    const { viewer } = options;
+    if (options.private && !viewer) {
+      throw new ChatError("invalid_field", "a private room needs an owner: sign in with a token", {
+        field: "private",
+      });
     }
-    const created = this.#rooms.create(rawName);
-    created.then(() => this.#roomList.changed(), () => {});
-    return created;
+    this.#takeCreation(client);
+    try {
+      const room = await this.#rooms.create(rawName, {
+        owner: viewer?.memberId,
+        private: options.private,
+      });
+      this.#roomList.changed();
+      return room;
+    } catch (error) {
+      if (!(error instanceof ChatError) || error.code !== "room_exists") throw error;
+      const existing = await this.resolveRoom(String(error.details.id)).catch(() => undefined);
+      if (existing && await this.#moderation.maySee(existing, viewer)) throw error;
+      // A private room's name is taken, but who took it is not told.
+      throw new ChatError("room_exists", `a room named '${rawName.trim()}' exists`);
+    }
+  }
+
+  /**
+   * A room as a visitor without a socket may see it (HTTP, gRPC): `no_such_room` for a private
+   * room off the viewer's list; with `writing`, `banned` and `muted` refuse too.
+   */
+  async visit(ref: string, viewer: Viewer | undefined, writing = false): Promise<Room> {
+    return await this.#moderation.visit(await this.resolveRoom(ref), viewer, writing);
   }
 
   /**
@@ -397,9 +451,15 @@ export class Hub {
    * A page of rooms with their member counts on every node, oldest first: at most `limit`
    * (default 100, max 500) created after the room id `after`.
    */
-  async listRooms(query: { after?: string; limit?: number } = {}): Promise<RoomSummary[]> {
+  async listRooms(
+    query: { after?: string; limit?: number } = {},
+    viewer?: Viewer,
+  ): Promise<RoomSummary[]> {
     const limit = pageLimit(query.limit, ROOMS_DEFAULT, ROOMS_MAX);
-    const rooms = await this.#rooms.list({ after: query.after, limit });
+    const page = await this.#rooms.list({ after: query.after, limit });
+    // A private room is listed only to its list.
+    const seen = await Promise.all(page.map((room) => this.#moderation.maySee(room, viewer)));
+    const rooms = page.filter((_, i) => seen[i]);
     return rooms.map((room) => ({
       id: room.id,
       name: room.name,
@@ -415,9 +475,9 @@ export class Hub {
     return this.#roomList.watch(member.connection);
   }
 
-  /** A room with the names of its members on every node. */
-  async roomDetails(ref: string): Promise<RoomDetails> {
-    const room = await this.resolveRoom(ref);
+  /** A room with the names of its members on every node, as `viewer` may see it. */
+  async roomDetails(ref: string, viewer?: Viewer): Promise<RoomDetails> {
+    const room = await this.visit(ref, viewer);
     return { ...room, members: this.#membership.memberNames(room.id) };
   }
 
@@ -429,8 +489,9 @@ export class Hub {
   async readMessages(
     ref: string,
     query: { before?: string; after?: string; limit?: number; thread?: string; q?: string },
+    viewer?: Viewer,
   ): Promise<FilteredPage> {
-    const room = await this.resolveRoom(ref);
+    const room = await this.visit(ref, viewer);
     const { before, after, thread, q } = query;
     const limit = pageLimit(query.limit, HISTORY_PAGE.default, HISTORY_PAGE.max);
     const { store } = this.#deps;
@@ -452,8 +513,13 @@ export class Hub {
    * Puts a member in a room (creating a room named `ref` if none exists); with `since`, the
    * answer's `flush` replays what the room stored after it (see `room_membership.ts`).
    */
-  async join(member: LocalMember, ref: string, since?: string): Promise<JoinResult> {
-    const joined = await this.#membership.join(member, ref, since);
+  async join(
+    member: LocalMember,
+    ref: string,
+    since?: string,
+    options: { readonly private?: boolean } = {},
+  ): Promise<JoinResult> {
+    const joined = await this.#membership.join(member, ref, since, options);
     try {
       return { ...joined, read: await this.#reads.of(member.memberId, joined.room.id) };
     } catch (error) {
@@ -481,12 +547,38 @@ export class Hub {
    * Follows a room without being a member of it (Server-Sent Events), from `since`; call `flush`
    * after sending what the result describes, and `stop` when done.
    */
-  observe(
+  async observe(
     ref: string,
     connection: Connection,
     since?: string,
+    viewer?: Viewer,
   ): Promise<JoinResult & { stop(): void }> {
-    return this.#membership.observe(ref, connection, since);
+    const room = await this.visit(ref, viewer);
+    return await this.#membership.observe(room.id, connection, since);
+  }
+
+  /**
+   * A moderation command of a member in a room (`invite`, `role`, `kick`, `ban`, `unban`,
+   * `mute`): a stored event of the room; `acknowledge` gets it in its place. Refused with
+   * `forbidden` when the member's role is too low (see `room_access.ts`).
+   */
+  async moderate(
+    member: LocalMember,
+    ref: string,
+    request: ModerationRequest,
+    acknowledge?: (out: Outbound) => void,
+  ): Promise<ModerationEvent> {
+    const room = await this.#membership.readableRoom(member, ref);
+    return await this.#moderation.act(member, room, request, acknowledge);
+  }
+
+  /**
+   * The embedder's moderation (`chat.moderate`): the same commands, acting as the server, which
+   * ranks as every room's owner.
+   */
+  async moderateAsServer(ref: string, request: ModerationRequest): Promise<ModerationEvent> {
+    const room = await this.resolveRoom(ref);
+    return await this.#moderation.act(SERVER_ACTOR, room, request);
   }
 
   /** Takes one of a client's room creations, or refuses with `rate_limited`. */
@@ -523,14 +615,16 @@ export class Hub {
   }
 
   /** Stores a message sent over HTTP by `name`; a repeated idempotency key stores once. */
-  send(
+  async send(
     ref: string,
     message: string,
     name: string,
     idempotencyKey?: string,
     replyTo?: string,
+    viewer?: Viewer,
   ): Promise<ChatMessage> {
-    return this.#writes.send(ref, message, name, idempotencyKey, replyTo);
+    const room = await this.visit(ref, viewer, true);
+    return await this.#writes.send(room.id, message, name, idempotencyKey, replyTo);
   }
 
   /**

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ReadState } from "./read_positions.ts";
+import type { Role } from "./room_access.ts";
 import type { Bus } from "./bus.ts";
 import type { MessageHook } from "./hooks.ts";
 import type { NameRegistry } from "./name_registry.ts";
@@ -100,6 +101,8 @@ export interface JoinResult {
   readonly recovered?: boolean;
   /** The member's read state in the room (members only; absent for observers). */
   readonly read?: ReadState;
+  /** The member's role in the room (members only). */
+  readonly role?: Role;
   /**
    * Sends the replayed messages, page by page (awaiting `drained` between pages, so that a slow
    * socket is not overrun), then the events held meanwhile. Call it after `joined`; it stops early

@@ -27,6 +27,8 @@ export class LocalMember {
   data: unknown = undefined;
   /** Who the client is for per-client limits: its token's subject, else its address. */
   client: string | undefined = undefined;
+  /** Whether its token says `admin: true` (a moderator in every room). */
+  admin = false;
   /** The message hook's judgements of this member's messages, one after the other. */
   judging: Promise<unknown> = Promise.resolve();
   readonly #gates = new Map<string, JoinGate>();

@@ -15,6 +15,7 @@ import { HISTORY_PAGE, isUlid, pageLimit, validateMessageText } from "./message.
 import { nameKey } from "./names.ts";
 import type {
   DirectNodeMessage,
+  MemberEventNodeMessage,
   MemberNodeMessage,
   NoticeNodeMessage,
   NoticeTarget,
@@ -185,11 +186,43 @@ export class MemberMessages {
   }
 
   /** A member message another node published: handed to this node's connections. */
-  fromNode(message: Exclude<MemberNodeMessage, { t: "gone" | "read" }>): void {
-    if (message.t === "notice") this.#deliverNotice(message.to, message.message);
+  fromNode(message: Exclude<MemberNodeMessage, { t: "gone" }>): void {
+    if (message.t === "member") this.#deliverTo(message.member, { text: message.text }, message);
+    else if (message.t === "notice") this.#deliverNotice(message.to, message.message);
     else if (message.t === "typing") {
       this.deps.locals.fanoutExcept(message.room, { text: message.text }, message.memberId);
     } else this.#deliverDirect(message.to, message.from, message.skip, { text: message.text });
+  }
+
+  /**
+   * Hands an event to every connection of a member, on this node and every other: but `skip` (a
+   * connection that has it as its answer) and those in the room `notIn` (they hear it there).
+   */
+  toMember(
+    memberId: string,
+    out: Outbound,
+    options: { readonly skip?: string; readonly notIn?: string } = {},
+  ): void {
+    this.#deliverTo(memberId, out, options);
+    const message: MemberEventNodeMessage = {
+      t: "member",
+      member: memberId,
+      ...(options.notIn === undefined ? {} : { notIn: options.notIn }),
+      text: this.deps.encode(out),
+    };
+    this.deps.bus.publish(NOTICES_TOPIC, message);
+  }
+
+  #deliverTo(
+    memberId: string,
+    out: Outbound,
+    options: { readonly skip?: string; readonly notIn?: string },
+  ): void {
+    for (const device of this.deps.locals.devicesOf(memberId)) {
+      if (device.id === options.skip) continue;
+      if (options.notIn !== undefined && device.rooms.has(options.notIn)) continue;
+      device.connection.send(out);
+    }
   }
 
   #deliverNotice(to: NoticeTarget, message: string): void {

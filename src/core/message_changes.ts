@@ -1,6 +1,12 @@
 import { ChatError } from "./errors.ts";
 import { type LogPosition, logTime, nextLogId } from "./log_order.ts";
-import type { ChangeEvent, ChatMessage, LogEntry, StoredMessage } from "./types.ts";
+import type {
+  ChangeEvent,
+  ChatMessage,
+  LogEntry,
+  ModerationEvent,
+  StoredMessage,
+} from "./types.ts";
 
 /** A change to a stored message, as asked for; the store gives it its place in the log. */
 export type MessageChange =
@@ -22,6 +28,8 @@ export type MessageChange =
     readonly target: string;
     readonly memberId: string;
     readonly id: string;
+    /** Set when the room's owner or a moderator deletes (the core checked the role). */
+    readonly moderated?: true;
   }
   | {
     readonly kind: "react";
@@ -47,8 +55,8 @@ export interface MessageRecord extends ChatMessage {
   readonly deleted?: true;
 }
 
-/** An entry of a store's log: a message record, or a change (with its own `logId`). */
-export type LogRecord = MessageRecord | ChangeEvent;
+/** An entry of a store's log: a message record, a change or a moderation (with its own `logId`). */
+export type LogRecord = MessageRecord | ChangeEvent | ModerationEvent;
 
 /** Distinct emojis one message may carry. */
 export const MAX_EMOJIS_PER_MESSAGE = 32;
@@ -111,7 +119,8 @@ export function applyChange(
     ts: logTime(logId),
     memberId: change.memberId,
   };
-  if (change.kind !== "react" && record.memberId !== change.memberId) {
+  const moderated = change.kind === "delete" && change.moderated === true;
+  if (change.kind !== "react" && record.memberId !== change.memberId && !moderated) {
     throw new ChatError("forbidden", `only its author may ${change.kind} a message`);
   }
   switch (change.kind) {
@@ -124,7 +133,9 @@ export function applyChange(
       const { reactedBy: _r, reactions: _c, editedAt: _e, ...rest } = record;
       return {
         record: { ...rest, message: "", deleted: true },
-        event: { ...base, event: "deleted" },
+        event: record.memberId === change.memberId
+          ? { ...base, event: "deleted" }
+          : { ...base, event: "deleted", by: change.memberId },
       };
     }
     case "react":

@@ -62,13 +62,18 @@ export type DirectNodeMessage = {
   readonly text: string;
 };
 
-/** A member's read position moved: each node hands the event's text to that member's connections. */
-export type ReadNodeMessage = {
+/**
+ * An event for every connection of one member (a `read`, an `invited`): each node hands its text
+ * to its connections of that member, but those in the room `notIn` (they hear it there).
+ */
+export type MemberEventNodeMessage = {
   /** The kind. */
-  readonly t: "read";
+  readonly t: "member";
   /** The member's id. */
   readonly member: string;
-  /** The `read` event, serialised. */
+  /** Connections in this room are skipped. */
+  readonly notIn?: string;
+  /** The event, serialised. */
   readonly text: string;
 };
 
@@ -87,7 +92,7 @@ export type MemberNodeMessage =
   | NoticeNodeMessage
   | TypingNodeMessage
   | DirectNodeMessage
-  | ReadNodeMessage
+  | MemberEventNodeMessage
   | RoomGoneNodeMessage;
 
 /** What a node says on the presence topic, before it signs it with its id. */
@@ -171,9 +176,10 @@ export function parseMemberMessage(raw: BusMessage): MemberNodeMessage | undefin
     if (!isString(to) || !isString(from) || !isString(skip) || !isString(text)) return undefined;
     return { t, to, from, skip, text };
   }
-  if (t === "read") {
-    const { member } = raw;
-    return isString(member) && isString(text) ? { t, member, text } : undefined;
+  if (t === "member") {
+    const { member, notIn } = raw;
+    if (!isString(member) || !isString(text)) return undefined;
+    return isString(notIn) ? { t, member, notIn, text } : { t, member, text };
   }
   if (t === "gone") {
     const { name } = raw;

@@ -6,10 +6,6 @@
  *
  * @module
  */
-import type { Bus } from "./bus.ts";
-import type { LocalRooms } from "./local_rooms.ts";
-import { NOTICES_TOPIC } from "./member_messages.ts";
-import type { ReadNodeMessage } from "./node_messages.ts";
 import type { Store } from "./store.ts";
 import type { Outbound, ReadEvent } from "./types.ts";
 
@@ -27,13 +23,11 @@ export interface ReadState {
   readonly unread: number;
 }
 
-/** What read state needs: where positions live, how other nodes hear, this node's members. */
+/** What read state needs: where positions live, and how to tell all of a member's connections. */
 export interface ReadPositionsDeps {
   readonly store: Store;
-  readonly bus: Bus;
-  readonly locals: LocalRooms;
-  /** Serialises an event once, for the bus. */
-  readonly encode: (out: Outbound) => string;
+  /** Hands an event to every connection of a member on every node, but `skip`. */
+  readonly tell: (memberId: string, out: Outbound, skip?: string) => void;
 }
 
 /** A position being stored: the highest one asked meanwhile, and when it is all done. */
@@ -80,25 +74,11 @@ export class ReadPositions {
         stored = await this.deps.store.markRead(memberId, room, pending.wanted);
       }
       const event: ReadEvent = { event: "read", room, id: stored };
-      const out: Outbound = { event };
-      this.#deliver(memberId, skip, out);
-      const message: ReadNodeMessage = { t: "read", member: memberId, text: this.deps.encode(out) };
-      this.deps.bus.publish(NOTICES_TOPIC, message);
+      this.deps.tell(memberId, { event }, skip);
       return event;
     } finally {
       // No await between the loop's last check and here: no `read` can be left unstored.
       this.#pending.delete(key);
-    }
-  }
-
-  /** A `read` another node stored: handed to this node's connections of the member. */
-  fromNode(message: ReadNodeMessage): void {
-    this.#deliver(message.member, undefined, { text: message.text });
-  }
-
-  #deliver(memberId: string, skip: string | undefined, out: Outbound): void {
-    for (const device of this.deps.locals.devicesOf(memberId)) {
-      if (device.id !== skip) device.connection.send(out);
     }
   }
 

@@ -4,6 +4,12 @@ import { MAX_ROOM_NAME_LENGTH, nameKey, validateRoomName } from "./names.ts";
 import type { RoomPage, Store } from "./store.ts";
 import type { Clock, IdSource, Room } from "./types.ts";
 
+/** What a new room is made with: its owner (a member id) and whether it is private. */
+export interface NewRoom {
+  readonly owner?: string;
+  readonly private?: boolean;
+}
+
 /** How long a room found is trusted without asking the store again. */
 const CACHE_MS = 30_000;
 
@@ -27,11 +33,20 @@ export class RoomDirectory {
     private readonly maxRooms?: number,
   ) {}
 
-  /** Creates a room; rejects with `room_exists` (details.id) when the name is taken. */
-  async create(rawName: string): Promise<Room> {
+  /**
+   * Creates a room (owned by `owner`, a member id, when given; seen only by its list when
+   * `private`); rejects with `room_exists` (details.id) when the name is taken.
+   */
+  async create(rawName: string, options: NewRoom = {}): Promise<Room> {
     const name = validateRoomName(rawName);
     const room = await this.store.createRoom(
-      { id: this.ids(), name, createdAt: this.clock() },
+      {
+        id: this.ids(),
+        name,
+        createdAt: this.clock(),
+        ...(options.private ? { private: true as const } : {}),
+        ...(options.owner === undefined ? {} : { owner: options.owner }),
+      },
       { maxRooms: this.maxRooms },
     );
     return this.#remember(room);
@@ -41,7 +56,12 @@ export class RoomDirectory {
    * Finds a room by id or name; with `create`, a missing name is created (after `beforeCreate`,
    * which may refuse by throwing).
    */
-  async resolve(ref: string, create = false, beforeCreate?: () => void): Promise<Room> {
+  async resolve(
+    ref: string,
+    create = false,
+    beforeCreate?: () => void,
+    options: NewRoom = {},
+  ): Promise<Room> {
     const trimmed = ref.trim();
     if (trimmed === "") throw new ChatError("invalid_field", "room must not be empty");
     // No room has a longer name: refuse it as a bad reference, not as a store failure.
@@ -66,7 +86,7 @@ export class RoomDirectory {
     const pending = this.#creating.get(key);
     if (pending) return await pending;
     beforeCreate?.();
-    const creating = this.#createOrFind(trimmed);
+    const creating = this.#createOrFind(trimmed, options);
     this.#creating.set(key, creating);
     try {
       return await creating;
@@ -75,9 +95,9 @@ export class RoomDirectory {
     }
   }
 
-  async #createOrFind(name: string): Promise<Room> {
+  async #createOrFind(name: string, options: NewRoom): Promise<Room> {
     try {
-      return await this.create(name);
+      return await this.create(name, options);
     } catch (error) {
       // Another member (perhaps on another node) created it a moment ago.
       if (error instanceof ChatError && error.code === "room_exists") {

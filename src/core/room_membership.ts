@@ -18,6 +18,7 @@ import type { RoomDirectory } from "./room_directory.ts";
 import { storedEntry } from "./room_feed.ts";
 import type { RoomFeeds } from "./room_feeds.ts";
 import type { RoomListWatch } from "./room_list_watch.ts";
+import type { Moderation } from "./moderation.ts";
 import type { Store } from "./store.ts";
 import type { Clock, Connection, IdSource, Room } from "./types.ts";
 
@@ -52,6 +53,8 @@ export interface RoomMembershipDeps {
   readonly resolveRoom: (ref: string) => Promise<Room>;
   /** Takes one of a client's room creations, or refuses with `rate_limited`. */
   readonly takeCreation: (client: string | undefined) => void;
+  /** Who may enter, see and write in rooms. */
+  readonly moderation: Moderation;
 }
 
 /** Who is in which room, here and (through presence) on every node. */
@@ -65,12 +68,19 @@ export class RoomMembership {
    * with `since`, `flush` first sends every stored event after that id, then the held events
    * minus those the replay sent, so that the member sees no gap and no duplicate.
    */
-  async join(member: LocalMember, ref: string, since?: string): Promise<JoinResult> {
-    const room = await this.#joinableRoom(member, ref);
+  async join(
+    member: LocalMember,
+    ref: string,
+    since?: string,
+    options: { readonly private?: boolean } = {},
+  ): Promise<JoinResult> {
+    const room = await this.#joinableRoom(member, ref, options.private === true);
     if (member.rooms.has(room.id)) {
       const seq = this.#seqOf(room.id);
-      return { room, ...this.membersOf(room.id), seq, flush: () => Promise.resolve() };
+      const role = this.deps.moderation.roleIn(room, member);
+      return { room, ...this.membersOf(room.id), seq, role, flush: () => Promise.resolve() };
     }
+    const role = await this.deps.moderation.admit(room, member);
     if (member.rooms.size >= this.deps.settings.maxRoomsPerConnection) {
       throw new ChatError(
         "too_many_rooms",
@@ -83,10 +93,16 @@ export class RoomMembership {
       const seq = await this.#enterRoom(member, room);
       const members = this.membersOf(room.id);
       if (since === undefined) {
-        return { room, ...members, seq, flush: () => Promise.resolve(member.openGate(room.id)) };
+        return {
+          room,
+          ...members,
+          seq,
+          role,
+          flush: () => Promise.resolve(member.openGate(room.id)),
+        };
       }
       const { recovered, flush } = await this.#replay(member, room.id, since);
-      return { room, ...members, seq, recovered, flush };
+      return { room, ...members, seq, role, recovered, flush };
     } catch (error) {
       member.openGate(room.id);
       throw error;
@@ -105,15 +121,17 @@ export class RoomMembership {
   }
 
   /** The room to join, refusing (before creating anything) rooms the member may not join. */
-  async #joinableRoom(member: LocalMember, ref: string): Promise<Room> {
+  async #joinableRoom(member: LocalMember, ref: string, secret: boolean): Promise<Room> {
     const allowed = member.allowedRooms;
     // One client (whatever its number of sockets) creates rooms at a bounded pace: it cannot fill
     // the room cap for everyone.
     const creating = () => this.deps.takeCreation(member.client ?? member.memberId);
-    if (!allowed) return await this.deps.rooms.resolve(ref, true, creating);
+    // Whoever makes a room owns it (and a private one starts with its owner alone on its list).
+    const made = { owner: member.memberId, private: secret };
+    if (!allowed) return await this.deps.rooms.resolve(ref, true, creating, made);
     const trimmed = ref.trim();
     const named = allowed.has(nameKey(trimmed)) || allowed.has(trimmed.toUpperCase());
-    const room = await this.deps.rooms.resolve(ref, named, creating).catch((error) => {
+    const room = await this.deps.rooms.resolve(ref, named, creating, made).catch((error) => {
       if (error instanceof ChatError && error.code === "rate_limited") throw error;
       return undefined;
     });
@@ -268,7 +286,13 @@ export class RoomMembership {
   /** A room the member may read: one of its own (its only one when `ref` is absent), or any. */
   async readableRoom(member: LocalMember, ref?: string): Promise<Room> {
     if (ref === undefined) return this.#onlyRoom(member);
-    return this.#memberRoom(member, ref) ?? await this.deps.resolveRoom(ref);
+    const joined = this.#memberRoom(member, ref);
+    if (joined) return joined;
+    const room = await this.deps.resolveRoom(ref);
+    if (!await this.deps.moderation.maySee(room, member)) {
+      throw new ChatError("room_forbidden", "this room is private");
+    }
+    return room;
   }
 
   /** The member's only room (`not_in_room` in none, `missing_field` in several). */

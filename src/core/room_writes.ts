@@ -26,6 +26,7 @@ import type {
   Clock,
   IdSource,
   MessageDraft,
+  ModerationEvent,
   Outbound,
   Room,
 } from "./types.ts";
@@ -59,6 +60,16 @@ export interface RoomWritesDeps {
   readonly resolveRoom: (ref: string, create?: boolean) => Promise<Room>;
   /** The member's room `ref` (its only room when absent), or why not (`not_in_room`, ...). */
   readonly roomOf: (member: LocalMember, ref?: string) => Room | Promise<never>;
+  /** Who may write in a room: refuses a muted or banned member (`muted`, `banned`). */
+  readonly checkWrite: (
+    room: Room,
+    member: { readonly memberId: string; readonly admin?: boolean },
+  ) => void;
+  /** The member's role in a room it is in. */
+  readonly roleIn: (
+    room: Room,
+    member: { readonly memberId: string; readonly admin?: boolean },
+  ) => string;
   /** Who is in a room now, on every node (whom a message's `@name` may mention). */
   readonly membersOf: (room: string) => Iterable<Mentionable>;
   /** Told of each message stored (for the counters). */
@@ -103,6 +114,7 @@ export class RoomWrites {
       const room = this.deps.roomOf(member, ref);
       if (room instanceof Promise) return room;
       validateMessageText(message, this.deps.maxMessageLength);
+      this.deps.checkWrite(room, member);
       const { key } = options;
       const replyTo = options.replyTo === undefined
         ? undefined
@@ -124,7 +136,10 @@ export class RoomWrites {
       const hook = this.deps.onMessage;
       if (!hook) return append(message);
       // Judged one at a time per member, so that its messages are stored in the order sent.
-      const judged = member.judging.then(() => hook({ member: this.#info(member), room, message }));
+      const role = this.deps.roleIn(room, member);
+      const judged = member.judging.then(() =>
+        hook({ member: this.#info(member), room, message, role })
+      );
       member.judging = judged.catch(() => {});
       return judged.then((verdict) => append(this.#judged(verdict, message)));
     } catch (error) {
@@ -145,6 +160,7 @@ export class RoomWrites {
     try {
       const room = this.deps.roomOf(member);
       if (room instanceof Promise) return room;
+      this.deps.checkWrite(room, member);
       const max = this.deps.maxMessageLength * 4;
       if (bytes.length === 0) throw new ChatError("invalid_field", "a binary message is empty");
       if (bytes.length > max) {
@@ -234,7 +250,13 @@ export class RoomWrites {
           member: member.name,
           emoji: validateEmoji(request.emoji),
         };
-      } else change = { ...base, kind: "delete" };
+      } else {
+        // The room's owner and moderators delete anyone's message (the event says `by`).
+        const moderated = this.deps.roleIn(room, member) !== "member";
+        change = moderated
+          ? { ...base, kind: "delete", moderated: true }
+          : { ...base, kind: "delete" };
+      }
       if (change.kind !== "delete") member.takeMessage();
       return this.#commit(
         member,
@@ -302,7 +324,16 @@ export class RoomWrites {
    * Writes one event of a room's log, then hands it to the room's feed (the author's connection
    * gets `acknowledge` in the event's place) and to the other nodes.
    */
-  async #commit<T extends ChatMessage | ChangeEvent>(
+  commit<T extends ChatMessage | ChangeEvent | ModerationEvent>(
+    author: { memberId: string; id?: string },
+    room: string,
+    write: () => Promise<T>,
+    acknowledge?: (out: Outbound) => void,
+  ): Promise<T> {
+    return this.#commit(author, room, write, acknowledge);
+  }
+
+  async #commit<T extends ChatMessage | ChangeEvent | ModerationEvent>(
     author: { memberId: string; id?: string },
     room: string,
     write: () => Promise<T>,

@@ -1,5 +1,6 @@
 import type { LogPosition } from "./log_order.ts";
 import type { MessageChange } from "./message_changes.ts";
+import type { AccessChange, ModerationEvent, RoomAccess } from "./room_access.ts";
 import type {
   ChangeEvent,
   ChatMessage,
@@ -107,6 +108,14 @@ export interface Store {
    * {@link READ_POSITION_TTL_MS} after it last moved.
    */
   markRead(memberId: string, room: string, id: string): Promise<string>;
+  /** A room's moderation state (roles, invitations, bans, mutes); an empty one when none. */
+  roomAccess(room: string): Promise<RoomAccess>;
+  /**
+   * Applies a moderation action to its room's access (the rule: `applyAccess`) and appends its
+   * event to the room's log, in one atomic step; rejects with the rule's `forbidden`, having
+   * stored nothing.
+   */
+  changeAccess(change: AccessChange): Promise<ModerationEvent>;
   /** The id of the newest message that retention dropped from the room, if any. */
   trimmedThrough(room: string): Promise<string | undefined>;
   /** Waits for pending writes, then releases resources. */

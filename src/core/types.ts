@@ -1,3 +1,7 @@
+import type { ModerationEvent } from "./room_access.ts";
+
+export type { ModerationEvent };
+
 /** Milliseconds since the epoch; injected so that tests drive time. */
 export type Clock = () => number;
 
@@ -12,6 +16,10 @@ export interface Room {
   readonly name: string;
   /** When it was created, in ms since the epoch. */
   readonly createdAt: number;
+  /** Set when only its list may see it (see `room_access.ts`). */
+  readonly private?: true;
+  /** The member id of the identity that created it (its owner), when there was one. */
+  readonly owner?: string;
 }
 
 /** A chat message as sent for storing: the store gives it its `seq` (and settles its id and `ts`). */
@@ -114,10 +122,12 @@ export interface EditedEvent extends ChangeBase {
   readonly editedAt: number;
 }
 
-/** A message's author took it back. */
+/** A message's author (or a moderator of the room) took it back. */
 export interface DeletedEvent extends ChangeBase {
   /** The event's name. */
   readonly event: "deleted";
+  /** The member id of the moderator who deleted it, when not its author. */
+  readonly by?: string;
 }
 
 /** A member toggled a reaction on a message. */
@@ -135,8 +145,8 @@ export interface ReactionEvent extends ChangeBase {
 /** A stored change to an earlier message of the room. */
 export type ChangeEvent = EditedEvent | DeletedEvent | ReactionEvent;
 
-/** One entry of a room's log as read: a message in its current state, or a change. */
-export type LogEntry = StoredMessage | ChangeEvent;
+/** One entry of a room's log as read: a message in its current state, a change, or a moderation. */
+export type LogEntry = StoredMessage | ChangeEvent | ModerationEvent;
 
 /** A page of a room's log (every kind of stored event), in `seq` order. */
 export interface LogPage {

@@ -31,6 +31,12 @@ import type {
   StoredMessage,
 } from "../core/types.ts";
 import { applyReply, threadOf, uncountReply } from "../core/replies.ts";
+import {
+  type AccessChange,
+  applyAccess,
+  type ModerationEvent,
+  type RoomAccess,
+} from "../core/room_access.ts";
 import { retryBusy } from "./kv_busy.ts";
 import { roomsFull, storeFailed } from "./store_errors.ts";
 import { keeps, type Retention } from "./retention.ts";
@@ -55,6 +61,7 @@ const TRIMMED = "log_trimmed"; // [TRIMMED, room] -> newest id retention deleted
 const SECRET = "secrets"; // [SECRET, name] -> 32 random bytes, made once
 const IDEMPOTENCY = "idempotency"; // [IDEMPOTENCY, room, key] -> the message first stored (a day)
 const READ = "read_positions"; // [READ, member id, room] -> message id (90 days after it moved)
+const ACCESS = "room_access"; // [ACCESS, room] -> RoomAccess (roles, invitations, bans, mutes)
 
 // Deno KV allows 100 checks, 1000 mutations and 800 KiB per atomic operation; stay inside all
 // (a batch checks one head per room, and writes its messages and one head per room).
@@ -93,6 +100,10 @@ type Pending =
       readonly change: MessageChange;
       readonly resolve: (stored: ChangeEvent) => void;
     }
+    | {
+      readonly access: AccessChange;
+      readonly resolve: (stored: ModerationEvent) => void;
+    }
   );
 
 /** A read position waiting for its commit: the highest asked, and who waits for it. */
@@ -103,7 +114,9 @@ interface PendingRead {
 }
 
 /** What one write of a batch came to: its stored event, or why it was refused. */
-type Outcome = { readonly ok: ChatMessage | ChangeEvent } | { readonly refused: unknown };
+type Outcome =
+  | { readonly ok: ChatMessage | ChangeEvent | ModerationEvent }
+  | { readonly refused: unknown };
 
 /** A head as last read or written by this handle, with the versionstamp to check it against. */
 interface CachedHead {
@@ -263,6 +276,21 @@ export class KvStore implements Store {
     });
   }
 
+  /** The room's moderation state. */
+  async roomAccess(room: string): Promise<RoomAccess> {
+    const entry = await this.#guard(() => this.#kv.get<RoomAccess>([ACCESS, room]));
+    return entry.value ?? {};
+  }
+
+  /** Queues a moderation action with the appends (the rule: `applyAccess`, checked at the head). */
+  changeAccess(access: AccessChange): Promise<ModerationEvent> {
+    if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ room: access.room.id, access, size: 64 * 1024, resolve, reject });
+      this.#draining ??= this.#drain();
+    });
+  }
+
   /** Resolves with the stored message once committed (in a batch with others queued meanwhile). */
   appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<ChatMessage> {
     if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
@@ -300,7 +328,11 @@ export class KvStore implements Store {
             const outcome = outcomes[i];
             if ("refused" in outcome) pending.reject(outcome.refused);
             // Each outcome is of its pending's kind (an append's message, a change's event).
-            else (pending.resolve as (stored: ChatMessage | ChangeEvent) => void)(outcome.ok);
+            else {
+              (pending.resolve as (stored: ChatMessage | ChangeEvent | ModerationEvent) => void)(
+                outcome.ok,
+              );
+            }
           });
         } catch (error) {
           for (const pending of batch) pending.reject(storeFailed(error));
@@ -344,6 +376,7 @@ export class KvStore implements Store {
       const used = await retryBusy(() => this.#usedKeys(batch));
       // Read after the heads: a commit checked against them saw these records as they are.
       const targets = await retryBusy(() => this.#targets(batch));
+      const accesses = await retryBusy(() => this.#accesses(batch));
       const heads = new Map(rooms.map((room) => [room, this.#heads.get(room)!]));
       const op = this.#kv.atomic();
       const positions = new Map<string, LogPosition>();
@@ -351,6 +384,8 @@ export class KvStore implements Store {
         op.check({ key: [HEAD, room], versionstamp: head.versionstamp });
         positions.set(room, head.position);
       }
+      /** Rooms whose access the batch changes (each written once). */
+      const changedAccess = new Set<string>();
       /** New states of messages the batch changes, by key (each written once). */
       const records = new Map<string, MessageRecord>();
       const update = (record: MessageRecord) => {
@@ -360,6 +395,22 @@ export class KvStore implements Store {
       };
       const outcomes = batch.map((pending): Outcome => {
         const at = positions.get(pending.room)!;
+        if ("access" in pending) {
+          try {
+            const { access, event } = applyAccess(
+              accesses.get(pending.room) ?? {},
+              pending.access,
+              at,
+            );
+            accesses.set(pending.room, access);
+            changedAccess.add(pending.room);
+            op.set([MESSAGE, pending.room, event.logId], event);
+            positions.set(pending.room, { seq: event.seq, id: event.logId });
+            return { ok: event };
+          } catch (error) {
+            return { refused: error };
+          }
+        }
         if ("change" in pending) {
           try {
             const target = targets.get(recordKey(pending.room, pending.change.target));
@@ -404,6 +455,7 @@ export class KvStore implements Store {
         return { ok: message };
       });
       for (const record of records.values()) op.set([MESSAGE, record.room, record.id], record);
+      for (const room of changedAccess) op.set([ACCESS, room], accesses.get(room)!);
       for (const [room, position] of positions) op.set([HEAD, room], position);
       const result = await retryBusy(() => op.commit());
       if (result.ok) {
@@ -428,7 +480,8 @@ export class KvStore implements Store {
     const found = new Map<string, MessageRecord>();
     const ids = batch.flatMap((p): [string, string][] => {
       if ("change" in p) return [[p.room, p.change.target]];
-      return p.draft.replyTo === undefined ? [] : [[p.room, p.draft.replyTo]];
+      if (!("draft" in p) || p.draft.replyTo === undefined) return [];
+      return [[p.room, p.draft.replyTo]];
     });
     await this.#readRecords(ids, found);
     // Second round: the first messages of the threads those records are in.
@@ -436,6 +489,18 @@ export class KvStore implements Store {
       r.thread === undefined || found.has(recordKey(r.room, r.thread)) ? [] : [[r.room, r.thread]]
     );
     await this.#readRecords(roots, found);
+    return found;
+  }
+
+  /** The access records of the rooms the batch's moderation actions change, by room. */
+  async #accesses(batch: Pending[]): Promise<Map<string, RoomAccess>> {
+    const rooms = [...new Set(batch.flatMap((p) => "access" in p ? [p.room] : []))];
+    const found = new Map<string, RoomAccess>();
+    for (let i = 0; i < rooms.length; i += GET_MANY) {
+      const chunk = rooms.slice(i, i + GET_MANY);
+      const entries = await this.#kv.getMany<RoomAccess[]>(chunk.map((room) => [ACCESS, room]));
+      entries.forEach((entry, j) => found.set(chunk[j], entry.value ?? {}));
+    }
     return found;
   }
 

@@ -29,6 +29,12 @@ import type {
   StoredMessage,
 } from "../core/types.ts";
 import { applyReply, threadOf, uncountReply } from "../core/replies.ts";
+import {
+  type AccessChange,
+  applyAccess,
+  type ModerationEvent,
+  type RoomAccess,
+} from "../core/room_access.ts";
 import { keeps, type Retention } from "./retention.ts";
 import { roomsFull } from "./store_errors.ts";
 
@@ -65,6 +71,8 @@ interface Data {
   readonly secrets: Map<string, Uint8Array>;
   /** Read positions by member id and room. */
   readonly reads: Map<string, string>;
+  /** Rooms' moderation state, by room id. */
+  readonly access: Map<string, RoomAccess>;
 }
 
 /**
@@ -89,6 +97,7 @@ export class MemoryStore implements Store {
         keys: new Map(),
         secrets: new Map(),
         reads: new Map(),
+        access: new Map(),
       };
   }
 
@@ -298,6 +307,31 @@ export class MemoryStore implements Store {
     const current = this.#data.reads.get(key);
     if (current === undefined || current < id) this.#data.reads.set(key, id);
     return Promise.resolve(this.#data.reads.get(key)!);
+  }
+
+  /** The room's moderation state. */
+  roomAccess(room: string): Promise<RoomAccess> {
+    return Promise.resolve(this.#data.access.get(room) ?? {});
+  }
+
+  /** Applies a moderation action and appends its event, in one step. */
+  changeAccess(change: AccessChange): Promise<ModerationEvent> {
+    try {
+      this.#open();
+      const log = this.#log(change.room.id);
+      this.#trim(log);
+      const { access, event } = applyAccess(
+        this.#data.access.get(change.room.id) ?? {},
+        change,
+        log.head,
+      );
+      this.#data.access.set(change.room.id, access);
+      log.entries.push(event);
+      log.head = { seq: event.seq, id: event.logId };
+      return Promise.resolve(event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The newest id retention dropped from the room. */

@@ -31,6 +31,12 @@ import type {
   StoredMessage,
 } from "../core/types.ts";
 import { applyReply, threadOf, uncountReply } from "../core/replies.ts";
+import {
+  type AccessChange,
+  applyAccess,
+  type ModerationEvent,
+  type RoomAccess,
+} from "../core/room_access.ts";
 import { roomsFull, storeFailed } from "./store_errors.ts";
 import type { RedisClient } from "./redis_client.ts";
 import { RedisKeys } from "./redis_keys.ts";
@@ -47,9 +53,15 @@ type Pending =
       readonly resolve: (stored: ChatMessage) => void;
     }
     | { readonly change: MessageChange; readonly resolve: (stored: ChangeEvent) => void }
+    | { readonly access: AccessChange; readonly resolve: (stored: ModerationEvent) => void }
   );
 
-type Outcome = { readonly ok: ChatMessage | ChangeEvent } | { readonly refused: unknown };
+/** Where a room's access record lives: a field of the room's data hash (never a log id). */
+const ACCESS_FIELD = "access";
+
+type Outcome = { readonly ok: ChatMessage | ChangeEvent | ModerationEvent } | {
+  readonly refused: unknown;
+};
 
 /**
  * How committed entries are announced: the channel of a room, and what is published there for
@@ -60,7 +72,7 @@ export interface Announce {
   /** The pub/sub channel of a room's events. */
   channel(room: string): string;
   /** The message published for a committed entry. */
-  payload(room: string, entry: ChatMessage | ChangeEvent, text: string): string;
+  payload(room: string, entry: ChatMessage | ChangeEvent | ModerationEvent, text: string): string;
 }
 
 /** Settings of a {@link RedisStore}. */
@@ -231,7 +243,9 @@ export class RedisStore implements Store {
           batch.forEach((pending, i) => {
             const outcome = outcomes[i];
             if ("refused" in outcome) pending.reject(outcome.refused);
-            else (pending.resolve as (stored: ChatMessage | ChangeEvent) => void)(outcome.ok);
+            else {(pending.resolve as (
+                stored: ChatMessage | ChangeEvent | ModerationEvent,
+              ) => void)(outcome.ok);}
           });
         } catch (error) {
           // The head this process knew may be stale now: read it again next time.
@@ -251,10 +265,13 @@ export class RedisStore implements Store {
     const k = this.#keys;
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       const head = this.#heads.get(room) ?? await this.head(room);
-      const [used, targets] = await Promise.all([
+      const [used, targets, accessRead] = await Promise.all([
         this.#usedKeys(room, batch),
         this.#targets(room, batch),
+        batch.some((p) => "access" in p) ? this.roomAccess(room) : undefined,
       ]);
+      let access = accessRead;
+      let accessChanged = false;
       const kept = keeps(this.#retention, head, this.#clock());
       let at = head;
       const entries: string[] = [];
@@ -268,6 +285,18 @@ export class RedisStore implements Store {
         return found && kept(found) ? found : undefined;
       };
       const outcomes = batch.map((pending): Outcome => {
+        if ("access" in pending) {
+          try {
+            const applied = applyAccess(access ?? {}, pending.access, at);
+            access = applied.access;
+            accessChanged = true;
+            at = { seq: applied.event.seq, id: applied.event.logId };
+            entries.push(...this.#entryArgs(room, applied.event.logId, applied.event));
+            return { ok: applied.event };
+          } catch (error) {
+            return { refused: error };
+          }
+        }
         if ("change" in pending) {
           const target = pending.change.target;
           try {
@@ -312,7 +341,8 @@ export class RedisStore implements Store {
       });
       if (entries.length === 0) return outcomes;
       // Written after the entries: a message appended and changed in one batch ends changed.
-      const changed = [...updates];
+      const changed: [string, unknown][] = [...updates];
+      if (accessChanged) changed.push([ACCESS_FIELD, access]);
       const keys = [k.head(room), k.ids(room), k.data(room), k.trimmed(room)];
       for (const claim of claims) keys.push(k.idempotency(room, claim.key));
       const args = [
@@ -343,7 +373,11 @@ export class RedisStore implements Store {
   }
 
   /** The script arguments of one new log entry: id, JSON, and what to publish. */
-  #entryArgs(room: string, id: string, entry: ChatMessage | ChangeEvent): string[] {
+  #entryArgs(
+    room: string,
+    id: string,
+    entry: ChatMessage | ChangeEvent | ModerationEvent,
+  ): string[] {
     const json = JSON.stringify(entry);
     return [id, json, this.#announce?.payload(room, entry, json) ?? ""];
   }
@@ -369,7 +403,11 @@ export class RedisStore implements Store {
    */
   async #targets(room: string, batch: Pending[]): Promise<Map<string, MessageRecord>> {
     const ids = batch.flatMap((p) =>
-      "change" in p ? [p.change.target] : p.draft.replyTo === undefined ? [] : [p.draft.replyTo]
+      "change" in p
+        ? [p.change.target]
+        : !("draft" in p) || p.draft.replyTo === undefined
+        ? []
+        : [p.draft.replyTo]
     );
     const found = new Map<string, MessageRecord>();
     await this.#readRecords(room, ids, found);
@@ -505,6 +543,22 @@ export class RedisStore implements Store {
     this.#sinceTrim.delete(room);
     this.#trims = this.#trims.then(() => this.trim(room)).catch((error) =>
       this.#log?.("redis_trim_failed", { room, error: String(error) })
+    );
+  }
+
+  /** The room's moderation state (a field of the room's data hash). */
+  async roomAccess(room: string): Promise<RoomAccess> {
+    const json = await this.#guard(() =>
+      this.#command(["HGET", this.#keys.data(room), ACCESS_FIELD])
+    );
+    return typeof json === "string" ? JSON.parse(json) as RoomAccess : {};
+  }
+
+  /** Queues a moderation action with the room's appends (the rule: `applyAccess`). */
+  changeAccess(access: AccessChange): Promise<ModerationEvent> {
+    if (this.#closed) return Promise.reject(storeFailed(new Error("the store is closed")));
+    return new Promise((resolve, reject) =>
+      this.#enqueue(access.room.id, { access, resolve, reject })
     );
   }
 

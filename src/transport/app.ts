@@ -266,6 +266,7 @@ async function upgrade(
     since,
     allowedRooms: grant?.rooms,
     subject: grant?.subject,
+    admin: grant?.admin === true,
     refresh: deps.tokens ? (token) => deps.tokens!.verify(token) : undefined,
     session: grant || !deps.sessionKeys ? undefined : sessionOf(deps, resumed?.id),
     expiresAt: grant === undefined ? undefined : grant.exp * 1000,
@@ -366,6 +367,15 @@ export function buildApp(deps: AppDeps): Hono {
     limits.demand(clientOf(c), WRITES_REFUSED);
     await next();
   });
+  // Reads need no token, but one given says who reads (a private room is seen by its list).
+  const reader = async (c: Context, next: () => Promise<void>) => {
+    if (deps.tokens && tokenOf(c.req.raw) !== undefined) {
+      keepGrant(c.req.raw, await deps.tokens.verify(tokenOf(c.req.raw)));
+    }
+    await next();
+  };
+  app.get("/rooms", reader);
+  app.get("/rooms/*", reader);
   mountRoomsApi(app, deps.hub, {
     clientOf,
     streamLimits: (c) => ({

@@ -4,7 +4,7 @@ import type { Hub } from "../core/hub.ts";
 import { validateCursor } from "../core/message.ts";
 import type { Context } from "hono";
 import { roomEvents, type StreamLimits } from "./room_stream.ts";
-import { checkRoomAllowed, grantOf } from "./tokens.ts";
+import { checkRoomAllowed, grantOf, viewerOf } from "./tokens.ts";
 
 function cursor(value: string | undefined, field: string): string | undefined {
   return value === undefined || value === "" ? undefined : validateCursor(value, field);
@@ -17,7 +17,7 @@ function limitParam(value: string | undefined): number | undefined {
   return limit;
 }
 
-async function readName(request: Request): Promise<string> {
+async function readName(request: Request): Promise<{ name: string; private: boolean }> {
   let body: unknown;
   try {
     body = await request.json();
@@ -27,14 +27,17 @@ async function readName(request: Request): Promise<string> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ChatError("bad_json", 'the body must be a JSON object like {"name": "..."}');
   }
-  const name = (body as Record<string, unknown>).name;
+  const { name, private: secret } = body as Record<string, unknown>;
   if (name === undefined || name === null) {
     throw new ChatError("missing_field", "'name' is required", { field: "name" });
   }
   if (typeof name !== "string") {
     throw new ChatError("invalid_field", "'name' must be a string", { field: "name" });
   }
-  return name;
+  if (secret !== undefined && secret !== null && typeof secret !== "boolean") {
+    throw new ChatError("invalid_field", "'private' must be true or false", { field: "private" });
+  }
+  return { name, private: secret === true };
 }
 
 /** Reads `{"message", "name"?}`, the body of `POST /rooms/:id/messages`. */
@@ -83,9 +86,13 @@ export function mountRoomsApi(
   },
 ): void {
   app.post("/rooms", async (c) => {
-    const name = await readName(c.req.raw);
-    checkRoomAllowed(grantOf(c.req.raw), { id: "", name });
-    const room = await hub.createRoom(name, options.clientOf(c));
+    const { name, private: secret } = await readName(c.req.raw);
+    const grant = grantOf(c.req.raw);
+    checkRoomAllowed(grant, { id: "", name });
+    const room = await hub.createRoom(name, options.clientOf(c), {
+      viewer: viewerOf(grant),
+      private: secret,
+    });
     return c.json(room, 201);
   });
 
@@ -94,7 +101,7 @@ export function mountRoomsApi(
       await hub.listRooms({
         after: cursor(c.req.query("after"), "after"),
         limit: limitParam(c.req.query("limit")),
-      }),
+      }, viewerOf(grantOf(c.req.raw))),
     ));
 
   // Seed 003 ("Chatty"): create a chat (a room) by name; an existing name answers 200 with it.
@@ -105,24 +112,31 @@ export function mountRoomsApi(
         field: "name",
       });
     }
-    checkRoomAllowed(grantOf(c.req.raw), { id: "", name });
+    const grant = grantOf(c.req.raw);
+    checkRoomAllowed(grant, { id: "", name });
     try {
-      const room = await hub.createRoom(name, options.clientOf(c));
+      const room = await hub.createRoom(name, options.clientOf(c), { viewer: viewerOf(grant) });
       return c.json({ id: room.id, name: room.name }, 201);
     } catch (error) {
-      if (!(error instanceof ChatError) || error.code !== "room_exists") throw error;
+      // A private room's name (details without an id) stays a 409.
+      if (!(error instanceof ChatError) || error.code !== "room_exists" || !error.details.id) {
+        throw error;
+      }
       const room = await hub.resolveRoom(String(error.details.id));
       return c.json({ id: room.id, name: room.name }, 200);
     }
   });
 
-  app.get("/rooms/:id", async (c) => c.json(await hub.roomDetails(c.req.param("id"))));
+  app.get(
+    "/rooms/:id",
+    async (c) => c.json(await hub.roomDetails(c.req.param("id"), viewerOf(grantOf(c.req.raw)))),
+  );
 
   // Send without a socket: bots, webhooks. A retry with the same Idempotency-Key stores once.
   app.post("/rooms/:id/messages", async (c) => {
     const { message, name, replyTo } = await readMessage(c.req.raw);
     const grant = grantOf(c.req.raw);
-    const room = await hub.resolveRoom(c.req.param("id"));
+    const room = await hub.visit(c.req.param("id"), viewerOf(grant));
     checkRoomAllowed(grant, room);
     const key = c.req.header("idempotency-key");
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
@@ -134,7 +148,8 @@ export function mountRoomsApi(
         },
       );
     }
-    const stored = await hub.send(room.id, message, grant?.name ?? name ?? "http", key, replyTo);
+    const author = grant?.name ?? name ?? "http";
+    const stored = await hub.send(room.id, message, author, key, replyTo, viewerOf(grant));
     return c.json(stored, 201);
   });
 
@@ -147,7 +162,7 @@ export function mountRoomsApi(
       limit: limitParam(c.req.query("limit")),
       thread: cursor(c.req.query("thread"), "thread"),
       q: c.req.query("q"),
-    });
+    }, viewerOf(grantOf(c.req.raw)));
     const { messages, more, next } = page;
     return c.json(next === undefined ? { messages, more } : { messages, more, next });
   });

@@ -4,6 +4,7 @@ import type { Hub } from "../core/hub.ts";
 import { validateCursor } from "../core/message.ts";
 import type { Outbound } from "../core/types.ts";
 import { encode, joinedEvent } from "../wire/events.ts";
+import { grantOf, viewerOf } from "./tokens.ts";
 
 /** What bounds a stream: its admission and how much it may have waiting. */
 export interface StreamLimits {
@@ -45,16 +46,21 @@ export async function roomEvents(
   let observed;
   try {
     // Before the stream starts, so that an unknown room is a plain 404.
-    observed = await hub.observe(c.req.param("id")!, {
-      send: (out) => {
-        // A reader that falls this far behind is ended like a slow socket; its EventSource
-        // reconnects with Last-Event-ID and resumes where it was.
-        queuedBytes += encode(out).length;
-        if (queuedBytes > limits.maxQueuedBytes) return end();
-        queue.push(out);
-        wake?.();
+    observed = await hub.observe(
+      c.req.param("id")!,
+      {
+        send: (out) => {
+          // A reader that falls this far behind is ended like a slow socket; its EventSource
+          // reconnects with Last-Event-ID and resumes where it was.
+          queuedBytes += encode(out).length;
+          if (queuedBytes > limits.maxQueuedBytes) return end();
+          queue.push(out);
+          wake?.();
+        },
       },
-    }, since);
+      since,
+      viewerOf(grantOf(c.req.raw)),
+    );
   } catch (error) {
     release();
     throw error;

@@ -13,6 +13,8 @@ const STATUS: Record<ErrorCode, number> = {
   room_exists: 409,
   too_many_rooms: 409,
   room_forbidden: 403,
+  banned: 403,
+  muted: 403,
   no_such_member: 404,
   cannot_receive: 409,
   key_reused: 422,

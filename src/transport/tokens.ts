@@ -1,3 +1,5 @@
+import type { Viewer } from "../core/moderation.ts";
+import { memberIdOf } from "../core/member_identity.ts";
 import { sign, verify } from "hono/jwt";
 import type { Logger } from "../core/types.ts";
 import { KeySet, PUBLIC_ALGORITHMS, type PublicAlgorithm } from "./jwks.ts";
@@ -14,9 +16,17 @@ export interface Grant {
   readonly rooms?: readonly string[];
   /** Expiry, in seconds since the epoch. */
   readonly exp: number;
+  /** The token says `admin: true`: a moderator in every room. */
+  readonly admin?: true;
 }
 
 const grants = new WeakMap<Request, Grant>();
+
+/** Who a verified token makes the client, for room access: its member id, and admin or not. */
+export function viewerOf(grant: Grant | undefined): Viewer | undefined {
+  if (!grant) return undefined;
+  return { memberId: memberIdOf(grant.subject), ...(grant.admin ? { admin: true } : {}) };
+}
 
 /** Remembers the grant verified for a request (by the write guard), for its handler. */
 export function keepGrant(request: Request, grant: Grant): void {
@@ -196,7 +206,8 @@ export class TokenVerifier {
       }
       rooms = claims.rooms;
     }
-    return { subject: sub, name: displayNameOf(claims), rooms, exp };
+    const grant = { subject: sub, name: displayNameOf(claims), rooms, exp };
+    return claims.admin === true ? { ...grant, admin: true } : grant;
   }
 }
 
@@ -250,6 +261,7 @@ export function issueToken(
     now?: number;
     issuer?: string;
     audience?: string;
+    admin?: boolean;
   } = {},
 ): Promise<string> {
   const iat = Math.floor((options.now ?? Date.now()) / 1000);
@@ -259,6 +271,7 @@ export function issueToken(
       iat,
       exp: iat + (options.ttlSeconds ?? 3600),
       ...(options.rooms ? { rooms: options.rooms } : {}),
+      ...(options.admin ? { admin: true } : {}),
       ...(options.issuer ? { iss: options.issuer } : {}),
       ...(options.audience ? { aud: options.audience } : {}),
     },

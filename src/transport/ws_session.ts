@@ -26,6 +26,8 @@ export interface SessionOptions {
   readonly allowedRooms?: readonly string[];
   /** The token's subject: its connections are one member. Absent without tokens. */
   readonly subject?: string;
+  /** The token says `admin: true` (a moderator in every room). */
+  readonly admin?: boolean;
   /**
    * Without tokens, the session this connection is (a resumed one, or a new one): its id makes
    * the member (one member on every connection of it), and every `me` carries a fresh session.
@@ -227,6 +229,7 @@ export class WsSession {
           client: this.options.subject === undefined
             ? this.options.address
             : `sub:${this.options.subject}`,
+          admin: this.options.admin,
         },
       );
     } catch (error) {
@@ -353,8 +356,14 @@ export class WsSession {
   }
 
   /** Joins a room; `quiet` for a wire that is not told it joined unless it asked. */
-  async #join(room: string, since: string | undefined, re?: string, quiet = false): Promise<void> {
-    const joined = await this.hub.join(this.#member!, room, since);
+  async #join(
+    room: string,
+    since: string | undefined,
+    re?: string,
+    quiet = false,
+    secret = false,
+  ): Promise<void> {
+    const joined = await this.hub.join(this.#member!, room, since, { private: secret });
     if (!quiet) this.#sendText(this.#wire.answer(joinedEvent(joined), re));
     await joined.flush(() => this.#drained());
   }
@@ -394,7 +403,7 @@ export class WsSession {
       case "me":
         return this.#sendText(this.#wire.answer(this.#me(member), re));
       case "join":
-        return await this.#join(command.room, command.since, re);
+        return await this.#join(command.room, command.since, re, false, command.private);
       case "leave":
         // Per connection, order holds: what it sent before reaches the others before its leave.
         await this.#sent();
@@ -453,6 +462,22 @@ export class WsSession {
       }
       case "rooms":
         return this.#sendText(this.#wire.answer(await this.hub.watchRooms(member), re));
+      case "invite":
+      case "role":
+      case "kick":
+      case "ban":
+      case "unban":
+      case "mute": {
+        // Answered with its event, in its place in the room's order.
+        const { command: action, to, seconds, role } = command;
+        await this.hub.moderate(
+          member,
+          command.room,
+          { action, to, seconds, role },
+          (out) => this.#sendText(this.#wire.acknowledge(out, re)),
+        );
+        return;
+      }
       case "read":
         // Not awaited: the next `read`s of a burst join the write in flight (coalesced).
         this.hub.read(member, command.room, command.message)

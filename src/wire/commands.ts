@@ -9,6 +9,8 @@ export type Command =
     readonly id?: string;
     readonly room: string;
     readonly since?: string;
+    /** A new room made by this join is private (only its list may see it). */
+    readonly private?: boolean;
   }
   | { readonly command: "leave"; readonly id?: string; readonly room: string }
   | {
@@ -65,6 +67,18 @@ export type Command =
     readonly emoji: string;
   }
   | {
+    /** A moderation command (`room_access.ts`): who may see, join and write in a room. */
+    readonly command: "invite" | "role" | "kick" | "ban" | "unban" | "mute";
+    readonly id?: string;
+    readonly room: string;
+    /** Whom it is about: a name (while connected) or a member id. */
+    readonly to: string;
+    /** `ban` (absent: until `unban`) and `mute`: how long. */
+    readonly seconds?: number;
+    /** `role`: `moderator` or `member`. */
+    readonly role?: string;
+  }
+  | {
     /** Where the member stopped reading in a room (never moves back). */
     readonly command: "read";
     readonly id?: string;
@@ -107,6 +121,12 @@ export const BUILT_IN_COMMANDS: ReadonlySet<string> = new Set([
   "refresh",
   "rooms",
   "read",
+  "invite",
+  "role",
+  "kick",
+  "ban",
+  "unban",
+  "mute",
   "custom",
 ]);
 
@@ -150,6 +170,15 @@ function optionalNumber(fields: Fields, name: string): number | undefined {
   return value;
 }
 
+function optionalBoolean(fields: Fields, name: string): boolean | undefined {
+  const value = fields[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") {
+    throw new ChatError("invalid_field", `'${name}' must be true or false`, { field: name });
+  }
+  return value;
+}
+
 function optionalCursor(fields: Fields, name: string): string | undefined {
   const value = optional(fields, name);
   return value === undefined ? undefined : validateCursor(value, name);
@@ -170,6 +199,7 @@ function toCommand(
         id,
         room: required(fields, "room"),
         since: optionalCursor(fields, "since"),
+        private: optionalBoolean(fields, "private"),
       };
     case "leave":
       return { command: "leave", id, room: required(fields, "room") };
@@ -234,6 +264,20 @@ function toCommand(
       return { command: "refresh", id, token: required(fields, "token") };
     case "rooms":
       return { command: "rooms", id };
+    case "invite":
+    case "role":
+    case "kick":
+    case "ban":
+    case "unban":
+    case "mute":
+      return {
+        command: name,
+        id,
+        room: required(fields, "room"),
+        to: required(fields, "to"),
+        seconds: optionalNumber(fields, "seconds"),
+        role: optional(fields, "role"),
+      };
     case "read":
       // The frame's `id` is the message read (the contract's field); it is echoed as `re` too.
       return {

@@ -23,7 +23,7 @@ export function errorEvent(error: ChatError, re?: string): string {
 
 /** The `joined` answer: the room, its members, its current `seq`, and `recovered` after `since`. */
 export function joinedEvent(result: JoinResult): object {
-  const { room, members, seq, recovered, page, read } = result;
+  const { room, members, seq, recovered, page, read, role } = result;
   return {
     event: "joined",
     room: room.id,
@@ -34,6 +34,8 @@ export function joinedEvent(result: JoinResult): object {
     ...(recovered === undefined ? {} : { recovered }),
     ...(read?.readUpTo === undefined ? {} : { readUpTo: read.readUpTo }),
     ...(read === undefined ? {} : { unread: read.unread }),
+    ...(role === undefined ? {} : { role }),
+    ...(room.private ? { private: true } : {}),
   };
 }
 

@@ -20,7 +20,7 @@ import type { ChatMessage, Outbound, PushEvent } from "../../core/types.ts";
 import { validateDisplayName } from "../../core/names.ts";
 import { isBinaryProto, malformedBinary, malformedResponse } from "./malformed.ts";
 import { ChatService, type Message, MessageSchema } from "./gen/chat_v1/chat_pb.ts";
-import { checkRoomAllowed, type Grant, grantOf } from "../tokens.ts";
+import { checkRoomAllowed, type Grant, grantOf, viewerOf } from "../tokens.ts";
 import { atExpiry } from "../expiry.ts";
 
 /**
@@ -47,6 +47,8 @@ function connectCode(code: ChatError["code"]): Code {
       return Code.Unavailable;
     case "forbidden":
     case "room_forbidden":
+    case "banned":
+    case "muted":
     case "origin_forbidden":
       return Code.PermissionDenied;
     case "unauthorized":
@@ -183,8 +185,13 @@ export function chatServiceRoutes(
       createChat: (request, context) =>
         rpc(async () => {
           const name = request.name.trim() || `chat-${crypto.randomUUID().slice(0, 8)}`;
-          checkRoomAllowed(await grantFor(context), { id: "", name });
+          const grant = await grantFor(context);
+          checkRoomAllowed(grant, { id: "", name });
           const room = await hub.resolveRoom(name, true, context.values.get(CLIENT));
+          // Someone's private room of that name does not exist for others.
+          await hub.visit(room.id, viewerOf(grant)).catch(() => {
+            throw new ChatError("room_exists", `a room named '${name}' exists`);
+          });
           return { chatId: room.id };
         }),
       async *connectChat(request, context: HandlerContext) {
@@ -194,7 +201,7 @@ export function chatServiceRoutes(
             request.username.trim() ? validateDisplayName(request.username) : undefined
           );
         // The chat must exist (a join would create a room of that name), and be allowed.
-        const room = await rpc(() => hub.resolveRoom(request.chatId));
+        const room = await rpc(() => hub.visit(request.chatId, viewerOf(grant)));
         await rpc(() => checkRoomAllowed(grant, room));
         const release = await rpc(() => context.values.get(HOLD_STREAM)());
         const ended = new StreamEnd();
@@ -230,6 +237,8 @@ export function chatServiceRoutes(
               },
               username,
               grant?.rooms,
+              grant?.subject,
+              { admin: grant?.admin === true },
             )
           );
           try {
@@ -252,11 +261,11 @@ export function chatServiceRoutes(
           const grant = await grantFor(context);
           const sender = grant?.name ?? (request.message?.sender || "anonymous");
           const content = request.message?.content ?? "";
-          const room = await hub.resolveRoom(request.chatId);
+          const room = await hub.visit(request.chatId, viewerOf(grant));
           checkRoomAllowed(grant, room);
           // A client that retries with the message's own id stores it once.
           const key = request.message?.id ? `grpc:${request.message.id}` : undefined;
-          const stored = await hub.send(room.id, content, sender, key);
+          const stored = await hub.send(room.id, content, sender, key, undefined, viewerOf(grant));
           return toMessage(stored);
         }),
     });
