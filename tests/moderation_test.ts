@@ -3,8 +3,20 @@
 // moderator deletes, admins, and the moderation events in the room's log. The rule itself is in
 // store_contract.ts (every store applies it atomically).
 import { deepEqual, equal, ok } from "node:assert/strict";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { ChatService } from "../src/transport/grpc/gen/chat_v1/chat_pb.ts";
 import { issueToken } from "../src/transport/tokens.ts";
-import { Client, closeAll, cluster, type Json, startServer, type TestServer } from "./_helpers.ts";
+import {
+  Client,
+  closeAll,
+  cluster,
+  eventually,
+  type Json,
+  rawUpgrade,
+  startServer,
+  type TestServer,
+} from "./_helpers.ts";
 
 const SECRET = "moderation-secret";
 const FAST = { jwtSecret: SECRET, ratePerSecond: 1000, rateBurst: 1000 };
@@ -301,3 +313,61 @@ for (const busKind of ["broadcast-channel", "kv"]) {
     }
   });
 }
+
+Deno.test("a private room on the other paths: Connect (gRPC's service) and seed 003's route do not find it for an outsider; the text wire is refused it", () =>
+  withServer(async (server) => {
+    const owner = await as(server, "olga", "lobby");
+    try {
+      const made = await owner.request({ command: "join", room: "hidden", private: true });
+      const room = made.room as string;
+      const chat = (name: string) =>
+        createClient(
+          ChatService,
+          createConnectTransport({
+            baseUrl: server.http,
+            interceptors: [(next) => async (request) => {
+              request.header.set("authorization", `Bearer ${await tokenOf(name)}`);
+              return next(request);
+            }],
+          }),
+        );
+      const notFound = async (work: () => Promise<unknown>) => {
+        try {
+          await work();
+          return "no error";
+        } catch (error) {
+          return ConnectError.from(error).code === Code.NotFound ? "not found" : String(error);
+        }
+      };
+      equal(
+        await notFound(() =>
+          chat("otto").sendMessage({ chatId: room, message: { content: "hi" } })
+        ),
+        "not found",
+      );
+      equal(
+        await notFound(async () => {
+          for await (const _ of chat("otto").connectChat({ chatId: room })) break;
+        }),
+        "not found",
+      );
+      const mine = await chat("olga").sendMessage({ chatId: room, message: { content: "ok" } });
+      equal(mine.content, "ok");
+      // Seed 003: an unknown room to an outsider, before the upgrade.
+      const chatty = await rawUpgrade(
+        server.port,
+        `/chat/join?room=${room}&name=otto&token=${await tokenOf("otto")}`,
+      );
+      equal(chatty.status, 404);
+      // The text wire (seed 002) joins through the same door.
+      const text = new WebSocket(
+        `${server.ws}?wire=text&room=${room}&token=${await tokenOf("otto")}`,
+      );
+      const lines: string[] = [];
+      text.onmessage = (m) => lines.push(String(m.data));
+      await eventually(() => lines.some((l) => l.includes("private")), "the refusal");
+      text.close();
+    } finally {
+      await owner.close();
+    }
+  }));

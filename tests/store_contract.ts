@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { ChatError } from "../src/core/errors.ts";
 import { logTime } from "../src/core/log_order.ts";
 import { MAX_EMOJIS_PER_MESSAGE, MAX_REACTIONS_PER_MESSAGE } from "../src/core/message_changes.ts";
+import type { AccessAction } from "../src/core/room_access.ts";
 import type { Store } from "../src/core/store.ts";
 import type { MessageDraft } from "../src/core/types.ts";
 import type { Retention } from "../src/store/retention.ts";
@@ -626,6 +627,96 @@ export function storeContract(
             ),
           );
           assert.equal(await second.readPosition(member, ROOM), positions[positions.length - 1]);
+        } finally {
+          await second.close();
+        }
+      }),
+  );
+
+  const OWNER = { memberId: "01J0000000000000000000OWNR", name: "olga" };
+  const MOD = { memberId: "01J00000000000000000000MOD", name: "mo" };
+  const ROOM_RECORD = { id: ROOM, name: "club", createdAt: 1, owner: OWNER.memberId };
+
+  test("access: moderation actions change the room's access and append their event in one step; a refused one stores nothing", (clock) =>
+    withStore(LOTS, clock, async ({ store }) => {
+      const ids = seededIds(clock, 61);
+      const draft = drafts(clock);
+      await store.appendMessage(draft("before"));
+      assert.deepEqual(await store.roomAccess(ROOM), {});
+      const change = (action: AccessAction, actor: typeof OWNER, extra = {}) => ({
+        action,
+        room: ROOM_RECORD,
+        actor,
+        target: { memberId: "01J0000000000000000000ANNA", name: "ann" },
+        id: ids(),
+        ...extra,
+      });
+      assert.equal(await code(store.changeAccess(change("kick", MOD))), "forbidden");
+      assert.equal((await store.head(ROOM)).seq, 1, "a refused action stored nothing");
+      const role = await store.changeAccess({
+        ...change("role", OWNER),
+        target: MOD,
+        role: "moderator",
+      });
+      assert.equal(role.event, "role");
+      assert.equal(role.seq, 2);
+      const banned = await store.changeAccess(change("ban", MOD, { until: clock.now + 60_000 }));
+      assert.equal(banned.event, "banned");
+      assert.equal(banned.seq, 3);
+      await store.changeAccess(change("mute", MOD, { until: clock.now + 1000 }));
+      await store.changeAccess(change("invite", MOD));
+      const access = await store.roomAccess(ROOM);
+      assert.deepEqual(access.roles, { [MOD.memberId]: "moderator" });
+      assert.deepEqual(access.bans, { "01J0000000000000000000ANNA": clock.now + 60_000 });
+      assert.deepEqual(access.mutes, { "01J0000000000000000000ANNA": clock.now + 1000 });
+      assert.deepEqual(access.invited, ["01J0000000000000000000ANNA"]);
+      await store.changeAccess(change("unban", MOD));
+      assert.deepEqual((await store.roomAccess(ROOM)).bans, {});
+      // The events are the room's log, in seq order, between its messages; history skips them.
+      await store.appendMessage(draft("after"));
+      const log = await store.readLog(ROOM, { after: "0".repeat(26), limit: 20 });
+      assert.deepEqual(log.entries.map((e) => e.event), [
+        "broadcast",
+        "role",
+        "banned",
+        "muted",
+        "invited",
+        "unbanned",
+        "broadcast",
+      ]);
+      const page = await store.readMessages(ROOM, { limit: 10 });
+      assert.deepEqual(page.messages.map((m) => m.message), ["before", "after"]);
+    }));
+
+  withHandles(
+    "access: moderation actions from two handles at once are all kept (checked at the room's head)",
+    (clock) =>
+      withStore(LOTS, clock, async ({ store, another }) => {
+        const second = await another!();
+        try {
+          const ids = seededIds(clock, 62);
+          const targets = Array.from(
+            { length: 12 },
+            (_, i) => ({
+              memberId: `01J00000000000000000TARG${String(i).padStart(2, "0")}`,
+              name: `t${i}`,
+            }),
+          );
+          await Promise.all(targets.map((target, i) =>
+            (i % 2 ? second : store).changeAccess({
+              action: "invite",
+              room: ROOM_RECORD,
+              actor: OWNER,
+              target,
+              id: ids(),
+            })
+          ));
+          const access = await second.roomAccess(ROOM);
+          assert.deepEqual(
+            [...(access.invited ?? [])].sort(),
+            targets.map((t) => t.memberId).sort(),
+          );
+          assert.equal((await store.head(ROOM)).seq, 12);
         } finally {
           await second.close();
         }

@@ -13,7 +13,7 @@ import type { ChatHooks, CommandHandler } from "./embedding.ts";
 import { type ChatMetrics, mountMetrics } from "./metrics.ts";
 import { mountChatService } from "./grpc/chat_service.ts";
 import { mountStaticFiles } from "./static_files.ts";
-import { grantOf, keepGrant, tokenOf, type TokenVerifier } from "./tokens.ts";
+import { grantOf, keepGrant, tokenOf, type TokenVerifier, viewerOf } from "./tokens.ts";
 import { bodyLimit } from "hono/body-limit";
 import { errorResponse, WRITES_REFUSED } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
@@ -251,7 +251,7 @@ async function upgrade(
   const room = asked || "lobby";
   // Seed 003 joins rooms made by `POST /chat`: an unknown one is a 404 before the upgrade (a join
   // would create a room named after the id, listed to everyone).
-  if (route.roomRequired) await hub.resolveRoom(room);
+  if (route.roomRequired) await hub.visit(room, viewerOf(grant));
   const verdict = await deps.hooks?.onConnect?.({ request, name, room });
   if (verdict && "refuse" in verdict) throw new ChatError("forbidden", verdict.refuse);
   if (verdict?.name !== undefined) name = validateDisplayName(verdict.name);

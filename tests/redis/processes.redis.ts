@@ -10,6 +10,7 @@ import {
   startProcess,
 } from "../_helpers.ts";
 import { floodAndResume } from "../_resume_scenario.ts";
+import { issueToken } from "../../src/transport/tokens.ts";
 import { lastWordsArriveFirst } from "../_last_words.ts";
 import { startRedis, type TestRedis } from "./_redis.ts";
 
@@ -115,6 +116,53 @@ Deno.test("conversations across two processes on Redis: replies counted, mention
     await back.close();
   } finally {
     await closeAll([ann, annToo, bob]);
+    await stopAll([a, b], redis);
+  }
+});
+
+Deno.test("rooms you can run across two processes on Redis: a private room hidden from an outsider on the other process, invite, promote, mute, kick and ban on every connection", async () => {
+  const redis = await startRedis();
+  const secret = "redis-moderation-secret";
+  const [a, b] = await twoProcesses(redis, { CHAT_JWT_SECRET: secret });
+  const token = (name: string) => issueToken(secret, name);
+  const owner = await Client.connect(a.ws, { token: await token("olga"), room: "lobby" });
+  const otto = await Client.connect(b.ws, { token: await token("otto"), room: "lobby" });
+  const ottoOnA = await Client.connect(a.ws, { token: await token("otto"), room: "lobby" });
+  try {
+    const made = await owner.request({ command: "join", room: "vault", private: true });
+    equal(made.role, "owner");
+    equal((await otto.request({ command: "join", room: "vault" })).code, "room_forbidden");
+    const hidden = await fetch(`${b.http}/rooms/${made.room}/messages`, {
+      headers: { authorization: `Bearer ${await token("otto")}` },
+    });
+    equal(hidden.status, 404);
+    await hidden.body?.cancel();
+    await owner.request({ command: "invite", room: "vault", to: "otto" });
+    await otto.next((e) => e.event === "invited", 10_000);
+    equal((await otto.request({ command: "join", room: made.room })).role, "member");
+    equal((await ottoOnA.request({ command: "join", room: made.room })).event, "joined");
+    const promoted = await owner.request({
+      command: "role",
+      room: made.room,
+      to: "otto",
+      role: "moderator",
+    });
+    equal(promoted.role, "moderator");
+    await owner.request({ command: "role", room: made.room, to: "otto", role: "member" });
+    await owner.request({ command: "mute", room: made.room, to: "otto", seconds: 600 });
+    await otto.next((e) => e.event === "muted", 10_000);
+    const quiet = await otto.request({ command: "broadcast", room: made.room, message: "hm" });
+    equal(quiet.code, "muted");
+    await owner.request({ command: "ban", room: made.room, to: "otto" });
+    for (const device of [otto, ottoOnA]) await device.next((e) => e.event === "banned", 10_000);
+    await owner.waitFor((e) => e.event === "leave" && e.member === "otto", 10_000);
+    equal((await otto.request({ command: "join", room: made.room })).code, "banned");
+    const list = await (await fetch(`${b.http}/rooms/${made.room}`, {
+      headers: { authorization: `Bearer ${await token("olga")}` },
+    })).json();
+    deepEqual(list.members, ["olga"]);
+  } finally {
+    await closeAll([owner, otto, ottoOnA]);
     await stopAll([a, b], redis);
   }
 });
