@@ -43,6 +43,15 @@ import { renderAllRooms } from "./ui/sidebar_view.js";
 hooks.activate = activate;
 hooks.openDirect = (name) => openDirectConversation(name, true);
 hooks.listMore = listMore;
+hooks.moderate = (c, action, name, options = {}) => {
+  state.memberMenu = undefined;
+  const handle = state.handles.get(c.id);
+  handle?.moderate(/** @type {any} */ (action), name, options).catch((error) => {
+    addNotice(c, `Not done: ${error.message}`);
+    render();
+  });
+  render();
+};
 hooks.actions = actions;
 panelHooks.loadOlder = loadOlder;
 panelHooks.reply = replyIn;
@@ -117,6 +126,15 @@ function start() {
   client.on("error", (/** @type {Error & { code?: string }} */ error) => {
     const c = current();
     if (c && error.code !== "token_failed") addNotice(c, `Error: ${error.message}`);
+    render();
+  });
+  client.on("invited", (/** @type {Record<string, unknown>} */ event) => {
+    const text = `${event.byName} invited you to #${event.name}`;
+    ui.announcer.textContent = text;
+    const c = current();
+    if (c) {
+      addNotice(c, text, { label: "Join", run: () => joinRoom(String(event.room), true) });
+    }
     render();
   });
   client.on("rooms", (/** @type {typeof state.allRooms} */ list) => {
@@ -249,11 +267,32 @@ ui.joinForm.addEventListener("submit", (event) => {
   const name = ui.joinName.value.trim();
   if (!name) return;
   ui.joinName.value = "";
+  const secret = ui.joinPrivate.checked;
+  ui.joinPrivate.checked = false;
   const known = [...state.rooms.values()].find((r) => r.name.toLowerCase() === name.toLowerCase());
   if (known) activate(known.id);
-  else joinRoom(name, true);
+  else joinRoom(name, true, secret);
 });
 ui.leave.addEventListener("click", () => leaveCurrent());
+ui.invite.addEventListener("click", () => {
+  ui.inviteError.textContent = "";
+  ui.inviteName.value = "";
+  ui.inviteDialog.showModal();
+});
+ui.inviteCancel.addEventListener("click", () => ui.inviteDialog.close());
+ui.inviteForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const c = current();
+  const handle = c && state.handles.get(c.id);
+  const to = ui.inviteName.value.trim();
+  if (!handle || !to) return;
+  try {
+    await handle.moderate("invite", to);
+    ui.inviteDialog.close();
+  } catch (error) {
+    ui.inviteError.textContent = `Not invited: ${/** @type {Error} */ (error).message}`;
+  }
+});
 menu(ui.roomMenuButton, ui.roomMenu);
 ui.cancelEdit.addEventListener("click", () => {
   stopEditing();

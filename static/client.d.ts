@@ -91,6 +91,10 @@ export declare class Room extends Emitter {
   readUpTo: string | undefined;
   /** Messages after `readUpTo` when joined (counted up to 1000). */
   unread: number;
+  /** Your role here: `owner`, `moderator` or `member` (kept up by `role` events). */
+  role: string;
+  /** Whether only its list may see it. */
+  readonly private: boolean;
   /**
    * Every broadcast of the room once, in `seq` order, across reconnections; the
    * acknowledgement of your own send carries the `key` it was sent with.
@@ -100,6 +104,8 @@ export declare class Room extends Emitter {
   on(name: "joined", handler: (event: ChatEvent) => void): () => void;
   /** Someone joined or left. */
   on(name: "join" | "leave", handler: (event: MembershipEvent) => void): () => void;
+  /** You were kicked or banned: the room is not resumed any more. */
+  on(name: "removed", handler: (event: ChatEvent) => void): () => void;
   /** This member's read position moved (on this or another device). */
   on(name: "read", handler: (event: ReadEvent) => void): () => void;
   /** A resume could not recover everything (retention dropped some): reload history. */
@@ -133,6 +139,15 @@ export declare class Room extends Emitter {
   delete(target: string): Promise<ChatEvent>;
   /** Toggles your reaction to a message: the `reaction` event. */
   react(target: string, emoji: string): Promise<ChatEvent>;
+  /**
+   * A moderation command (owners and moderators; `role` the owner only): resolves with the
+   * stored event (`invited`, `role`, `kicked`, `banned`, `unbanned`, `muted`).
+   */
+  moderate(
+    action: "invite" | "role" | "kick" | "ban" | "unban" | "mute",
+    to: string,
+    options?: { seconds?: number; role?: "moderator" | "member" },
+  ): Promise<ChatEvent>;
   /** Says you are typing (the server relays at most one a second). */
   typing(): void;
   /** Leaves the room (it is not resumed any more). */
@@ -157,6 +172,8 @@ export declare class ChatClient extends Emitter {
   on(name: "direct", handler: (event: DirectEvent) => void): () => void;
   /** A notice from the server. */
   on(name: "notice", handler: (event: NoticeEvent) => void): () => void;
+  /** You were invited to a room you are not in (join it by its id). */
+  on(name: "invited", handler: (event: ChatEvent) => void): () => void;
   /** A socket closed (the client reconnects unless the code is final or `close` was called). */
   on(
     name: "disconnected",
@@ -173,8 +190,13 @@ export declare class ChatClient extends Emitter {
   on(name: "error", handler: (error: ChatClientError) => void): () => void;
   /** Any other event. */
   on(name: string, handler: (event: ChatEvent) => void): () => void;
-  /** Joins a room (by id or name; a new name makes a room); resolves once joined. */
-  join(ref: string): Promise<Room>;
+  /**
+   * Joins a room (by id or name; a new name makes a room, private with `{ private: true }`);
+   * resolves once joined.
+   */
+  join(ref: string, options?: { private?: boolean }): Promise<Room>;
+  /** Forgets a room the server took this member out of (not resumed any more). */
+  forget(room: Room): void;
   /** The room list now, and a `rooms` event whenever it changes (across reconnections). */
   watchRooms(): Promise<{ id: string; name: string; members: number }[]>;
   /** Leaves a room (see `Room.leave`). */

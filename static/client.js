@@ -152,6 +152,10 @@ export class Room extends Emitter {
     this.readUpTo = typeof joined.readUpTo === "string" ? joined.readUpTo : undefined;
     /** Messages after it when joined (the server counts up to 1000). */
     this.unread = Number(joined.unread ?? 0);
+    /** @type {string} Your role here: `owner`, `moderator` or `member` (kept up by `role` events). */
+    this.role = String(joined.role ?? "member");
+    /** Whether only its list may see it. */
+    this.private = joined.private === true;
   }
 
   /** @type {ChatClient} */
@@ -250,6 +254,20 @@ export class Room extends Emitter {
   }
 
   /**
+   * A moderation command (owners and moderators; `role` the owner only): `invite`, `kick`,
+   * `unban` take `to` (a name while connected, or a member id); `ban` takes `seconds` (absent:
+   * until `unban`), `mute` requires it; `role` takes `role` (`moderator` or `member`). Resolves
+   * with the stored event; rejects with `forbidden`, `no_such_member`, ...
+   * @param {"invite" | "role" | "kick" | "ban" | "unban" | "mute"} action
+   * @param {string} to
+   * @param {{ seconds?: number, role?: "moderator" | "member" }} [options]
+   * @returns {Promise<ChatEvent>}
+   */
+  moderate(action, to, options = {}) {
+    return this.#client.request({ command: action, room: this.id, to, ...options });
+  }
+
+  /**
    * Says you are typing (the server relays at most one a second).
    * @returns {void}
    */
@@ -285,6 +303,18 @@ export class Room extends Emitter {
           this.readUpTo = String(event.id);
         }
         return this.emit("read", event);
+      case "role":
+        if (event.memberId === this.#client.me?.id) this.role = String(event.role);
+        return this.emit("role", event);
+      case "kicked":
+      case "banned":
+        this.emit(event.event, event);
+        // Taken out of the room: it is not resumed any more.
+        if (event.memberId === this.#client.me?.id) {
+          this.#client.forget(this);
+          this.emit("removed", event);
+        }
+        return;
       case "join":
         if (!this.members.includes(String(event.member))) this.members.push(String(event.member));
         return this.emit("join", event);
@@ -501,6 +531,8 @@ export class ChatClient extends Emitter {
       room.receive(event);
     }
     if (event.event === "direct" && re === undefined) this.emit("direct", event);
+    // An invitation to a room this connection is not in.
+    if (event.event === "invited" && re === undefined && !room) this.emit("invited", event);
     if (event.event === "notice") this.emit("notice", event);
     if (event.event === "error" && re === undefined) {
       this.emit("error", new ChatClientError(String(event.code), String(event.message)));
@@ -557,18 +589,33 @@ export class ChatClient extends Emitter {
   }
 
   /**
-   * Joins a room (by id or name; a new name makes a room); resolves once joined.
+   * Joins a room (by id or name; a new name makes a room, private with `{ private: true }`: only
+   * you and those you invite may see it); resolves once joined.
    * @param {string} ref
+   * @param {{ private?: boolean }} [options]
    * @returns {Promise<Room>}
    */
-  async join(ref) {
+  async join(ref, options = {}) {
     await this.#opened();
-    const joined = await this.request({ command: "join", room: ref });
+    const joined = await this.request({
+      command: "join",
+      room: ref,
+      ...(options.private ? { private: true } : {}),
+    });
     const known = this.#rooms.get(String(joined.room));
     if (known) return known;
     const room = new Room(this, joined);
     this.#rooms.set(room.id, room);
     return room;
+  }
+
+  /**
+   * Forgets a room the server took this member out of (a kick or ban): not resumed any more.
+   * @param {Room} room
+   * @returns {void}
+   */
+  forget(room) {
+    this.#rooms.delete(room.id);
   }
 
   /**

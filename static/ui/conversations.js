@@ -23,9 +23,9 @@
 
 /**
  * A line of a conversation: a message (ours in flight has `pending`; one refused has `failed`),
- * a notice, or the place where unread messages start.
+ * or a notice (with a button when something can be done about it).
  * @typedef {{ kind: "message", message: Message, key: string, pending?: boolean, failed?: Failure }
- *   | { kind: "notice", text: string, key: string }} Line
+ *   | { kind: "notice", text: string, key: string, action?: { label: string, run: () => void } }} Line
  */
 
 /**
@@ -36,11 +36,11 @@
  *   oldest?: string, more: boolean, loading: boolean, loaded: boolean, members: string[],
  *   memberCount: number, membersMore: boolean, membersPaged: number, unread: number,
  *   mentions: number, typing: Map<string, number>, readUpToId?: string, newFrom?: string,
- *   seq: number
+ *   seq: number, role: string, private: boolean
  * }} Conversation
  * `readUpToId`: the last message this person read (on any device, kept by the server);
  * `newFrom`: where the "New messages" line goes (after this id); `mentions`: unread messages
- * naming this member.
+ * naming this member; `role`: ours in the room (`owner`, `moderator`, `member`).
  */
 
 let lineCounter = 0;
@@ -70,6 +70,8 @@ export function blank(kind, id, name) {
     mentions: 0,
     typing: new Map(),
     seq: 0,
+    role: "member",
+    private: false,
   };
 }
 
@@ -82,12 +84,13 @@ export function directId(name) {
 }
 
 /**
- * Adds a notice line at the end.
+ * Adds a notice line at the end (with a button when `action` is given).
  * @param {Conversation} c
  * @param {string} text
+ * @param {{ label: string, run: () => void }} [action]
  */
-export function addNotice(c, text) {
-  c.lines.push({ kind: "notice", text, key: `n${++lineCounter}` });
+export function addNotice(c, text, action) {
+  c.lines.push({ kind: "notice", text, key: `n${++lineCounter}`, ...(action ? { action } : {}) });
 }
 
 /**

@@ -48,7 +48,11 @@ export function renderLines(c, context) {
   let newLineShown = false;
   for (const line of c.lines) {
     if (line.kind === "notice") {
-      items.push(el("li", "notice", line.text));
+      const notice = el("li", "notice", line.text);
+      if (line.action) {
+        notice.append(" ", button(line.action.label, line.action.run, { className: "link" }));
+      }
+      items.push(notice);
       previous = undefined;
       continue;
     }

@@ -33,6 +33,13 @@ export const ui = {
   allRooms: byId("all-rooms"),
   joinForm: /** @type {HTMLFormElement} */ (byId("join-form")),
   joinName: input("join-name"),
+  joinPrivate: input("join-private"),
+  invite: /** @type {HTMLButtonElement} */ (byId("invite")),
+  inviteDialog: /** @type {HTMLDialogElement} */ (byId("invite-dialog")),
+  inviteForm: /** @type {HTMLFormElement} */ (byId("invite-form")),
+  inviteName: input("invite-name"),
+  inviteError: byId("invite-error"),
+  inviteCancel: /** @type {HTMLButtonElement} */ (byId("invite-cancel")),
   roomTitle: byId("room-title"),
   roomMenuButton: /** @type {HTMLButtonElement} */ (byId("room-menu-button")),
   roomMenu: byId("room-menu"),
@@ -99,6 +106,8 @@ export const state = {
   replyTo: undefined,
   /** @type {string | undefined} a message brought into view, marked for a moment */
   flash: undefined,
+  /** @type {string | undefined} the member whose moderation menu is open */
+  memberMenu: undefined,
   /**
    * What the side panel shows: a thread (its first message and replies) or search results.
    * @type {{ kind: "thread", room: string, root: Message, messages: Message[] }

@@ -23,6 +23,11 @@ export const hooks = {
   openDirect: () => {},
   /** The next page of a large room's members. @type {(c: Conversation) => void} */
   listMore: () => {},
+  /**
+   * A moderation command from the member menu.
+   * @type {(c: Conversation, action: string, name: string, options?: Record<string, unknown>) => void}
+   */
+  moderate: () => {},
   /** @type {import("./messages_view.js").MessageActions | undefined} */
   actions: undefined,
 };
@@ -46,6 +51,8 @@ export function render(stick = false, force = false) {
   ui.roomsUnread.setAttribute("aria-label", `${unread} unread`);
   ui.roomTitle.textContent = c ? (c.kind === "direct" ? `@${c.name}` : c.name) : "No room";
   ui.roomMenuButton.disabled = !c;
+  // Owners and moderators invite (into a private room, the only way in).
+  ui.invite.hidden = !(c?.kind === "room" && (c.role === "owner" || c.role === "moderator"));
   ui.leave.textContent = c?.kind === "direct" ? "Close conversation" : "Leave room";
   list.replaceChildren(
     ...(c
@@ -65,6 +72,12 @@ export function render(stick = false, force = false) {
       ui.input.focus();
     },
     more: (room) => hooks.listMore(room),
+    moderate: (room, action, name, options) => hooks.moderate(room, action, name, options),
+    menuFor: () => state.memberMenu,
+    toggleMenu: (name) => {
+      state.memberMenu = state.memberMenu === name ? undefined : name;
+      render();
+    },
   });
   renderTyping();
   if (force) {

@@ -33,15 +33,17 @@ import { saved } from "./saved.js";
 const TYPING_SHOW_MS = 3000;
 
 /**
- * Joins a room by name or id and follows its events; `focus` brings it into view.
+ * Joins a room by name or id and follows its events; `focus` brings it into view; a new name
+ * makes a private room with `secret`.
  * @param {string} ref
  * @param {boolean} focus
+ * @param {boolean} [secret]
  */
-export async function joinRoom(ref, focus) {
+export async function joinRoom(ref, focus, secret = false) {
   const client = /** @type {import("../client.js").ChatClient} */ (state.client);
   let handle;
   try {
-    handle = await client.join(ref);
+    handle = await client.join(ref, { private: secret });
   } catch (error) {
     const c = current();
     if (c) addNotice(c, `Could not join ${ref}: ${/** @type {Error} */ (error).message}`);
@@ -73,6 +75,8 @@ export function follow(handle) {
   };
   members(handle.joined);
   c.seq = handle.seq;
+  c.role = handle.role;
+  c.private = handle.private;
   // Where this person stopped reading, on any device (the server keeps it). A room never read
   // before starts read: what was said before one came is not news.
   const firstVisit = handle.readUpTo === undefined && !saved.visited(handle.name);
@@ -146,6 +150,7 @@ export function follow(handle) {
     addNotice(c, `${event.from} is now ${event.to}`);
     render();
   });
+  followModeration(c, handle);
   handle.on("gap", () => reload(c, "Some messages did not arrive; reloading history."));
   handle.on(
     "reload",
@@ -160,6 +165,56 @@ export function follow(handle) {
       markRead(c);
     } else c.mentions = unreadAfter(c, c.readUpToId, state.me.id).mentions;
     render(true, c.id === state.active);
+  });
+}
+
+/**
+ * What moderation does to a room as shown: who did what, as notices; our own role; and when we
+ * are taken out, the room goes (with a notice where we are).
+ * @param {Conversation} c
+ * @param {Room} handle
+ */
+function followModeration(c, handle) {
+  const who = (/** @type {Record<string, unknown>} */ e) =>
+    e.memberId === state.me.id ? "you" : String(e.member);
+  const minutes = (/** @type {unknown} */ until) =>
+    typeof until === "number"
+      ? ` for ${Math.max(1, Math.round((until - Date.now()) / 60_000))} min`
+      : "";
+  /** @type {Record<string, (e: Record<string, unknown>) => string>} */
+  const says = {
+    role: (e) =>
+      `${e.byName} ${e.role === "moderator" ? "made" : "took moderator from"} ${who(e)}${
+        e.role === "moderator" ? " a moderator" : ""
+      }`,
+    muted: (e) => `${e.byName} muted ${who(e)}${minutes(e.until)}`,
+    kicked: (e) => `${e.byName} removed ${who(e)} from the room`,
+    banned: (e) => `${e.byName} banned ${who(e)}${minutes(e.until)}`,
+    unbanned: (e) => `${e.byName} lifted the ban on ${who(e)}`,
+    invited: (e) => `${e.byName} invited ${who(e)}`,
+  };
+  for (const [name, text] of Object.entries(says)) {
+    handle.on(name, (/** @type {Record<string, unknown>} */ event) => {
+      if (name === "role" && event.memberId === state.me.id) c.role = String(event.role);
+      addNotice(c, text(event));
+      render(c.id === state.active);
+    });
+  }
+  handle.on("removed", (/** @type {Record<string, unknown>} */ event) => {
+    state.rooms.delete(c.id);
+    state.handles.delete(c.id);
+    remember();
+    const verb = event.event === "banned" ? "banned from" : "removed from";
+    const text = `You were ${verb} #${c.name} by ${event.byName}.`;
+    ui.announcer.textContent = text;
+    const next = [...state.rooms.keys()][0];
+    if (state.active === c.id) {
+      state.active = undefined;
+      if (next) activate(next);
+    }
+    const here = current();
+    if (here) addNotice(here, text);
+    render();
   });
 }
 

@@ -21,6 +21,12 @@ import { button, el } from "./dom.js";
 function entry(label, c, active, open) {
   const node = button("", open);
   node.append(el("span", "", label));
+  if (c.private) {
+    const lock = el("span", "lock", "🔒");
+    lock.setAttribute("role", "img");
+    lock.setAttribute("aria-label", "private");
+    node.append(lock);
+  }
   if (c.unread > 0) {
     const badge = el("span", "badge", c.unread >= 50 ? "50+" : String(c.unread));
     badge.setAttribute("aria-label", `${c.unread} unread`);
@@ -55,6 +61,45 @@ export function renderConversations(ui, rooms, directs, active, open) {
   );
 }
 
+/** How long the member menu's Mute lasts. */
+const MUTE_SECONDS = 600;
+
+/**
+ * The moderation menu of one member, for a room's owner and moderators: Kick, Ban, Mute (10
+ * minutes), and for the owner Make moderator / Remove moderator.
+ * @param {Conversation} c
+ * @param {string} name
+ * @param {{ moderate: (c: Conversation, action: string, name: string, options?: Record<string, unknown>) => void, menuFor: () => string | undefined, toggleMenu: (name: string) => void }} actions
+ */
+function moderationMenu(c, name, actions) {
+  const wrap = el("div", "member-menu");
+  const open = actions.menuFor() === name;
+  const toggle = button("⋯", () => actions.toggleMenu(name), {
+    className: "quiet",
+    label: `Moderate ${name}`,
+  });
+  toggle.setAttribute("aria-expanded", String(open));
+  wrap.append(toggle);
+  if (!open) return wrap;
+  const menu = el("div", "menu");
+  const act =
+    (/** @type {string} */ action, /** @type {Record<string, unknown>} */ options = {}) => () =>
+      actions.moderate(c, action, name, options);
+  menu.append(
+    button("Kick", act("kick")),
+    button("Ban", act("ban")),
+    button("Mute for 10 minutes", act("mute", { seconds: MUTE_SECONDS })),
+  );
+  if (c.role === "owner") {
+    menu.append(
+      button("Make moderator", act("role", { role: "moderator" })),
+      button("Remove moderator", act("role", { role: "member" })),
+    );
+  }
+  wrap.append(menu);
+  return wrap;
+}
+
 /**
  * Every room on the server, with how many are in it.
  * @param {HTMLElement} list
@@ -76,15 +121,17 @@ export function renderAllRooms(list, rooms, open) {
 }
 
 /**
- * The members of the room in view: each a button to write to them alone (not ourselves), and
- * "Show more" for the next page of a large room.
+ * The members of the room in view: each a button to write to them alone (not ourselves), with a
+ * moderation menu for the room's owner and moderators, and "Show more" for the next page of a
+ * large room.
  * @param {{ list: HTMLElement, title: HTMLElement }} ui
  * @param {Conversation | undefined} c
  * @param {string} myName
- * @param {{ direct: (name: string) => void, more: (c: Conversation) => void }} actions
+ * @param {{ direct: (name: string) => void, more: (c: Conversation) => void, moderate: (c: Conversation, action: string, name: string, options?: Record<string, unknown>) => void, menuFor: () => string | undefined, toggleMenu: (name: string) => void }} actions
  */
 export function renderMembers(ui, c, myName, actions) {
   const members = c?.kind === "room" ? c.members : [];
+  const moderator = c?.kind === "room" && (c.role === "owner" || c.role === "moderator");
   ui.list.replaceChildren(...members.map((name) => {
     const li = el("li");
     if (name === myName) {
@@ -97,6 +144,7 @@ export function renderMembers(ui, c, myName, actions) {
         label: `Message ${name} directly`,
       }),
     );
+    if (moderator && c) li.append(moderationMenu(c, name, actions));
     return li;
   }));
   ui.title.textContent = c?.kind === "room"
