@@ -371,3 +371,39 @@ Deno.test("a private room on the other paths: Connect (gRPC's service) and seed 
       await owner.close();
     }
   }));
+
+Deno.test("without tokens, the session is the identity: a private room over HTTP with the session (query or header) and without it", async () => {
+  const server = await startServer({ ratePerSecond: 1000, rateBurst: 1000 });
+  const owner = await Client.connect(server.ws, { name: "olga", room: "lobby" });
+  try {
+    const session = owner.me.session as string;
+    const made = await owner.request({ command: "join", room: "den", private: true });
+    const room = made.room as string;
+    equal(await status(`${server.http}/rooms/${room}`), 404);
+    equal(await status(`${server.http}/rooms/${room}?session=${encodeURIComponent(session)}`), 200);
+    const byHeader = await fetch(`${server.http}/rooms/${room}/messages`, {
+      headers: { "x-chat-session": session },
+    });
+    equal(byHeader.status, 200);
+    await byHeader.body?.cancel();
+    // A private room over HTTP needs an owner: a session will do.
+    const post = (headers: Record<string, string>) =>
+      fetch(`${server.http}/rooms`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ name: `attic-${Object.keys(headers).length}`, private: true }),
+      });
+    const anonymous = await post({});
+    equal(anonymous.status, 400);
+    equal((await anonymous.json()).error, "invalid_field");
+    const mine = await post({ "x-chat-session": session });
+    equal(mine.status, 201);
+    const attic = await mine.json();
+    equal(attic.private, true);
+    equal(attic.owner, owner.me.id);
+    equal((await owner.request({ command: "join", room: attic.id })).role, "owner");
+  } finally {
+    await owner.close();
+    await server.close();
+  }
+});

@@ -410,9 +410,13 @@ export class Hub {
   ): Promise<Room> {
     const { viewer } = options;
     if (options.private && !viewer) {
-      throw new ChatError("invalid_field", "a private room needs an owner: sign in with a token", {
-        field: "private",
-      });
+      throw new ChatError(
+        "invalid_field",
+        "a private room needs an owner: give a token or a session",
+        {
+          field: "private",
+        },
+      );
     }
     this.#takeCreation(client);
     try {

@@ -14,6 +14,7 @@ import { type ChatMetrics, mountMetrics } from "./metrics.ts";
 import { mountChatService } from "./grpc/chat_service.ts";
 import { mountStaticFiles } from "./static_files.ts";
 import { grantOf, keepGrant, tokenOf, type TokenVerifier, viewerOf } from "./tokens.ts";
+import { keepSessionViewer } from "./viewers.ts";
 import { bodyLimit } from "hono/body-limit";
 import { errorResponse, WRITES_REFUSED } from "./status.ts";
 import { WsSession } from "./ws_session.ts";
@@ -364,6 +365,7 @@ export function buildApp(deps: AppDeps): Hono {
   app.post("*", async (c, next) => {
     checkOrigin(c.req.raw, deps.settings.allowedOrigins);
     if (deps.tokens) keepGrant(c.req.raw, await deps.tokens.verify(tokenOf(c.req.raw)));
+    keepSessionViewer(c.req.raw, deps.sessionKeys);
     limits.demand(clientOf(c), WRITES_REFUSED);
     await next();
   });
@@ -372,6 +374,7 @@ export function buildApp(deps: AppDeps): Hono {
     if (deps.tokens && tokenOf(c.req.raw) !== undefined) {
       keepGrant(c.req.raw, await deps.tokens.verify(tokenOf(c.req.raw)));
     }
+    keepSessionViewer(c.req.raw, deps.sessionKeys);
     await next();
   };
   app.get("/rooms", reader);

@@ -4,7 +4,8 @@ import type { Hub } from "../core/hub.ts";
 import { validateCursor } from "../core/message.ts";
 import type { Context } from "hono";
 import { roomEvents, type StreamLimits } from "./room_stream.ts";
-import { checkRoomAllowed, grantOf, viewerOf } from "./tokens.ts";
+import { checkRoomAllowed, grantOf } from "./tokens.ts";
+import { viewerFor } from "./viewers.ts";
 
 function cursor(value: string | undefined, field: string): string | undefined {
   return value === undefined || value === "" ? undefined : validateCursor(value, field);
@@ -90,7 +91,7 @@ export function mountRoomsApi(
     const grant = grantOf(c.req.raw);
     checkRoomAllowed(grant, { id: "", name });
     const room = await hub.createRoom(name, options.clientOf(c), {
-      viewer: viewerOf(grant),
+      viewer: viewerFor(c.req.raw),
       private: secret,
     });
     return c.json(room, 201);
@@ -101,7 +102,7 @@ export function mountRoomsApi(
       await hub.listRooms({
         after: cursor(c.req.query("after"), "after"),
         limit: limitParam(c.req.query("limit")),
-      }, viewerOf(grantOf(c.req.raw))),
+      }, viewerFor(c.req.raw)),
     ));
 
   // Seed 003 ("Chatty"): create a chat (a room) by name; an existing name answers 200 with it.
@@ -115,7 +116,9 @@ export function mountRoomsApi(
     const grant = grantOf(c.req.raw);
     checkRoomAllowed(grant, { id: "", name });
     try {
-      const room = await hub.createRoom(name, options.clientOf(c), { viewer: viewerOf(grant) });
+      const room = await hub.createRoom(name, options.clientOf(c), {
+        viewer: viewerFor(c.req.raw),
+      });
       return c.json({ id: room.id, name: room.name }, 201);
     } catch (error) {
       // A private room's name (details without an id) stays a 409.
@@ -129,14 +132,14 @@ export function mountRoomsApi(
 
   app.get(
     "/rooms/:id",
-    async (c) => c.json(await hub.roomDetails(c.req.param("id"), viewerOf(grantOf(c.req.raw)))),
+    async (c) => c.json(await hub.roomDetails(c.req.param("id"), viewerFor(c.req.raw))),
   );
 
   // Send without a socket: bots, webhooks. A retry with the same Idempotency-Key stores once.
   app.post("/rooms/:id/messages", async (c) => {
     const { message, name, replyTo } = await readMessage(c.req.raw);
     const grant = grantOf(c.req.raw);
-    const room = await hub.visit(c.req.param("id"), viewerOf(grant));
+    const room = await hub.visit(c.req.param("id"), viewerFor(c.req.raw));
     checkRoomAllowed(grant, room);
     const key = c.req.header("idempotency-key");
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
@@ -149,7 +152,7 @@ export function mountRoomsApi(
       );
     }
     const author = grant?.name ?? name ?? "http";
-    const stored = await hub.send(room.id, message, author, key, replyTo, viewerOf(grant));
+    const stored = await hub.send(room.id, message, author, key, replyTo, viewerFor(c.req.raw));
     return c.json(stored, 201);
   });
 
@@ -162,7 +165,7 @@ export function mountRoomsApi(
       limit: limitParam(c.req.query("limit")),
       thread: cursor(c.req.query("thread"), "thread"),
       q: c.req.query("q"),
-    }, viewerOf(grantOf(c.req.raw)));
+    }, viewerFor(c.req.raw));
     const { messages, more, next } = page;
     return c.json(next === undefined ? { messages, more } : { messages, more, next });
   });

@@ -4,7 +4,7 @@ import type { Hub } from "../core/hub.ts";
 import { validateCursor } from "../core/message.ts";
 import type { Outbound } from "../core/types.ts";
 import { encode, joinedEvent } from "../wire/events.ts";
-import { grantOf, viewerOf } from "./tokens.ts";
+import { viewerFor } from "./viewers.ts";
 
 /** What bounds a stream: its admission and how much it may have waiting. */
 export interface StreamLimits {
@@ -59,7 +59,7 @@ export async function roomEvents(
         },
       },
       since,
-      viewerOf(grantOf(c.req.raw)),
+      viewerFor(c.req.raw),
     );
   } catch (error) {
     release();
