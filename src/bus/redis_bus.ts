@@ -1,7 +1,7 @@
 import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
 import { logIdOf } from "../core/message_changes.ts";
 import { roomTopic, storedNodeMessage } from "../core/room_feeds.ts";
-import type { ChangeEvent, ChatMessage, Logger } from "../core/types.ts";
+import type { ChangeEvent, ChatMessage, Logger, ModerationEvent } from "../core/types.ts";
 import { duplicateRedis, type RedisClient } from "../store/redis_client.ts";
 import { RedisKeys } from "../store/redis_keys.ts";
 import type { Announce } from "../store/redis_store.ts";
@@ -84,10 +84,15 @@ export class RedisBus implements Bus {
   announcer(): Announce {
     return {
       channel: (room) => this.#keys.channel(roomTopic(room)),
-      payload: (room: string, entry: ChatMessage | ChangeEvent, text: string) => {
+      payload: (room: string, entry: ChatMessage | ChangeEvent | ModerationEvent, text: string) => {
         const message = storedNodeMessage(
           room,
-          { seq: entry.seq, id: logIdOf(entry), memberId: entry.memberId },
+          {
+            seq: entry.seq,
+            id: logIdOf(entry),
+            // Whose write it was: a moderation's actor, not its target.
+            memberId: "by" in entry && entry.by !== undefined ? entry.by : entry.memberId,
+          },
           text,
         );
         const envelope: Envelope = { from: this.#node, m: message };

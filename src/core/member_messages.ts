@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Arrivals } from "./arrivals.ts";
 import type { Bus } from "./bus.ts";
 import { directEvent, directRoom } from "./direct.ts";
 import { ChatError } from "./errors.ts";
@@ -46,7 +47,16 @@ export interface MemberMessagesDeps {
   readonly limits: { readonly directs: RateLimits; readonly typing: RateLimits };
   /** Told of each direct message stored (for the counters). */
   readonly stored: () => void;
+  /** Connections still arriving (a notice waits for them a moment). */
+  readonly arrivals: Arrivals;
+  /** A room by id or name. */
+  readonly resolveRoom: (ref: string) => Promise<Room>;
+  /** The member's room `ref` (its only room when absent), or why not. */
+  readonly roomOf: (member: LocalMember, ref?: string) => Room | Promise<never>;
 }
+
+/** How long `notify` waits at most for connections still arriving. */
+const ARRIVAL_WAIT_MS = 2000;
 
 /** Direct messages, typing and notices, on every node. */
 export class MemberMessages {
@@ -54,6 +64,14 @@ export class MemberMessages {
 
   /** Member messages over these stores, buses and connections. */
   constructor(private readonly deps: MemberMessagesDeps) {}
+
+  /**
+   * The `typing` command: tells the other members of the member's room `ref` (its only room when
+   * absent), on every node.
+   */
+  async typingIn(member: LocalMember, ref?: string): Promise<void> {
+    this.typing(member, await this.deps.roomOf(member, ref));
+  }
 
   /**
    * Tells the other members of a room (on every node) that the member is typing. Not stored; at
@@ -163,6 +181,22 @@ export class MemberMessages {
         : [directEvent(m, m.memberId === member.memberId ? otherId : member.memberId)]
     );
     return { with: otherId, messages, more: page.more };
+  }
+
+  /**
+   * Pushes a `notice` (not stored) to every member, the members of a room, or one member (by id
+   * or name), on every node; connections still arriving get it too.
+   */
+  async notifyTarget(
+    target: "everyone" | { readonly room: string } | { readonly member: string },
+    message: string,
+  ): Promise<void> {
+    await this.deps.arrivals.settled(ARRIVAL_WAIT_MS);
+    let to: NoticeTarget;
+    if (target === "everyone") to = { everyone: true };
+    else if ("room" in target) to = { room: (await this.deps.resolveRoom(target.room)).id };
+    else to = { member: this.findMember(target.member).memberId };
+    this.notify(to, message);
   }
 
   /** Pushes a `notice` to its target on this node and, through the bus, on every other. */

@@ -22,6 +22,7 @@ import {
   type Role,
   roleOf,
   type RoomAccess,
+  SERVER_ACTOR,
 } from "./room_access.ts";
 import type { FeedEntry } from "./room_feed.ts";
 import type { Store } from "./store.ts";
@@ -71,6 +72,10 @@ export interface ModerationDeps {
   readonly leaveRoom: (member: LocalMember, room: string) => void;
   /** Hands an event to every connection of a member on every node, but those in `notIn`. */
   readonly tell: (memberId: string, out: Outbound, notIn: string) => void;
+  /** A room the member may read (`room_forbidden` for a private room off its list). */
+  readonly readableRoom: (member: LocalMember, ref: string) => Promise<Room>;
+  /** A room by id or name. */
+  readonly resolveRoom: (ref: string) => Promise<Room>;
 }
 
 /** Moderation on this node. */
@@ -151,6 +156,28 @@ export class Moderation {
   /** Forgets a room nobody here is in any more. */
   forget(room: string): void {
     this.#access.delete(room);
+  }
+
+  /**
+   * A moderation command of a member in a room (`invite`, `role`, `kick`, `ban`, `unban`,
+   * `mute`): a stored event of the room; `acknowledge` gets it in its place. Refused with
+   * `forbidden` when the member's role is too low (see `room_access.ts`).
+   */
+  async moderate(
+    member: LocalMember,
+    ref: string,
+    request: ModerationRequest,
+    acknowledge?: (out: Outbound) => void,
+  ): Promise<ModerationEvent> {
+    return await this.act(member, await this.deps.readableRoom(member, ref), request, acknowledge);
+  }
+
+  /**
+   * The embedder's moderation (`chat.moderate`): the same commands, acting as the server, which
+   * ranks as every room's owner.
+   */
+  async moderateAsServer(ref: string, request: ModerationRequest): Promise<ModerationEvent> {
+    return await this.act(SERVER_ACTOR, await this.deps.resolveRoom(ref), request);
   }
 
   /**

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Store } from "./store.ts";
-import type { Outbound, ReadEvent } from "./types.ts";
+import type { LocalMember } from "./local_member.ts";
+import type { Outbound, ReadEvent, Room } from "./types.ts";
 
 /** Unread messages are counted up to this many (the contract's cap). */
 export const UNREAD_CAP = 1000;
@@ -28,6 +29,8 @@ export interface ReadPositionsDeps {
   readonly store: Store;
   /** Hands an event to every connection of a member on every node, but `skip`. */
   readonly tell: (memberId: string, out: Outbound, skip?: string) => void;
+  /** A room the member may read (`room_forbidden` for a private room off its list). */
+  readonly readableRoom: (member: LocalMember, ref: string) => Promise<Room>;
 }
 
 /** A position being stored: the highest one asked meanwhile, and when it is all done. */
@@ -42,6 +45,16 @@ export class ReadPositions {
 
   /** Read state over this store, bus and node. */
   constructor(private readonly deps: ReadPositionsDeps) {}
+
+  /**
+   * The `read` command: moves the member's read position in a room it may read (never back),
+   * told to its other connections on every node; resolves with the `read` event (the position
+   * after).
+   */
+  async read(member: LocalMember, ref: string, id: string): Promise<ReadEvent> {
+    const room = await this.deps.readableRoom(member, ref);
+    return await this.mark(member.memberId, room.id, id, member.id);
+  }
 
   /**
    * Moves the member's read position in `room` to the message `id` (never back) and tells its

@@ -29,7 +29,8 @@ export interface FeedEntry {
 /** The feed entry of a stored event (a message or a change), as committed or read back. */
 export function storedEntry(entry: LogEntry, ack?: Acknowledgement): FeedEntry {
   const id = logIdOf(entry);
-  const memberId = entry.memberId ?? "";
+  // Whose write it was (its acknowledgement may be on the way): a moderation's actor, not its target.
+  const memberId = ("by" in entry && entry.by !== undefined ? entry.by : entry.memberId) ?? "";
   return { seq: entry.seq, id, memberId, out: { event: entry, seq: entry.seq, id }, ack };
 }
 

@@ -18,9 +18,10 @@ import type { RoomDirectory } from "./room_directory.ts";
 import { storedEntry } from "./room_feed.ts";
 import type { RoomFeeds } from "./room_feeds.ts";
 import type { RoomListWatch } from "./room_list_watch.ts";
-import type { Moderation } from "./moderation.ts";
+import type { Moderation, Viewer } from "./moderation.ts";
+import type { ReadPositions } from "./read_positions.ts";
 import type { Store } from "./store.ts";
-import type { Clock, Connection, IdSource, Room } from "./types.ts";
+import type { Clock, Connection, IdSource, Logger, Room } from "./types.ts";
 
 const REPLAY_PAGE = 200;
 /** Messages one `since` replay may send before it gives up and says `recovered: false`. */
@@ -55,6 +56,12 @@ export interface RoomMembershipDeps {
   readonly takeCreation: (client: string | undefined) => void;
   /** Who may enter, see and write in rooms. */
   readonly moderation: Moderation;
+  /** Where members stopped reading (the `joined` answer says). */
+  readonly reads: ReadPositions;
+  /** A room as a visitor may see it (`no_such_room` for a private room off its list). */
+  readonly visit: (ref: string, viewer: Viewer | undefined) => Promise<Room>;
+  /** Structured log lines. */
+  readonly log?: Logger;
 }
 
 /** Who is in which room, here and (through presence) on every node. */
@@ -74,7 +81,23 @@ export class RoomMembership {
     since?: string,
     options: { readonly private?: boolean } = {},
   ): Promise<JoinResult> {
-    const room = await this.#joinableRoom(member, ref, options.private === true);
+    const joined = await this.#join(member, ref, since, options.private === true);
+    try {
+      return { ...joined, read: await this.deps.reads.of(member.memberId, joined.room.id) };
+    } catch (error) {
+      // In the room all the same: the answer goes without the read state.
+      this.deps.log?.("read_state_failed", { room: joined.room.id, error: String(error) });
+      return joined;
+    }
+  }
+
+  async #join(
+    member: LocalMember,
+    ref: string,
+    since: string | undefined,
+    secret: boolean,
+  ): Promise<JoinResult> {
+    const room = await this.#joinableRoom(member, ref, secret);
     if (member.rooms.has(room.id)) {
       const seq = this.#seqOf(room.id);
       const role = this.deps.moderation.roleIn(room, member);
@@ -217,8 +240,9 @@ export class RoomMembership {
     ref: string,
     connection: Connection,
     since?: string,
+    viewer?: Viewer,
   ): Promise<JoinResult & { stop(): void }> {
-    const room = await this.deps.resolveRoom(ref);
+    const room = await this.deps.visit(ref, viewer);
     const { ratePerSecond: perSecond, rateBurst: burst } = this.deps.settings;
     const id = this.deps.ids();
     const observer = new LocalMember(id, "", "", connection, {

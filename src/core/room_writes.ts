@@ -16,6 +16,7 @@ import type { LocalRooms } from "./local_rooms.ts";
 import { validateCursor, validateEmoji, validateMessageText } from "./message.ts";
 import type { MessageChange } from "./message_changes.ts";
 import { findMentions, type Mentionable } from "./mentions.ts";
+import type { Viewer } from "./moderation.ts";
 import { nameKey, validateAuthorName, validateDisplayName } from "./names.ts";
 import { storedEntry } from "./room_feed.ts";
 import type { RoomFeeds } from "./room_feeds.ts";
@@ -70,6 +71,8 @@ export interface RoomWritesDeps {
     room: Room,
     member: { readonly memberId: string; readonly admin?: boolean },
   ) => string;
+  /** A room as a visitor may see and write in it (`no_such_room`, `banned`, `muted`). */
+  readonly visitToWrite: (ref: string, viewer: Viewer | undefined) => Promise<Room>;
   /** Who is in a room now, on every node (whom a message's `@name` may mention). */
   readonly membersOf: (room: string) => Iterable<Mentionable>;
   /** Told of each message stored (for the counters). */
@@ -190,8 +193,9 @@ export class RoomWrites {
   }
 
   /**
-   * Stores a message sent over HTTP by `name` (a bot, a webhook: no socket), in an existing room.
-   * With an idempotency key, a retry returns the message stored the first time.
+   * Stores a message sent over HTTP or gRPC by `name` (a bot, a webhook: no socket), in an
+   * existing room that the sender (`viewer`: its token or session) may write in. With an
+   * idempotency key, a retry returns the message stored the first time.
    */
   async send(
     ref: string,
@@ -199,8 +203,9 @@ export class RoomWrites {
     name: string,
     idempotencyKey?: string,
     replyTo?: string,
+    viewer?: Viewer,
   ): Promise<ChatMessage> {
-    const room = await this.deps.resolveRoom(ref);
+    const room = await this.deps.visitToWrite(ref, viewer);
     validateMessageText(message, this.deps.maxMessageLength);
     const author = validateDisplayName(name);
     const id = `http:${nameKey(author)}`;
