@@ -123,15 +123,7 @@ export class Moderation {
     if (!maySee(room, access, viewer)) {
       throw new ChatError("no_such_room", `no room '${room.id}'`);
     }
-    if (writing && viewer) {
-      const now = this.deps.clock();
-      const refusal = entryRefusal(room, access, viewer, now);
-      if (refusal) throw refusal;
-      const until = mutedUntil(access, viewer.memberId, now);
-      if (until !== undefined && roleOf(room, access, viewer) === "member") {
-        throw new ChatError("muted", "you are muted in this room", { until });
-      }
-    }
+    if (writing && viewer) this.#refuseWrite(room, access, viewer);
     return room;
   }
 
@@ -143,12 +135,16 @@ export class Moderation {
   /** Refuses a message from a member that is muted or banned in the room (`muted`, `banned`). */
   checkWrite(room: Room, member: Viewer): void {
     const access = this.#access.get(room.id);
-    if (!access) return;
+    if (access) this.#refuseWrite(room, access, member);
+  }
+
+  /** Throws why the member may not write in the room now (`room_forbidden`, `banned`, `muted`). */
+  #refuseWrite(room: Room, access: RoomAccess, who: Viewer): void {
     const now = this.deps.clock();
-    const refusal = entryRefusal(room, access, member, now);
+    const refusal = entryRefusal(room, access, who, now);
     if (refusal) throw refusal;
-    const until = mutedUntil(access, member.memberId, now);
-    if (until !== undefined && roleOf(room, access, member) === "member") {
+    const until = mutedUntil(access, who.memberId, now);
+    if (until !== undefined && roleOf(room, access, who) === "member") {
       throw new ChatError("muted", "you are muted in this room", { until });
     }
   }
