@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { KvBus } from "../src/bus/kv_bus.ts";
+import { KvBus } from "../src/engines/kv/kv_bus.ts";
 import { createChat, storeHeads } from "../src/mod.ts";
-import { KvStore } from "../src/store/kv_store.ts";
+import { KvStore } from "../src/engines/kv/kv_store.ts";
 
 /** Operation counts of one KV handle. */
 interface Counts {

@@ -62,27 +62,19 @@ import type { ModerationRequest } from "./core/moderation.ts";
 import type { ModerationEvent } from "./core/room_access.ts";
 import type { Hono } from "hono";
 import { monotonicFactory } from "ulid";
-import { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
-import { MemoryBus } from "./bus/memory_bus.ts";
 import { DEFAULT_SETTINGS, type Settings } from "./config.ts";
 import type { Bus } from "./core/bus.ts";
 import { Hub, type HubStats as ChatStats } from "./core/hub.ts";
-import { roomOfTopic } from "./core/room_feeds.ts";
 import type { Store } from "./core/store.ts";
 import type { ChatMessage, Clock, IdSource, Logger } from "./core/types.ts";
 import { GOING_AWAY } from "./wire/close_codes.ts";
 import { encode } from "./wire/events.ts";
 import { jsonLogger, silentLogger } from "./log.ts";
-import { KvBus } from "./bus/kv_bus.ts";
-import { RedisBus } from "./bus/redis_bus.ts";
-import type { NameRegistry } from "./core/name_registry.ts";
-import { closeRedis, openRedis } from "./store/redis_client.ts";
-import { RedisKeys } from "./store/redis_keys.ts";
-import { RedisNameRegistry } from "./store/redis_name_registry.ts";
-import { RedisStore } from "./store/redis_store.ts";
-import { KvStore, openKvDatabase, roomHeadKey } from "./store/kv_store.ts";
-import { MemoryStore } from "./store/memory_store.ts";
-import { openDeployKv } from "./store/deploy_kv.ts";
+import { MemoryStore } from "./engines/memory/memory_store.ts";
+import { MemoryBus } from "./engines/memory/memory_bus.ts";
+import type { EngineContext, Engines } from "./engines/engine.ts";
+import { openKvEngine } from "./engines/kv/open.ts";
+import { openRedisEngine } from "./engines/redis/open.ts";
 import { buildApp, Sessions } from "./transport/app.ts";
 import { ChatMetrics } from "./transport/metrics.ts";
 import { RateLimits } from "./core/rate_limiter.ts";
@@ -144,22 +136,23 @@ export type {
   ConnectVerdict,
   NoticeTo,
 } from "./transport/embedding.ts";
-export type { Retention } from "./store/retention.ts";
+export type { Retention } from "./engines/retention.ts";
 export type { GrpcAddress } from "./transport/grpc/grpc_server.ts";
 
-export { BroadcastChannelBus } from "./bus/broadcast_channel_bus.ts";
-export { MemoryBus, MemoryNetwork } from "./bus/memory_bus.ts";
-export { KvBus } from "./bus/kv_bus.ts";
-export type { KvBusOptions } from "./bus/kv_bus.ts";
-export { KvStore } from "./store/kv_store.ts";
-export { MemoryStore } from "./store/memory_store.ts";
-export { RedisBus } from "./bus/redis_bus.ts";
-export type { RedisBusOptions } from "./bus/redis_bus.ts";
-export { RedisStore } from "./store/redis_store.ts";
-export type { Announce, RedisStoreOptions } from "./store/redis_store.ts";
-export { RedisKeys } from "./store/redis_keys.ts";
-export { openRedis, RedisUnreachable } from "./store/redis_client.ts";
-export type { RedisClient } from "./store/redis_client.ts";
+export { BroadcastChannelBus } from "./engines/kv/broadcast_channel_bus.ts";
+export { MemoryBus, MemoryNetwork } from "./engines/memory/memory_bus.ts";
+export { KvBus } from "./engines/kv/kv_bus.ts";
+export type { KvBusOptions } from "./engines/kv/kv_bus.ts";
+export { KvStore } from "./engines/kv/kv_store.ts";
+export { storeHeads } from "./engines/kv/open.ts";
+export { MemoryStore } from "./engines/memory/memory_store.ts";
+export { RedisBus } from "./engines/redis/redis_bus.ts";
+export type { RedisBusOptions } from "./engines/redis/redis_bus.ts";
+export { RedisStore } from "./engines/redis/redis_store.ts";
+export type { Announce, RedisStoreOptions } from "./engines/redis/redis_store.ts";
+export { RedisKeys } from "./engines/redis/redis_keys.ts";
+export { openRedis, RedisUnreachable } from "./engines/redis/redis_client.ts";
+export type { RedisClient } from "./engines/redis/redis_client.ts";
 
 /** Settings plus the moving parts a caller may supply instead of the defaults. */
 export interface ChatOptions extends Partial<Settings> {
@@ -230,127 +223,16 @@ export interface Chat {
 }
 
 /**
- * For the KV bus on the KV store's database: a room's topic is watched on the room's head in the
- * store (its events are there already), every other topic gets a log of its own.
+ * Chooses the engine (the only place that does): Redis when `CHAT_REDIS_URL` is set and no store
+ * or bus is given, else Deno KV with the bus named by `busKind` (see `engines/`).
  */
-export function storeHeads(topic: string): Deno.KvKey | undefined {
-  const room = roomOfTopic(topic);
-  return room === undefined ? undefined : roomHeadKey(room);
-}
-
-/** The store and bus a chat runs on, and how to release them in order. */
-interface Engines {
-  readonly store: Store;
-  readonly bus: Bus;
-  /** Which bus, for the log line and `stats`. */
-  readonly busKind: string;
-  /** Which store, for the log line. */
-  readonly storeKind: string;
-  /** Where names are claimed across processes (Redis), if anywhere. */
-  readonly names?: NameRegistry;
-  close(): Promise<void>;
-}
-
-/**
- * The Redis engine (`CHAT_REDIS_URL`): store, bus and name claims on one Redis. The store
- * publishes each room's events in the script that commits them, so the bus leaves rooms' topics to
- * it; the bus subscribes on a second connection.
- */
-async function openRedisEngines(
-  settings: Settings,
-  nodeId: string,
-  clock: Clock,
-  log: Logger,
-): Promise<Engines> {
-  const keys = new RedisKeys(settings.redisPrefix);
-  const client = await openRedis(
-    settings.redisUrl,
-    "commands",
-    log,
-    settings.redisConnectTimeoutMs,
-  );
-  const bus = await RedisBus.open(client, {
-    nodeId,
-    keys,
-    log,
-    publishedByStore: (topic) => roomOfTopic(topic) !== undefined,
-  });
-  const retention = { maxMessages: settings.retainMessages, maxAgeMs: settings.retainMs };
-  const store = new RedisStore(client, { retention, clock, log, keys, announce: bus.announcer() });
-  const names = await RedisNameRegistry.start(client, {
-    nodeId,
-    keys,
-    log,
-    ttlMs: settings.presenceTimeoutMs,
-    heartbeatMs: settings.heartbeatMs,
-  });
-  return {
-    store,
-    bus,
-    busKind: "redis",
-    storeKind: "redis",
-    names,
-    close: async () => {
-      await names.close();
-      await bus.drain();
-      await store.close();
-      bus.close();
-      await closeRedis(client);
-    },
-  };
-}
-
-/** The KV database at `kvPath`; on Deno Deploy, the app's own, saying when none is attached. */
-async function openKv(settings: Settings, log: Logger): Promise<Deno.Kv> {
-  if (settings.kvPath !== "default") return await openKvDatabase(settings.kvPath);
-  if (settings.onDeploy) return (await openDeployKv(log)).kv;
-  return await openKvDatabase(undefined);
-}
-
-/**
- * Chooses the store and the bus (the only place that does): Deno KV at `kvPath` unless a store
- * is given, and the bus named by `busKind` unless a bus is given. The KV bus shares the store's
- * database handle. Where `BroadcastChannel` does not exist, the KV bus stands in for it.
- */
-async function openEngines(
+function openEngines(
   settings: Settings,
   given: { store?: Store; bus?: Bus },
-  nodeId: string,
-  clock: Clock,
-  log: Logger,
+  context: EngineContext,
 ): Promise<Engines> {
-  if (settings.redisUrl && !given.store && !given.bus) {
-    return await openRedisEngines(settings, nodeId, clock, log);
-  }
-  let busKind: string = given.bus ? "custom" : settings.busKind;
-  if (busKind === "broadcast-channel" && typeof BroadcastChannel === "undefined") busKind = "kv";
-  const needKv = !given.store || busKind === "kv";
-  const kv = needKv ? await openKv(settings, log) : undefined;
-  const retention = { maxMessages: settings.retainMessages, maxAgeMs: settings.retainMs };
-  const store = given.store ?? new KvStore(kv!, { retention, clock, log });
-  const namespace = settings.busNamespace;
-  const bus: Bus = given.bus ??
-    (busKind === "memory" ? new MemoryBus(undefined, nodeId) : busKind === "kv"
-      ? new KvBus(kv!, {
-        nodeId,
-        namespace: `${namespace}-bus`,
-        log,
-        // A room's events are in the store already: watch its head there, do not copy them.
-        watchedKey: given.store ? undefined : storeHeads,
-      })
-      : new BroadcastChannelBus(namespace, nodeId));
-  return {
-    store,
-    bus,
-    busKind,
-    storeKind: given.store ? "custom" : "kv",
-    close: async () => {
-      await bus.drain?.();
-      await store.close();
-      bus.close();
-      kv?.close();
-    },
-  };
+  if (settings.redisUrl && !given.store && !given.bus) return openRedisEngine(context);
+  return openKvEngine(context, given);
 }
 
 /**
@@ -377,9 +259,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   const engines = await openEngines(
     settings,
     { store: givenStore, bus: givenBus },
-    nodeId,
-    clock,
-    log,
+    { settings, nodeId, clock, log },
   );
   const { store, bus } = engines;
   log("engines", {

@@ -1,6 +1,6 @@
-import { BroadcastChannelBus } from "../src/bus/broadcast_channel_bus.ts";
-import { KvBus } from "../src/bus/kv_bus.ts";
-import { MemoryBus, MemoryNetwork } from "../src/bus/memory_bus.ts";
+import { BroadcastChannelBus } from "../src/engines/kv/broadcast_channel_bus.ts";
+import { KvBus } from "../src/engines/kv/kv_bus.ts";
+import { MemoryBus, MemoryNetwork } from "../src/engines/memory/memory_bus.ts";
 import { uniqueNamespace } from "./_helpers.ts";
 import { busContract } from "./bus_contract.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BroadcastChannelBus } from "../src/bus/broadcast_channel_bus.ts";
+import { BroadcastChannelBus } from "../src/engines/kv/broadcast_channel_bus.ts";
 import { Client, closeAll, eventually, Isolate, uniqueNamespace } from "./_helpers.ts";
 
 // Deno's BroadcastChannel drops posts for an isolate that lags by a few hundred of them. These

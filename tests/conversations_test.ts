@@ -1,7 +1,7 @@
 // Conversations over real sockets: replies and threads, mentions, read state, search
 // (PROTOCOL.md, third round, "Conversations"). Store behaviour is in store_contract.ts.
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { KvStore } from "../src/store/kv_store.ts";
+import { KvStore } from "../src/engines/kv/kv_store.ts";
 import { Client, closeAll, cluster, type Json, startServer } from "./_helpers.ts";
 
 async function say(client: Client, message: string, extra: Json = {}): Promise<Json> {

@@ -11,7 +11,7 @@ import { Presence } from "../src/core/presence.ts";
 import { RoomDirectory } from "../src/core/room_directory.ts";
 import { type FeedEntry, RoomFeed, storedEntry } from "../src/core/room_feed.ts";
 import type { ChatMessage, MessageDraft, Outbound } from "../src/core/types.ts";
-import { MemoryStore } from "../src/store/memory_store.ts";
+import { MemoryStore } from "../src/engines/memory/memory_store.ts";
 import { eventually, FakeClock, seededIds } from "./_helpers.ts";
 
 const ROOM = "01J0000000000000000000ROOM";

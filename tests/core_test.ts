@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemoryBus, MemoryNetwork } from "../src/bus/memory_bus.ts";
+import { MemoryBus, MemoryNetwork } from "../src/engines/memory/memory_bus.ts";
 import { ChatError } from "../src/core/errors.ts";
 import { Hub, type HubSettings } from "../src/core/hub.ts";
 import type { LocalMember } from "../src/core/local_member.ts";
@@ -14,7 +14,7 @@ import {
   validateRoomName,
 } from "../src/core/names.ts";
 import { RateLimiter } from "../src/core/rate_limiter.ts";
-import { MemoryStore } from "../src/store/memory_store.ts";
+import { MemoryStore } from "../src/engines/memory/memory_store.ts";
 import { FakeClock, seededIds } from "./_helpers.ts";
 
 const SETTINGS: HubSettings = {

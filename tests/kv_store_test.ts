@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ChatError } from "../src/core/errors.ts";
 import type { MessageDraft } from "../src/core/types.ts";
-import { KvStore } from "../src/store/kv_store.ts";
+import { KvStore } from "../src/engines/kv/kv_store.ts";
 import {
   Client,
   closeAll,

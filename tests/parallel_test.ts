@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KvStore } from "../src/store/kv_store.ts";
+import { KvStore } from "../src/engines/kv/kv_store.ts";
 import { Client, closeAll, eventually, freePort, healthNode } from "./_helpers.ts";
 
 for (const bus of ["broadcast-channel", "kv"]) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemoryStore } from "../src/store/memory_store.ts";
+import { MemoryStore } from "../src/engines/memory/memory_store.ts";
 import { SessionKeys } from "../src/transport/sessions.ts";
 import { issueToken } from "../src/transport/tokens.ts";
 import { Client, closeAll, cluster, eventually, type Json, startServer } from "./_helpers.ts";

@@ -7,7 +7,7 @@ import { MAX_EMOJIS_PER_MESSAGE, MAX_REACTIONS_PER_MESSAGE } from "../src/core/m
 import type { AccessAction } from "../src/core/room_access.ts";
 import type { Store } from "../src/core/store.ts";
 import type { MessageDraft } from "../src/core/types.ts";
-import type { Retention } from "../src/store/retention.ts";
+import type { Retention } from "../src/engines/retention.ts";
 import { FakeClock, seededIds } from "./_helpers.ts";
 
 /** A store under test: how to open it, and another handle on the same data where there is one. */

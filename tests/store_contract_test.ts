@@ -1,5 +1,5 @@
-import { KvStore } from "../src/store/kv_store.ts";
-import { MemoryStore } from "../src/store/memory_store.ts";
+import { KvStore } from "../src/engines/kv/kv_store.ts";
+import { MemoryStore } from "../src/engines/memory/memory_store.ts";
 import { storeContract } from "./store_contract.ts";
 
 storeContract("MemoryStore", (retention, clock) => {

@@ -12,7 +12,8 @@ export type GapHandler = (node: string) => void;
  * topic at most once, in the order published by that node. A bus that can lose messages (as
  * `BroadcastChannel` does when a receiver lags) must detect the loss and call the gap handler, so
  * that the hub can repair from the store or ask for a fresh presence sync.
- * Implementations: `bus/memory_bus.ts`, `bus/broadcast_channel_bus.ts`.
+ * Implementations: `engines/memory/memory_bus.ts`, `engines/kv/broadcast_channel_bus.ts`,
+ * `engines/kv/kv_bus.ts`, `engines/redis/redis_bus.ts`.
  */
 export interface Bus {
   /** Sends to every other node subscribed to `topic`. */

@@ -32,8 +32,9 @@ export const READ_POSITION_TTL_MS = 90 * 24 * 60 * 60 * 1000;
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Where rooms and history live. Implementations: `store/memory_store.ts` (one isolate, for tests
- * and throwaway runs) and `store/kv_store.ts` (Deno KV, shared by every handle on one database).
+ * Where rooms and history live. Implementations: `engines/memory/memory_store.ts` (one isolate,
+ * for tests and throwaway runs), `engines/kv/kv_store.ts` (Deno KV, shared by every handle on one
+ * database) and `engines/redis/redis_store.ts` (Redis, shared by every process).
  * `tests/store_contract.ts` states these promises as tests; every implementation passes it.
  *
  * **Order.** Each room is one log. An append is given, in one atomic step with respect to every

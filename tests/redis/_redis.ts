@@ -1,6 +1,6 @@
 // A real redis-server per test file: on a free loopback port, without persistence, stopped by its
 // pid (never by name: other Redis servers on the machine are not ours).
-import { closeRedis, openRedis, type RedisClient } from "../../src/store/redis_client.ts";
+import { closeRedis, openRedis, type RedisClient } from "../../src/engines/redis/redis_client.ts";
 import { eventually, freePort } from "../_helpers.ts";
 
 /** A redis-server this test started. */

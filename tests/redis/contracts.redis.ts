@@ -1,8 +1,8 @@
 // The Store and Bus contract suites, unchanged, against a real Redis.
-import { RedisBus } from "../../src/bus/redis_bus.ts";
-import { closeRedis, openRedis, type RedisClient } from "../../src/store/redis_client.ts";
-import { RedisKeys } from "../../src/store/redis_keys.ts";
-import { RedisStore } from "../../src/store/redis_store.ts";
+import { RedisBus } from "../../src/engines/redis/redis_bus.ts";
+import { closeRedis, openRedis, type RedisClient } from "../../src/engines/redis/redis_client.ts";
+import { RedisKeys } from "../../src/engines/redis/redis_keys.ts";
+import { RedisStore } from "../../src/engines/redis/redis_store.ts";
 import { busContract } from "../bus_contract.ts";
 import { storeContract } from "../store_contract.ts";
 import { startRedis } from "./_redis.ts";

@@ -1,5 +1,5 @@
 import type { RedisClientType, RedisDefaultModules } from "redis";
-import type { Logger } from "../core/types.ts";
+import type { Logger } from "../../core/types.ts";
 
 /** A node-redis client as this project configures it (RESP3, no modules, functions or scripts). */
 export type RedisClient = RedisClientType<

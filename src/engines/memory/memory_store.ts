@@ -1,12 +1,12 @@
-import { ChatError } from "../core/errors.ts";
-import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
-import { nameKey } from "../core/names.ts";
+import { ChatError } from "../../core/errors.ts";
+import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../../core/log_order.ts";
+import { nameKey } from "../../core/names.ts";
 import {
   type AppendOptions,
   IDEMPOTENCY_TTL_MS,
   type RoomPage,
   type Store,
-} from "../core/store.ts";
+} from "../../core/store.ts";
 import {
   applyChange,
   isMessage,
@@ -16,7 +16,7 @@ import {
   type MessageRecord,
   publicEntry,
   publicMessage,
-} from "../core/message_changes.ts";
+} from "../../core/message_changes.ts";
 import type {
   ChangeEvent,
   ChatMessage,
@@ -27,16 +27,16 @@ import type {
   MessageQuery,
   Room,
   StoredMessage,
-} from "../core/types.ts";
-import { applyReply, threadOf, uncountReply } from "../core/replies.ts";
+} from "../../core/types.ts";
+import { applyReply, threadOf, uncountReply } from "../../core/replies.ts";
 import {
   type AccessChange,
   applyAccess,
   type ModerationEvent,
   type RoomAccess,
-} from "../core/room_access.ts";
-import { keeps, type Retention } from "./retention.ts";
-import { roomsFull } from "./store_errors.ts";
+} from "../../core/room_access.ts";
+import { keeps, type Retention } from "../retention.ts";
+import { roomsFull } from "../store_errors.ts";
 
 /** The first index whose log id is greater than `id` (or `>=` with `inclusive`). */
 function boundary(list: LogRecord[], id: string, inclusive: boolean): number {

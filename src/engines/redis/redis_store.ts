@@ -1,5 +1,5 @@
-import { ChatError } from "../core/errors.ts";
-import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
+import { ChatError } from "../../core/errors.ts";
+import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../../core/log_order.ts";
 import {
   applyChange,
   isMessage,
@@ -9,15 +9,15 @@ import {
   type MessageRecord,
   publicEntry,
   publicMessage,
-} from "../core/message_changes.ts";
-import { nameKey } from "../core/names.ts";
+} from "../../core/message_changes.ts";
+import { nameKey } from "../../core/names.ts";
 import {
   type AppendOptions,
   IDEMPOTENCY_TTL_MS,
   READ_POSITION_TTL_MS,
   type RoomPage,
   type Store,
-} from "../core/store.ts";
+} from "../../core/store.ts";
 import type {
   ChangeEvent,
   ChatMessage,
@@ -29,19 +29,19 @@ import type {
   MessageQuery,
   Room,
   StoredMessage,
-} from "../core/types.ts";
-import { applyReply, threadOf, uncountReply } from "../core/replies.ts";
+} from "../../core/types.ts";
+import { applyReply, threadOf, uncountReply } from "../../core/replies.ts";
 import {
   type AccessChange,
   applyAccess,
   type ModerationEvent,
   type RoomAccess,
-} from "../core/room_access.ts";
-import { roomsFull, storeFailed } from "./store_errors.ts";
+} from "../../core/room_access.ts";
+import { roomsFull, storeFailed } from "../store_errors.ts";
 import type { RedisClient } from "./redis_client.ts";
 import { RedisKeys } from "./redis_keys.ts";
 import { APPEND, CREATE_ROOM, DELETE_EMPTY_ROOM, MARK_READ, TRIM } from "./redis_scripts.ts";
-import { keeps, type Retention } from "./retention.ts";
+import { keeps, type Retention } from "../retention.ts";
 
 /** A write waiting for its room's next script call: a message to append, or a change to one. */
 type Pending =

@@ -1,7 +1,7 @@
 import { serialize } from "node:v8";
-import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
-import type { Logger } from "../core/types.ts";
-import { retryBusy } from "../store/kv_busy.ts";
+import type { Bus, BusHandler, BusMessage, GapHandler } from "../../core/bus.ts";
+import type { Logger } from "../../core/types.ts";
+import { retryBusy } from "./kv_busy.ts";
 
 /** One publisher's messages of one turn on one topic, as one entry of the topic's log. */
 interface Packet {

@@ -1,10 +1,10 @@
-import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
-import { logIdOf } from "../core/message_changes.ts";
-import { roomTopic, storedNodeMessage } from "../core/room_feeds.ts";
-import type { ChangeEvent, ChatMessage, Logger, ModerationEvent } from "../core/types.ts";
-import { duplicateRedis, type RedisClient } from "../store/redis_client.ts";
-import { RedisKeys } from "../store/redis_keys.ts";
-import type { Announce } from "../store/redis_store.ts";
+import type { Bus, BusHandler, BusMessage, GapHandler } from "../../core/bus.ts";
+import { logIdOf } from "../../core/message_changes.ts";
+import { roomTopic, storedNodeMessage } from "../../core/room_feeds.ts";
+import type { ChangeEvent, ChatMessage, Logger, ModerationEvent } from "../../core/types.ts";
+import { duplicateRedis, type RedisClient } from "./redis_client.ts";
+import { RedisKeys } from "./redis_keys.ts";
+import type { Announce } from "./redis_store.ts";
 
 /** What travels on a channel: the publisher, its number on the topic (if counted), the message. */
 interface Envelope {

@@ -1,9 +1,9 @@
-import type { NameRegistry } from "../core/name_registry.ts";
-import type { Logger } from "../core/types.ts";
+import type { NameRegistry } from "../../core/name_registry.ts";
+import type { Logger } from "../../core/types.ts";
 import type { RedisClient } from "./redis_client.ts";
 import { RedisKeys } from "./redis_keys.ts";
 import { CLAIM_NAME, RELEASE_NAME } from "./redis_scripts.ts";
-import { storeFailed } from "./store_errors.ts";
+import { storeFailed } from "../store_errors.ts";
 
 /** Settings of a {@link RedisNameRegistry}. */
 export interface RedisNameRegistryOptions {

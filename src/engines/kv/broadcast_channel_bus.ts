@@ -1,4 +1,4 @@
-import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
+import type { Bus, BusHandler, BusMessage, GapHandler } from "../../core/bus.ts";
 
 /** What crosses the channel: a numbered batch of one publisher's messages on one topic. */
 interface Packet {

@@ -1,13 +1,13 @@
-import { ChatError } from "../core/errors.ts";
-import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../core/log_order.ts";
-import { nameKey } from "../core/names.ts";
+import { ChatError } from "../../core/errors.ts";
+import { EMPTY_LOG, type LogPosition, logTime, nextLogId } from "../../core/log_order.ts";
+import { nameKey } from "../../core/names.ts";
 import {
   type AppendOptions,
   IDEMPOTENCY_TTL_MS,
   READ_POSITION_TTL_MS,
   type RoomPage,
   type Store,
-} from "../core/store.ts";
+} from "../../core/store.ts";
 import {
   applyChange,
   isMessage,
@@ -16,7 +16,7 @@ import {
   type MessageRecord,
   publicEntry,
   publicMessage,
-} from "../core/message_changes.ts";
+} from "../../core/message_changes.ts";
 import type {
   ChangeEvent,
   ChatMessage,
@@ -29,17 +29,17 @@ import type {
   MessageQuery,
   Room,
   StoredMessage,
-} from "../core/types.ts";
-import { applyReply, threadOf, uncountReply } from "../core/replies.ts";
+} from "../../core/types.ts";
+import { applyReply, threadOf, uncountReply } from "../../core/replies.ts";
 import {
   type AccessChange,
   applyAccess,
   type ModerationEvent,
   type RoomAccess,
-} from "../core/room_access.ts";
+} from "../../core/room_access.ts";
 import { retryBusy } from "./kv_busy.ts";
-import { roomsFull, storeFailed } from "./store_errors.ts";
-import { keeps, type Retention } from "./retention.ts";
+import { roomsFull, storeFailed } from "../store_errors.ts";
+import { keeps, type Retention } from "../retention.ts";
 
 // Key layout. Message keys sort by room then id, and ids grow with `seq`, so history pages,
 // replay and repair are range reads in log order. (The layout of 0.1, without `seq`, used the

@@ -1,4 +1,4 @@
-import type { Bus, BusHandler, BusMessage, GapHandler } from "../core/bus.ts";
+import type { Bus, BusHandler, BusMessage, GapHandler } from "../../core/bus.ts";
 
 /** The shared medium of {@link MemoryBus}es: buses built on one network hear each other. */
 export class MemoryNetwork {

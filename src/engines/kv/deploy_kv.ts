@@ -1,4 +1,4 @@
-import type { Logger } from "../core/types.ts";
+import type { Logger } from "../../core/types.ts";
 
 /**
  * Deno's switch (since 2.5's successors; denoland/deno#35671) that makes `Deno.openKv()` refuse a
