@@ -13,7 +13,9 @@
  */
 import { ChatError } from "./errors.ts";
 import { type LogPosition, logTime, nextLogId } from "./log_order.ts";
-import type { Room } from "./types.ts";
+import type { ModerationEvent, Room } from "./types.ts";
+
+export type { ModerationEvent };
 
 /** A member's standing in a room. */
 export type Role = "owner" | "moderator" | "member";
@@ -51,39 +53,6 @@ export interface AccessChange {
   /** A candidate id for the event's own log entry (see `nextLogId`). */
   readonly id: string;
 }
-
-/** Fields every moderation event carries: its place in the room's log, and who did it. */
-interface ModerationBase {
-  readonly room: string;
-  readonly seq: number;
-  /** The event's id in the log (a cursor for `since`); `id` is the same. */
-  readonly logId: string;
-  readonly id: string;
-  readonly ts: number;
-  /** The member id of whoever did it. */
-  readonly by: string;
-  /** Whoever did it, by name. */
-  readonly byName: string;
-  /** Whom it is about: the name. */
-  readonly member: string;
-  /** Whom it is about: the member id. */
-  readonly memberId: string;
-}
-
-/** A stored moderation action, as the room's members (and history's replay) see it. */
-export type ModerationEvent =
-  | ModerationBase & {
-    readonly event: "invited";
-    /** The room's name. */
-    readonly name: string;
-    /** The invited member id. */
-    readonly to: string;
-  }
-  | ModerationBase & { readonly event: "role"; readonly role: "moderator" | "member" }
-  | ModerationBase & { readonly event: "kicked" }
-  | ModerationBase & { readonly event: "banned"; readonly until?: number }
-  | ModerationBase & { readonly event: "unbanned" }
-  | ModerationBase & { readonly event: "muted"; readonly until: number };
 
 /** The names of the moderation events (stored events of a room that are not messages). */
 export const MODERATION_EVENTS: ReadonlySet<string> = new Set([

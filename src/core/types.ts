@@ -1,7 +1,3 @@
-import type { ModerationEvent } from "./room_access.ts";
-
-export type { ModerationEvent };
-
 /** Milliseconds since the epoch; injected so that tests drive time. */
 export type Clock = () => number;
 
@@ -144,6 +140,39 @@ export interface ReactionEvent extends ChangeBase {
 
 /** A stored change to an earlier message of the room. */
 export type ChangeEvent = EditedEvent | DeletedEvent | ReactionEvent;
+
+/** Fields every moderation event carries: its place in the room's log, and who did it. */
+interface ModerationBase {
+  readonly room: string;
+  readonly seq: number;
+  /** The event's id in the log (a cursor for `since`); `id` is the same. */
+  readonly logId: string;
+  readonly id: string;
+  readonly ts: number;
+  /** The member id of whoever did it. */
+  readonly by: string;
+  /** Whoever did it, by name. */
+  readonly byName: string;
+  /** Whom it is about: the name. */
+  readonly member: string;
+  /** Whom it is about: the member id. */
+  readonly memberId: string;
+}
+
+/** A stored moderation action, as the room's members (and history's replay) see it. */
+export type ModerationEvent =
+  | ModerationBase & {
+    readonly event: "invited";
+    /** The room's name. */
+    readonly name: string;
+    /** The invited member id. */
+    readonly to: string;
+  }
+  | ModerationBase & { readonly event: "role"; readonly role: "moderator" | "member" }
+  | ModerationBase & { readonly event: "kicked" }
+  | ModerationBase & { readonly event: "banned"; readonly until?: number }
+  | ModerationBase & { readonly event: "unbanned" }
+  | ModerationBase & { readonly event: "muted"; readonly until: number };
 
 /** One entry of a room's log as read: a message in its current state, a change, or a moderation. */
 export type LogEntry = StoredMessage | ChangeEvent | ModerationEvent;
