@@ -2,7 +2,20 @@
 // (PROTOCOL.md, third round, "Conversations"). Store behaviour is in store_contract.ts.
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { KvStore } from "../src/engines/kv/kv_store.ts";
+import { MemoryStore } from "../src/engines/memory/memory_store.ts";
+import type { ChatOptions } from "../src/mod.ts";
 import { Client, closeAll, cluster, type Json, startServer } from "./_helpers.ts";
+
+/** The stores a server runs on here: Deno KV (`:memory:`) and the memory store. */
+const STORES: [string, () => ChatOptions][] = [
+  ["Deno KV", () => ({})],
+  ["memory store", () => ({ store: new MemoryStore({ maxMessages: 10_000, maxAgeMs: 0 }) })],
+];
+
+/** Registers a test once per store. */
+function onEachStore(name: string, body: (engine: () => ChatOptions) => Promise<void>): void {
+  for (const [store, engine] of STORES) Deno.test(`${name} (${store})`, () => body(engine));
+}
 
 async function say(client: Client, message: string, extra: Json = {}): Promise<Json> {
   const ack = await client.request({ command: "broadcast", message, ...extra });
@@ -17,146 +30,161 @@ async function getJson(url: string): Promise<Json> {
   return body;
 }
 
-Deno.test("replies: delivered with replyTo; a reply to a reply is in the root's thread; the root counts its replies; ?thread= pages the thread oldest first", async () => {
-  const server = await startServer();
-  const alice = await Client.connect(server.ws, { name: "alice", room: "threads" });
-  const bob = await Client.connect(server.ws, { name: "bob", room: "threads" });
-  try {
-    const root = await say(alice, "lunch?");
-    await say(alice, "unrelated");
-    const yes = await say(bob, "yes", { replyTo: root.id });
-    equal(yes.replyTo, root.id);
-    const seen = await alice.next((e) => e.event === "broadcast" && e.id === yes.id);
-    equal(seen.replyTo, root.id, "the others get replyTo too");
-    const deeper = await say(alice, "where?", { replyTo: yes.id });
-    equal(deeper.replyTo, yes.id);
-    equal(deeper.thread, root.id);
-    const third = await say(bob, "the usual", { replyTo: root.id });
+onEachStore(
+  "replies: delivered with replyTo; a reply to a reply is in the root's thread; the root counts its replies; ?thread= pages the thread oldest first",
+  async (engine) => {
+    const server = await startServer(engine());
+    const alice = await Client.connect(server.ws, { name: "alice", room: "threads" });
+    const bob = await Client.connect(server.ws, { name: "bob", room: "threads" });
+    try {
+      const root = await say(alice, "lunch?");
+      await say(alice, "unrelated");
+      const yes = await say(bob, "yes", { replyTo: root.id });
+      equal(yes.replyTo, root.id);
+      const seen = await alice.next((e) => e.event === "broadcast" && e.id === yes.id);
+      equal(seen.replyTo, root.id, "the others get replyTo too");
+      const deeper = await say(alice, "where?", { replyTo: yes.id });
+      equal(deeper.replyTo, yes.id);
+      equal(deeper.thread, root.id);
+      const third = await say(bob, "the usual", { replyTo: root.id });
 
-    const history = await getJson(`${server.http}/rooms/threads/messages`);
-    const byId = new Map((history.messages as Json[]).map((m) => [m.id, m]));
-    equal(byId.get(root.id)!.replies, 3);
-    equal(byId.get(yes.id)!.replies, undefined, "the count is the thread's, on its first message");
+      const history = await getJson(`${server.http}/rooms/threads/messages`);
+      const byId = new Map((history.messages as Json[]).map((m) => [m.id, m]));
+      equal(byId.get(root.id)!.replies, 3);
+      equal(
+        byId.get(yes.id)!.replies,
+        undefined,
+        "the count is the thread's, on its first message",
+      );
 
-    const thread = await getJson(`${server.http}/rooms/threads/messages?thread=${root.id}`);
-    deepEqual((thread.messages as Json[]).map((m) => m.message), ["yes", "where?", "the usual"]);
-    equal(thread.more, false);
-    const newest = await getJson(`${server.http}/rooms/threads/messages?thread=${root.id}&limit=2`);
-    deepEqual((newest.messages as Json[]).map((m) => m.id), [deeper.id, third.id]);
-    equal(newest.more, true);
-    const older = await getJson(
-      `${server.http}/rooms/threads/messages?thread=${root.id}&limit=2&before=${deeper.id}`,
-    );
-    deepEqual((older.messages as Json[]).map((m) => m.id), [yes.id]);
-    equal(older.more, false);
+      const thread = await getJson(`${server.http}/rooms/threads/messages?thread=${root.id}`);
+      deepEqual((thread.messages as Json[]).map((m) => m.message), ["yes", "where?", "the usual"]);
+      equal(thread.more, false);
+      const newest = await getJson(
+        `${server.http}/rooms/threads/messages?thread=${root.id}&limit=2`,
+      );
+      deepEqual((newest.messages as Json[]).map((m) => m.id), [deeper.id, third.id]);
+      equal(newest.more, true);
+      const older = await getJson(
+        `${server.http}/rooms/threads/messages?thread=${root.id}&limit=2&before=${deeper.id}`,
+      );
+      deepEqual((older.messages as Json[]).map((m) => m.id), [yes.id]);
+      equal(older.more, false);
 
-    const missing = await alice.request({
-      command: "broadcast",
-      message: "to nothing",
-      replyTo: "01ARZ3NDEKTSV4RRFFQ69G5FAV",
-    });
-    equal(missing.code, "not_found");
-    const bad = await alice.request({ command: "broadcast", message: "x", replyTo: "nope" });
-    equal(bad.code, "invalid_field");
-    // Deleting a reply takes it out of the thread and the count; replying to it is refused.
-    await alice.request({ command: "delete", target: deeper.id });
-    const after = await getJson(`${server.http}/rooms/threads/messages?thread=${root.id}`);
-    deepEqual((after.messages as Json[]).map((m) => m.id), [yes.id, third.id]);
-    const rootNow = (await getJson(`${server.http}/rooms/threads/messages`)).messages as Json[];
-    equal(rootNow.find((m) => m.id === root.id)!.replies, 2);
-    const toDeleted = await bob.request({
-      command: "broadcast",
-      message: "hm",
-      replyTo: deeper.id,
-    });
-    equal(toDeleted.code, "not_found");
-    // Over HTTP too.
-    const posted = await fetch(`${server.http}/rooms/threads/messages`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ message: "from a bot", name: "bot", replyTo: root.id }),
-    });
-    equal(posted.status, 201);
-    equal((await posted.json()).replyTo, root.id);
-  } finally {
-    await closeAll([alice, bob]);
-    await server.close();
-  }
-});
+      const missing = await alice.request({
+        command: "broadcast",
+        message: "to nothing",
+        replyTo: "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+      });
+      equal(missing.code, "not_found");
+      const bad = await alice.request({ command: "broadcast", message: "x", replyTo: "nope" });
+      equal(bad.code, "invalid_field");
+      // Deleting a reply takes it out of the thread and the count; replying to it is refused.
+      await alice.request({ command: "delete", target: deeper.id });
+      const after = await getJson(`${server.http}/rooms/threads/messages?thread=${root.id}`);
+      deepEqual((after.messages as Json[]).map((m) => m.id), [yes.id, third.id]);
+      const rootNow = (await getJson(`${server.http}/rooms/threads/messages`)).messages as Json[];
+      equal(rootNow.find((m) => m.id === root.id)!.replies, 2);
+      const toDeleted = await bob.request({
+        command: "broadcast",
+        message: "hm",
+        replyTo: deeper.id,
+      });
+      equal(toDeleted.code, "not_found");
+      // Over HTTP too.
+      const posted = await fetch(`${server.http}/rooms/threads/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message: "from a bot", name: "bot", replyTo: root.id }),
+      });
+      equal(posted.status, 201);
+      equal((await posted.json()).replyTo, root.id);
+    } finally {
+      await closeAll([alice, bob]);
+      await server.close();
+    }
+  },
+);
 
-Deno.test("mentions: @names of the room's members at send time, with spaces and suffixes, each once; nobody else", async () => {
-  const server = await startServer();
-  const ann = await Client.connect(server.ws, { name: "Ann Lee", room: "m" });
-  const zoe = await Client.connect(server.ws, { name: "zoe", room: "m" });
-  const zoe2 = await Client.connect(server.ws, { name: "zoe", room: "m" });
-  const outsider = await Client.connect(server.ws, { name: "carl", room: "elsewhere" });
-  try {
-    equal(zoe2.me.member, "zoe-2");
-    await ann.waitFor((e) => e.event === "join" && e.member === "zoe-2");
-    const sent = await say(
-      zoe,
-      "@ann lee and @zoe-2, not @carl, nor mail@zoe nor @zoe-22; @ANN LEE!",
-    );
-    deepEqual(sent.mentions, [ann.me.id, zoe2.me.id]);
-    const seen = await ann.next((e) => e.event === "broadcast" && e.id === sent.id);
-    deepEqual(seen.mentions, sent.mentions);
-    const plain = await say(zoe, "no one here @ all");
-    equal(plain.mentions, undefined);
-    const self = await say(zoe, "@zoe talking to myself");
-    deepEqual(self.mentions, [zoe.me.id]);
-    const history = await getJson(`${server.http}/rooms/m/messages`);
-    deepEqual((history.messages as Json[])[0].mentions, [ann.me.id, zoe2.me.id]);
-  } finally {
-    await closeAll([ann, zoe, zoe2, outsider]);
-    await server.close();
-  }
-});
+onEachStore(
+  "mentions: @names of the room's members at send time, with spaces and suffixes, each once; nobody else",
+  async (engine) => {
+    const server = await startServer(engine());
+    const ann = await Client.connect(server.ws, { name: "Ann Lee", room: "m" });
+    const zoe = await Client.connect(server.ws, { name: "zoe", room: "m" });
+    const zoe2 = await Client.connect(server.ws, { name: "zoe", room: "m" });
+    const outsider = await Client.connect(server.ws, { name: "carl", room: "elsewhere" });
+    try {
+      equal(zoe2.me.member, "zoe-2");
+      await ann.waitFor((e) => e.event === "join" && e.member === "zoe-2");
+      const sent = await say(
+        zoe,
+        "@ann lee and @zoe-2, not @carl, nor mail@zoe nor @zoe-22; @ANN LEE!",
+      );
+      deepEqual(sent.mentions, [ann.me.id, zoe2.me.id]);
+      const seen = await ann.next((e) => e.event === "broadcast" && e.id === sent.id);
+      deepEqual(seen.mentions, sent.mentions);
+      const plain = await say(zoe, "no one here @ all");
+      equal(plain.mentions, undefined);
+      const self = await say(zoe, "@zoe talking to myself");
+      deepEqual(self.mentions, [zoe.me.id]);
+      const history = await getJson(`${server.http}/rooms/m/messages`);
+      deepEqual((history.messages as Json[])[0].mentions, [ann.me.id, zoe2.me.id]);
+    } finally {
+      await closeAll([ann, zoe, zoe2, outsider]);
+      await server.close();
+    }
+  },
+);
 
-Deno.test("read state: read moves forward only, reaches every connection of the member, and survives a session reconnect with the right unread count", async () => {
-  const server = await startServer();
-  const writer = await Client.connect(server.ws, { name: "writer", room: "reading" });
-  const phone = await Client.connect(server.ws, { name: "reader", room: "reading" });
-  const session = phone.me.session as string;
-  const laptop = await Client.connect(server.ws, { session, room: "reading" });
-  try {
-    equal(laptop.me.id, phone.me.id, "one person, two connections");
-    const fresh = laptop.events.find((e) => e.event === "joined")!;
-    equal(fresh.readUpTo, undefined);
-    equal(fresh.unread, 0);
-    const sent: Json[] = [];
-    for (let i = 1; i <= 5; i++) sent.push(await say(writer, `m${i}`));
-    const read = await phone.request({ command: "read", room: "reading", id: sent[1].id });
-    deepEqual({ event: read.event, id: read.id }, { event: "read", id: sent[1].id });
-    equal(read.room, fresh.room);
-    const told = await laptop.next((e) => e.event === "read");
-    equal(told.id, sent[1].id);
-    const back = await laptop.request({ command: "read", room: "reading", id: sent[0].id });
-    equal(back.id, sent[1].id, "never back");
-    const bad = await phone.request({ command: "read", room: "reading", id: "not-an-id" });
-    equal(bad.code, "invalid_field");
-    const nowhere = await phone.request({
-      command: "read",
-      room: "no-such-room",
-      id: sent[0].id,
-    });
-    equal(nowhere.code, "no_such_room");
-    // A deleted message is not unread.
-    await writer.request({ command: "delete", target: sent[4].id });
+onEachStore(
+  "read state: read moves forward only, reaches every connection of the member, and survives a session reconnect with the right unread count",
+  async (engine) => {
+    const server = await startServer(engine());
+    const writer = await Client.connect(server.ws, { name: "writer", room: "reading" });
+    const phone = await Client.connect(server.ws, { name: "reader", room: "reading" });
+    const session = phone.me.session as string;
+    const laptop = await Client.connect(server.ws, { session, room: "reading" });
+    try {
+      equal(laptop.me.id, phone.me.id, "one person, two connections");
+      const fresh = laptop.events.find((e) => e.event === "joined")!;
+      equal(fresh.readUpTo, undefined);
+      equal(fresh.unread, 0);
+      const sent: Json[] = [];
+      for (let i = 1; i <= 5; i++) sent.push(await say(writer, `m${i}`));
+      const read = await phone.request({ command: "read", room: "reading", id: sent[1].id });
+      deepEqual({ event: read.event, id: read.id }, { event: "read", id: sent[1].id });
+      equal(read.room, fresh.room);
+      const told = await laptop.next((e) => e.event === "read");
+      equal(told.id, sent[1].id);
+      const back = await laptop.request({ command: "read", room: "reading", id: sent[0].id });
+      equal(back.id, sent[1].id, "never back");
+      const bad = await phone.request({ command: "read", room: "reading", id: "not-an-id" });
+      equal(bad.code, "invalid_field");
+      const nowhere = await phone.request({
+        command: "read",
+        room: "no-such-room",
+        id: sent[0].id,
+      });
+      equal(nowhere.code, "no_such_room");
+      // A deleted message is not unread.
+      await writer.request({ command: "delete", target: sent[4].id });
 
-    await closeAll([phone, laptop]);
-    const again = await Client.connect(server.ws, { session, room: "reading" });
-    const joined = again.events.find((e) => e.event === "joined")!;
-    equal(joined.readUpTo, sent[1].id);
-    equal(joined.unread, 2, "m3 and m4 (m5 was deleted)");
-    // Someone who never read counts every message.
-    const newcomer = await Client.connect(server.ws, { name: "new", room: "reading" });
-    equal(newcomer.events.find((e) => e.event === "joined")!.unread, 4);
-    await closeAll([again, newcomer]);
-  } finally {
-    await closeAll([writer, phone, laptop]);
-    await server.close();
-  }
-});
+      await closeAll([phone, laptop]);
+      const again = await Client.connect(server.ws, { session, room: "reading" });
+      const joined = again.events.find((e) => e.event === "joined")!;
+      equal(joined.readUpTo, sent[1].id);
+      equal(joined.unread, 2, "m3 and m4 (m5 was deleted)");
+      // Someone who never read counts every message.
+      const newcomer = await Client.connect(server.ws, { name: "new", room: "reading" });
+      equal(newcomer.events.find((e) => e.event === "joined")!.unread, 4);
+      await closeAll([again, newcomer]);
+    } finally {
+      await closeAll([writer, phone, laptop]);
+      await server.close();
+    }
+  },
+);
 
 Deno.test("read state: a burst of reads is answered, stored as the highest, in two writes", async () => {
   // The real KV store, with its markRead calls counted; the first one is held until every read
@@ -206,40 +234,43 @@ Deno.test("read state: a burst of reads is answered, stored as the highest, in t
   }
 });
 
-Deno.test("search: case-insensitive and Unicode-aware, newest matches first by page, deleted messages never match", async () => {
-  const server = await startServer();
-  const alice = await Client.connect(server.ws, { name: "alice", room: "search" });
-  try {
-    const hits: Json[] = [];
-    hits.push(await say(alice, "Straße closed"));
-    await say(alice, "nothing to see");
-    hits.push(await say(alice, "STRASSE open again"));
-    const gone = await say(alice, "strasse secret");
-    hits.push(await say(alice, "the ΣΟΦΙΑ café is on strasse 5"));
-    await alice.request({ command: "delete", target: gone.id });
-    const q = encodeURIComponent("straße");
-    const all = await getJson(`${server.http}/rooms/search/messages?q=${q}`);
-    deepEqual((all.messages as Json[]).map((m) => m.id), hits.map((m) => m.id));
-    equal(all.more, false);
-    const page = await getJson(`${server.http}/rooms/search/messages?q=STRASSE&limit=2`);
-    deepEqual((page.messages as Json[]).map((m) => m.id), [hits[1].id, hits[2].id]);
-    equal(page.more, true);
-    const rest = await getJson(
-      `${server.http}/rooms/search/messages?q=STRASSE&limit=2&before=${hits[1].id}`,
-    );
-    deepEqual((rest.messages as Json[]).map((m) => m.id), [hits[0].id]);
-    const greek = await getJson(`${server.http}/rooms/search/messages?q=σοφια`);
-    deepEqual((greek.messages as Json[]).map((m) => m.id), [hits[2].id]);
-    const none = await getJson(`${server.http}/rooms/search/messages?q=secret`);
-    deepEqual(none.messages, [], "a deleted message never matches");
-    const empty = await fetch(`${server.http}/rooms/search/messages?q=%20`);
-    equal(empty.status, 400);
-    equal((await empty.json()).error, "invalid_field");
-  } finally {
-    await alice.close();
-    await server.close();
-  }
-});
+onEachStore(
+  "search: case-insensitive and Unicode-aware, newest matches first by page, deleted messages never match",
+  async (engine) => {
+    const server = await startServer(engine());
+    const alice = await Client.connect(server.ws, { name: "alice", room: "search" });
+    try {
+      const hits: Json[] = [];
+      hits.push(await say(alice, "Straße closed"));
+      await say(alice, "nothing to see");
+      hits.push(await say(alice, "STRASSE open again"));
+      const gone = await say(alice, "strasse secret");
+      hits.push(await say(alice, "the ΣΟΦΙΑ café is on strasse 5"));
+      await alice.request({ command: "delete", target: gone.id });
+      const q = encodeURIComponent("straße");
+      const all = await getJson(`${server.http}/rooms/search/messages?q=${q}`);
+      deepEqual((all.messages as Json[]).map((m) => m.id), hits.map((m) => m.id));
+      equal(all.more, false);
+      const page = await getJson(`${server.http}/rooms/search/messages?q=STRASSE&limit=2`);
+      deepEqual((page.messages as Json[]).map((m) => m.id), [hits[1].id, hits[2].id]);
+      equal(page.more, true);
+      const rest = await getJson(
+        `${server.http}/rooms/search/messages?q=STRASSE&limit=2&before=${hits[1].id}`,
+      );
+      deepEqual((rest.messages as Json[]).map((m) => m.id), [hits[0].id]);
+      const greek = await getJson(`${server.http}/rooms/search/messages?q=σοφια`);
+      deepEqual((greek.messages as Json[]).map((m) => m.id), [hits[2].id]);
+      const none = await getJson(`${server.http}/rooms/search/messages?q=secret`);
+      deepEqual(none.messages, [], "a deleted message never matches");
+      const empty = await fetch(`${server.http}/rooms/search/messages?q=%20`);
+      equal(empty.status, 400);
+      equal((await empty.json()).error, "invalid_field");
+    } finally {
+      await alice.close();
+      await server.close();
+    }
+  },
+);
 
 Deno.test("search: a scan budget bounds each request; `next` goes on where it stopped", async () => {
   const server = await startServer({ ratePerSecond: 10_000, rateBurst: 10_000 });
