@@ -236,7 +236,7 @@ onEachStore(
         equal((await ann.request({ command: "join", room: "club" })).code, "banned");
         equal(
           (await ann.request({ command: "broadcast", room: "club", message: "let me in" })).code,
-          "not_in_room",
+          "banned",
         );
         const forever = await owner.request({ command: "ban", room: "club", to: "bob" });
         equal(forever.event, "banned");

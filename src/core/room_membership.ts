@@ -304,7 +304,7 @@ export class RoomMembership {
    */
   roomOf(member: LocalMember, ref?: string): Room | Promise<never> {
     if (ref === undefined) return this.#onlyRoom(member);
-    return this.#memberRoom(member, ref) ?? this.#notInRoom(ref);
+    return this.#memberRoom(member, ref) ?? this.#notInRoom(member, ref);
   }
 
   /** A room the member may read: one of its own (its only one when `ref` is absent), or any. */
@@ -339,8 +339,14 @@ export class RoomMembership {
   }
 
   /** Rejects with `not_in_room` for an existing room, `no_such_room` otherwise. */
-  async #notInRoom(ref: string): Promise<never> {
+  /**
+   * Why a member cannot act in a room it is not in: `banned` while a ban holds (a banned member
+   * is told so, not asked to join), `room_forbidden` for a private room off its list, else
+   * `not_in_room`.
+   */
+  async #notInRoom(member: LocalMember, ref: string): Promise<never> {
     const room = await this.deps.resolveRoom(ref);
+    await this.deps.moderation.admit(room, member);
     throw new ChatError("not_in_room", `not in room '${room.name}'; join it first`);
   }
 
