@@ -1,0 +1,34 @@
+/**
+ * What every part of `deno task bench` shares: its flags and the size of a message.
+ *
+ * @module
+ */
+
+export const SMOKE = Deno.args.includes("--smoke");
+/** `--only <text>`: run only the servers whose name contains it (for profiling one). */
+export const ONLY = Deno.args.includes("--only")
+  ? Deno.args[Deno.args.indexOf("--only") + 1]
+  : undefined;
+/** `--window <n>`: messages each sender keeps in flight at saturation. */
+export const WINDOW = Number(
+  Deno.args.includes("--window") ? Deno.args[Deno.args.indexOf("--window") + 1] : 8,
+);
+/** Characters of message text: about a chat line. */
+export const PAYLOAD = 100;
+/**
+ * Relay frames are padded to the size of our `broadcast` event for the same text (ids, names,
+ * room and timestamp included), so that every server delivers the same bytes per delivery.
+ */
+export const RELAY_FRAME = JSON.stringify({
+  event: "broadcast",
+  room: "01KA0000000000000000000000",
+  id: "01KA0000000000000000000000",
+  member: "r12-3",
+  memberId: "01KA0000000000000000000000",
+  message: "x".repeat(PAYLOAD),
+  ts: Date.now(),
+}).length;
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Unrecorded load before each latency measurement. */
+export const WARMUP_MS = 1000;
