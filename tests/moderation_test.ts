@@ -7,6 +7,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { ChatService } from "../src/transport/grpc/gen/chat_v1/chat_pb.ts";
 import { issueToken } from "../src/transport/tokens.ts";
+import { moderationMatrix } from "./_moderation_matrix.ts";
 import { MemoryStore } from "../src/engines/memory/memory_store.ts";
 import type { ChatOptions } from "../src/mod.ts";
 import {
@@ -21,7 +22,14 @@ import {
 } from "./_helpers.ts";
 
 const SECRET = "moderation-secret";
-const FAST = { jwtSecret: SECRET, ratePerSecond: 1000, rateBurst: 1000 };
+const FAST = {
+  jwtSecret: SECRET,
+  ratePerSecond: 1000,
+  rateBurst: 1000,
+  maxConnectionsPerAddress: 100,
+  joinRatePerSecond: 1000,
+  joinBurst: 1000,
+};
 
 /** A token for `name` (its subject), with `admin: true` when asked. */
 const tokenOf = (name: string, admin = false) => issueToken(SECRET, name, { admin });
@@ -443,3 +451,8 @@ Deno.test("without tokens, the session is the identity: a private room over HTTP
     await server.close();
   }
 });
+
+onEachStore(
+  "the matrix: owner, moderator, member, outsider and admin against every command and every read path of a private room",
+  (engine) => withServer(engine, (server) => moderationMatrix(server, SECRET)),
+);
