@@ -6,8 +6,19 @@ import { issueToken } from "../src/transport/tokens.ts";
 import { Client, closeAll, type Json } from "./_helpers.ts";
 
 /**
- * Runs the matrix on `server` (tokens signed with `secret`; at least 16 connections per address
- * and a fast join rate allowed).
+ * The limits a matrix server needs: many sockets from one address, and joins and messages as
+ * fast as the test goes.
+ */
+export const MATRIX_LIMITS = {
+  ratePerSecond: 1000,
+  rateBurst: 1000,
+  maxConnectionsPerAddress: 100,
+  joinRatePerSecond: 1000,
+  joinBurst: 1000,
+};
+
+/**
+ * Runs the matrix on `server` (tokens signed with `secret`; started with {@link MATRIX_LIMITS}).
  */
 export async function moderationMatrix(
   server: { ws: string; http: string },

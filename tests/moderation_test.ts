@@ -7,7 +7,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { ChatService } from "../src/transport/grpc/gen/chat_v1/chat_pb.ts";
 import { issueToken } from "../src/transport/tokens.ts";
-import { moderationMatrix } from "./_moderation_matrix.ts";
+import { MATRIX_LIMITS, moderationMatrix } from "./_moderation_matrix.ts";
 import { MemoryStore } from "../src/engines/memory/memory_store.ts";
 import type { ChatOptions } from "../src/mod.ts";
 import {
@@ -22,14 +22,7 @@ import {
 } from "./_helpers.ts";
 
 const SECRET = "moderation-secret";
-const FAST = {
-  jwtSecret: SECRET,
-  ratePerSecond: 1000,
-  rateBurst: 1000,
-  maxConnectionsPerAddress: 100,
-  joinRatePerSecond: 1000,
-  joinBurst: 1000,
-};
+const FAST = { jwtSecret: SECRET, ...MATRIX_LIMITS };
 
 /** A token for `name` (its subject), with `admin: true` when asked. */
 const tokenOf = (name: string, admin = false) => issueToken(SECRET, name, { admin });

@@ -2,7 +2,7 @@
 // and every read path of a private room) on a server whose store, bus and name claims are on a
 // real redis-server.
 import { startServer } from "../_helpers.ts";
-import { moderationMatrix } from "../_moderation_matrix.ts";
+import { MATRIX_LIMITS, moderationMatrix } from "../_moderation_matrix.ts";
 import { startRedis } from "./_redis.ts";
 
 const SECRET = "redis-matrix-secret";
@@ -12,11 +12,7 @@ Deno.test("the moderation matrix on the Redis engine", async () => {
   const server = await startServer({
     redisUrl: redis.url,
     jwtSecret: SECRET,
-    ratePerSecond: 1000,
-    rateBurst: 1000,
-    maxConnectionsPerAddress: 100,
-    joinRatePerSecond: 1000,
-    joinBurst: 1000,
+    ...MATRIX_LIMITS,
   });
   try {
     await moderationMatrix(server, SECRET);
