@@ -425,6 +425,15 @@ Deno.test("browser: at phone width there is no horizontal scroll; the main view 
     await ana.page.locator("#messages li", { hasText: "the team" }).locator(
       ".edited",
     ).waitFor();
+    // A reply that names ana: the quote above it, the mention, the count on the first message.
+    const question = ben.page.locator("#messages li", { hasText: "Morning!" });
+    await question.hover();
+    await question.getByRole("button", { name: "Reply" }).click();
+    await send(ben.page, "@ana and the thread view works too");
+    await ana.page.locator("#messages li.mentioned", { hasText: "thread view" })
+      .locator("button.quote").waitFor();
+    await ana.page.locator("#messages li", { hasText: "Morning!" })
+      .getByRole("button", { name: "1 reply" }).waitFor();
     // The room list (refreshed every 5 s) shows both rooms with their counts.
     await ana.page.locator("#all-rooms button", { hasText: "design" }).waitFor({
       timeout: 10_000,
