@@ -67,7 +67,7 @@ Deno.test("descriptor exhaustion never kills the server: it logs one line, liste
   }
 });
 
-Deno.test("under start:parallel, descriptor exhaustion ends deno serve, and the supervisor starts it again", async () => {
+Deno.test("under start:parallel, descriptor exhaustion never leaves the chat down: deno serve stops accepting or ends (and the supervisor starts it again), and serves once descriptors free up", async () => {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "chat-fd-" });
   const { child, output, reading } = underLimit(
@@ -85,9 +85,16 @@ Deno.test("under start:parallel, descriptor exhaustion ends deno serve, and the 
   try {
     await listening(port);
     sockets = await halfOpen(port, 400);
+    // Out of descriptors, deno serve either stops accepting for a while (a connection is refused:
+    // fewer than 400 got in) or ends, and the supervisor logs a restart. Which one happens is up
+    // to the runtime; both must end with the chat serving again.
+    if (sockets.length === 400) {
+      await eventually(() => output.join("").includes('"server_restarted"'), "a restart", 20_000);
+    }
     for (const socket of sockets.splice(0)) socket.close();
-    await eventually(() => output.join("").includes('"server_restarted"'), "a restart", 20_000);
     await listening(port);
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    assert.equal(await health.text(), "ok");
   } finally {
     for (const socket of sockets) socket.close();
     child.kill("SIGTERM");
