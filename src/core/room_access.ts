@@ -164,45 +164,37 @@ export function applyAccess(
     member: target.name,
     memberId: target.memberId,
   };
-  const who = target.memberId;
+  const event = eventOf(change, base);
+  // The state moves by the event, exactly as every node that hears it moves its copy.
+  return { access: followAccess(access, event), event };
+}
+
+/** The event a moderation action stores, on the log position and names `base` gives. */
+function eventOf(
+  change: AccessChange,
+  base: Omit<ModerationEvent, "event" | "name" | "to" | "role" | "until">,
+): ModerationEvent {
   switch (change.action) {
-    case "invite": {
-      const invited = access.invited ?? [];
-      return {
-        access: invited.includes(who) ? access : { ...access, invited: [...invited, who] },
-        event: { event: "invited", ...base, name: room.name, to: who },
-      };
-    }
-    case "role": {
-      const role = change.role ?? "member";
-      const { [who]: _, ...others } = access.roles ?? {};
-      const roles = role === "moderator" ? { ...others, [who]: "moderator" as const } : others;
-      return { access: { ...access, roles }, event: { event: "role", ...base, role } };
-    }
+    case "invite":
+      return { event: "invited", ...base, name: change.room.name, to: change.target.memberId };
+    case "role":
+      return { event: "role", ...base, role: change.role ?? "member" };
     case "kick":
-      return { access, event: { event: "kicked", ...base } };
-    case "ban": {
-      const bans = { ...access.bans, [who]: change.until ?? 0 };
-      const event = change.until === undefined
-        ? { event: "banned" as const, ...base }
-        : { event: "banned" as const, ...base, until: change.until };
-      return { access: { ...access, bans }, event };
-    }
-    case "unban": {
-      const { [who]: _, ...bans } = access.bans ?? {};
-      return { access: { ...access, bans }, event: { event: "unbanned", ...base } };
-    }
-    case "mute": {
-      const until = change.until ?? 0;
-      const mutes = { ...access.mutes, [who]: until };
-      return { access: { ...access, mutes }, event: { event: "muted", ...base, until } };
-    }
+      return { event: "kicked", ...base };
+    case "ban":
+      return change.until === undefined
+        ? { event: "banned", ...base }
+        : { event: "banned", ...base, until: change.until };
+    case "unban":
+      return { event: "unbanned", ...base };
+    case "mute":
+      return { event: "muted", ...base, until: change.until ?? 0 };
   }
 }
 
 /**
- * The access a node keeps for a room after hearing one of its moderation events (the same
- * change the store made, so that a node's cache follows the log without reading the store).
+ * A room's access after one of its moderation events: how the store moves it (in the commit
+ * that stores the event) and how a node moves its copy when it hears the event.
  */
 export function followAccess(access: RoomAccess, event: ModerationEvent): RoomAccess {
   const who = event.memberId;
