@@ -26,11 +26,18 @@ export interface FeedEntry {
   readonly ack?: Acknowledgement;
 }
 
-/** The feed entry of a stored event (a message or a change), as committed or read back. */
+/**
+ * Whose write a stored event was (its acknowledgement may be on the way to that member): the
+ * author, or a moderation's actor (`by`), not the member it is about.
+ */
+export function writerOf(entry: LogEntry): string {
+  return ("by" in entry && entry.by !== undefined ? entry.by : entry.memberId) ?? "";
+}
+
+/** The feed entry of a stored event (message, change, moderation), as committed or read back. */
 export function storedEntry(entry: LogEntry, ack?: Acknowledgement): FeedEntry {
   const id = logIdOf(entry);
-  // Whose write it was (its acknowledgement may be on the way): a moderation's actor, not its target.
-  const memberId = ("by" in entry && entry.by !== undefined ? entry.by : entry.memberId) ?? "";
+  const memberId = writerOf(entry);
   return { seq: entry.seq, id, memberId, out: { event: entry, seq: entry.seq, id }, ack };
 }
 

@@ -1,5 +1,6 @@
 import type { Bus, BusHandler, BusMessage, GapHandler } from "../../core/bus.ts";
 import { logIdOf } from "../../core/message_changes.ts";
+import { writerOf } from "../../core/room_feed.ts";
 import { roomTopic, storedNodeMessage } from "../../core/room_feeds.ts";
 import type { ChangeEvent, ChatMessage, Logger, ModerationEvent } from "../../core/types.ts";
 import { duplicateRedis, type RedisClient } from "./redis_client.ts";
@@ -87,12 +88,7 @@ export class RedisBus implements Bus {
       payload: (room: string, entry: ChatMessage | ChangeEvent | ModerationEvent, text: string) => {
         const message = storedNodeMessage(
           room,
-          {
-            seq: entry.seq,
-            id: logIdOf(entry),
-            // Whose write it was: a moderation's actor, not its target.
-            memberId: "by" in entry && entry.by !== undefined ? entry.by : entry.memberId,
-          },
+          { seq: entry.seq, id: logIdOf(entry), memberId: writerOf(entry) },
           text,
         );
         const envelope: Envelope = { from: this.#node, m: message };
