@@ -97,13 +97,14 @@ export class Moderation {
 
   /**
    * Lets a member into a room, or refuses: `room_forbidden` (a private room it is not on the list
-   * of), `banned`. Resolves with its role there.
+   * of), `banned`. Resolves with its role there. With `entering` (a join), the room's access is
+   * kept here from now on, until its last member here leaves ({@link forget}).
    */
-  async admit(room: Room, member: Viewer): Promise<Role> {
+  async admit(room: Room, member: Viewer, entering = true): Promise<Role> {
     const access = await this.deps.store.roomAccess(room.id);
-    this.#access.set(room.id, access);
     const refusal = entryRefusal(room, access, member, this.deps.clock());
     if (refusal) throw refusal;
+    if (entering) this.#access.set(room.id, access);
     return roleOf(room, access, member);
   }
 
@@ -149,7 +150,7 @@ export class Moderation {
     }
   }
 
-  /** Forgets a room nobody here is in any more. */
+  /** Forgets the access of a room nobody here is in any more. */
   forget(room: string): void {
     this.#access.delete(room);
   }

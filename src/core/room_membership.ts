@@ -346,7 +346,7 @@ export class RoomMembership {
    */
   async #notInRoom(member: LocalMember, ref: string): Promise<never> {
     const room = await this.deps.resolveRoom(ref);
-    await this.deps.moderation.admit(room, member);
+    await this.deps.moderation.admit(room, member, false);
     throw new ChatError("not_in_room", `not in room '${room.name}'; join it first`);
   }
 
@@ -378,7 +378,10 @@ export class RoomMembership {
     const seq = this.deps.feeds.get(room)?.position.seq ?? 0;
     member.rooms.delete(room);
     member.openGate(room);
-    if (this.deps.locals.exit(member, room)) this.deps.feeds.close(room);
+    if (this.deps.locals.exit(member, room)) {
+      this.deps.feeds.close(room);
+      this.deps.moderation.forget(room);
+    }
     this.#announceChanges(this.deps.presence.leave(member.id, room), member);
     this.deps.sync.announce({ t: "leave", id: member.id, room, ...(seq > 0 ? { seq } : {}) });
   }
