@@ -6,6 +6,7 @@
  * @module
  */
 import { freePort, healthNode } from "./loopback.ts";
+import { startCluster } from "./redis_cluster.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** A path inside the repository. */
@@ -37,6 +38,8 @@ export interface Server {
   /** One port per process (clients are spread over them). */
   readonly ports: number[];
   readonly pids: number[];
+  /** The processes it stands on (its Redis servers), whose CPU is part of its cost. */
+  readonly backendPids: number[];
   stop(): Promise<void>;
 }
 
@@ -47,12 +50,16 @@ export interface ServerSpec {
   readonly isolates?: number;
   /** Processes, each on its own port (default 1). */
   readonly processes?: number;
-  /** Whether it runs on a Redis (a fresh `redis-server` per start; skipped when none is installed). */
-  readonly redis?: boolean;
+  /**
+   * Whether it runs on a Redis: a fresh `redis-server` per start (`one`), or a fresh Redis
+   * Cluster of 3 masters (`cluster`); skipped when none is installed.
+   */
+  readonly redis?: "one" | "cluster";
+  /** Starts one process; `redis` is the Redis URL, or the cluster's seeds. */
   start(
     port: number,
     dir: string,
-    redisUrl: string,
+    redis: string,
   ): Deno.ChildProcess | Promise<Deno.ChildProcess>;
 }
 
@@ -131,7 +138,7 @@ export async function haveRedis(): Promise<boolean> {
 }
 
 /** A fresh redis-server on a free port, without persistence; resolves once it answers. */
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+async function startRedis(): Promise<{ url: string; pids: number[]; stop(): Promise<void> }> {
   const port = freePort();
   const child = new Deno.Command("redis-server", {
     args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -150,6 +157,7 @@ async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   }
   return {
     url: `redis://127.0.0.1:${port}/0`,
+    pids: [child.pid],
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;
@@ -221,12 +229,26 @@ export const SPECS: ServerSpec[] = [
     name: "ours (2 processes + Redis)",
     kind: "ours",
     processes: 2,
-    redis: true,
+    redis: "one",
     start: (port, _dir, redisUrl) =>
       spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
         ...OURS_ENV,
         PORT: String(port),
         CHAT_REDIS_URL: redisUrl,
+      }),
+  },
+  {
+    // The same two processes on a Redis Cluster of 3 masters (no replicas: the cost of sharding,
+    // not of replication), rooms spread over the masters' slots.
+    name: "ours (2 processes + Redis Cluster, 3 masters)",
+    kind: "ours",
+    processes: 2,
+    redis: "cluster",
+    start: (port, _dir, seeds) =>
+      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+        ...OURS_ENV,
+        PORT: String(port),
+        CHAT_REDIS_CLUSTER: seeds,
       }),
   },
   {
@@ -259,13 +281,21 @@ export const SPECS: ServerSpec[] = [
     name: "peer (Socket.IO 4 + Redis streams, 2 processes)",
     kind: "socketio",
     processes: 2,
-    redis: true,
+    redis: "one",
     start: (port, _dir, redisUrl) => socketIo(port, redisUrl),
   },
 ];
 
 export async function startServer(spec: ServerSpec, dir: string): Promise<Server> {
-  const redis = spec.redis ? await startRedis() : undefined;
+  const redis = spec.redis === "one"
+    ? await startRedis()
+    : spec.redis === "cluster"
+    ? await startCluster({ replicas: 0 }).then((c) => ({
+      url: c.seeds,
+      pids: c.nodes.map((n) => n.pid),
+      stop: () => c.close(),
+    }))
+    : undefined;
   const ports = Array.from({ length: spec.processes ?? 1 }, () => freePort());
   const children = await Promise.all(ports.map((port) => spec.start(port, dir, redis?.url ?? "")));
   const stop = async () => {
@@ -312,6 +342,7 @@ export async function startServer(spec: ServerSpec, dir: string): Promise<Server
     kind: spec.kind,
     ports,
     pids: children.map((c) => c.pid),
+    backendPids: redis?.pids ?? [],
     stop,
   };
 }

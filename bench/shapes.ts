@@ -9,8 +9,11 @@
  * message costs on Deno Deploy, and how many machines a chat needs.
  *
  * Flags: `--seconds N` (measured window, default 4), `--only <text>` (servers whose name has it),
- * `--smoke` (1 s, small shapes: that it runs), `--shape 100x10` (that shape only), `--reads` (ours only: every member also says where
- * it stopped reading, once a second, as the web client does: what read state costs).
+ * `--smoke` (1 s, small shapes: that it runs), `--shape 100x10` (that shape only), `--reads` (ours
+ * only: every member also says where it stopped reading, once a second, as the web client does:
+ * what read state costs), `--redis` (instead: ours as 2 processes on one Redis and on a Redis
+ * Cluster of 3 masters, 100 × 10 and 1 × 200, clients spread over both processes, unpinned — a
+ * cluster is many processes — and the CPU per message counting the Redis servers too).
  *
  * @module
  */
@@ -32,11 +35,14 @@ const ONLY = flag("--only");
 const READS = Deno.args.includes("--reads");
 /** With `--reads`: how often each member says where it stopped reading. */
 const READ_EVERY_MS = 1000;
-const SERVERS = ["ours (KV file)", "floor (Deno relay)", "peer (Node ws)", "peer (Socket.IO 4)"];
+const REDIS = Deno.args.includes("--redis");
+const SERVERS = REDIS
+  ? ["ours (2 processes + Redis)", "ours (2 processes + Redis Cluster, 3 masters)"]
+  : ["ours (KV file)", "floor (Deno relay)", "peer (Node ws)", "peer (Socket.IO 4)"];
 const SHAPE = flag("--shape"); // e.g. 100x10: that shape only
 const SHAPES = (SMOKE ? [{ rooms: 4, size: 5, window: 4 }] : [
   { rooms: 100, size: 10, window: 8 },
-  { rooms: 4, size: 100, window: 16 },
+  ...(REDIS ? [] : [{ rooms: 4, size: 100, window: 16 }]),
   { rooms: 1, size: 200, window: 32 },
 ]).filter((s) => SHAPE === undefined || SHAPE === `${s.rooms}x${s.size}`);
 /** The text of each message: about a chat line. */
@@ -199,7 +205,10 @@ async function measureShape(
       { length: shape.size },
       (_, i) => new ShapeClient(server.kind, `s${tag}r${r}m${i}`),
     );
-    await Promise.all(room.map((c) => c.open(server.ports[0], `shape-${tag}-${r}`)));
+    // Members alternate between the server's processes (one port each).
+    await Promise.all(
+      room.map((c, i) => c.open(server.ports[i % server.ports.length], `shape-${tag}-${r}`)),
+    );
     if (READS && server.kind === "ours") {
       for (const c of room) c.startReads();
     }
@@ -215,13 +224,16 @@ async function measureShape(
   }
   await sleep(SMOKE ? 200 : 1000); // warm up
   const received0 = all.reduce((n, c) => n + c.received, 0);
-  const cpu0 = await cpuSeconds(server.pids[0]);
+  const everyPid = [...server.pids, ...server.backendPids];
+  const cpuOfAll = async () =>
+    (await Promise.all(everyPid.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+  const cpu0 = await cpuOfAll();
   const own0 = await cpuSeconds(Deno.pid);
   for (const c of all) c.latencies.length = 0;
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
   const received = all.reduce((n, c) => n + c.received, 0) - received0;
-  const cpu = await cpuSeconds(server.pids[0]) - cpu0;
+  const cpu = await cpuOfAll() - cpu0;
   const own = await cpuSeconds(Deno.pid) - own0;
   const elapsed = (performance.now() - t0) / 1000;
   for (const sender of senders) sender.window = 0;
@@ -251,6 +263,8 @@ function table(figures: Figure[], pinned: boolean): string {
   const lines = [
     pinned
       ? "Servers pinned to core 0, the load generator to core 1 (`taskset`)."
+      : REDIS
+      ? "Not pinned: 2 chat processes, Redis and the load generator share the cores; CPU per message counts the chat processes and Redis."
       : "Not pinned (`taskset` not found: apt-get install util-linux): figures share the cores.",
     "Each cell: deliveries/s, the server's CPU per message, and (how busy the server's core / the load generator's core was).",
     "",
@@ -287,7 +301,7 @@ function table(figures: Figure[], pinned: boolean): string {
 async function main(): Promise<void> {
   // (Once pinned, this process sees one core: it was checked before the re-run.)
   const pinned = Deno.env.get("BENCH_PINNED") === "1" ||
-    (await haveTaskset() && navigator.hardwareConcurrency >= 2);
+    (!REDIS && await haveTaskset() && navigator.hardwareConcurrency >= 2);
   // The generator itself moves to core 1 (re-run under taskset), the servers go to core 0.
   if (pinned && !Deno.env.get("BENCH_PINNED")) {
     const again = await new Deno.Command("taskset", {
@@ -308,6 +322,7 @@ async function main(): Promise<void> {
     Deno.exit(again.code);
   }
   if (pinned) pinServers("0");
+  else if (REDIS) console.error("bench: --redis: processes and Redis share the cores, unpinned");
   else console.error("bench: taskset not found; the figures are not pinned to cores");
   const dir = await Deno.makeTempDir({ prefix: "chat-shapes-" });
   const figures: Figure[] = [];

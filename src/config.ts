@@ -97,6 +97,19 @@ export interface Settings {
   /** `CHAT_REDIS_CONNECT_TIMEOUT_MS`: how long a starting server waits for Redis before it exits. */
   readonly redisConnectTimeoutMs: number;
   /**
+   * `CHAT_REDIS_CLUSTER`: comma-separated `host:port` seeds of a Redis Cluster, instead of
+   * `CHAT_REDIS_URL`: the same engine, each room in its slot, its events on sharded pub/sub.
+   * Empty: no cluster.
+   */
+  readonly redisCluster: readonly string[];
+  /**
+   * `CHAT_REDIS_WAIT_REPLICAS`: replicas that must have each append before it is acknowledged
+   * (`WAIT`), so that a failover loses nothing acknowledged. 0: do not wait.
+   */
+  readonly redisWaitReplicas: number;
+  /** `CHAT_REDIS_WAIT_TIMEOUT_MS`: how long an append waits for them before it fails. */
+  readonly redisWaitTimeoutMs: number;
+  /**
    * `CHAT_LARGE_ROOM`: members above which a room is large: joins and leaves go out as
    * `presence_diff` events, and `joined`/`list` give a page of names with the count.
    */
@@ -175,6 +188,9 @@ export const DEFAULT_SETTINGS: Settings = {
   redisUrl: "",
   redisPrefix: "chat",
   redisConnectTimeoutMs: 10_000,
+  redisCluster: [],
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: 1000,
   largeRoom: 100,
   presenceDiffMs: 50,
   oversizeBanSeconds: 0,
@@ -208,6 +224,23 @@ function redisUrl(env: Env): string {
     throw new SettingsError(`CHAT_REDIS_URL must start with redis:// or rediss://, got '${raw}'`);
   }
   return raw;
+}
+
+/** `CHAT_REDIS_CLUSTER`: `host:port` seeds; not together with `CHAT_REDIS_URL`. */
+function redisCluster(env: Env): string[] {
+  const seeds = list(env, "CHAT_REDIS_CLUSTER");
+  for (const seed of seeds) {
+    const match = /^(.+):(\d+)$/.exec(seed);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      throw new SettingsError(
+        `CHAT_REDIS_CLUSTER must list host:port seeds such as 10.0.0.1:7000,10.0.0.2:7000, got '${seed}'`,
+      );
+    }
+  }
+  if (seeds.length > 0 && (env.get("CHAT_REDIS_URL")?.trim() ?? "") !== "") {
+    throw new SettingsError("set CHAT_REDIS_URL or CHAT_REDIS_CLUSTER, not both");
+  }
+  return seeds;
 }
 
 /** `CHAT_JWKS_URL`: an http(s) URL (a `file:` one for local keys), or empty. */
@@ -363,6 +396,9 @@ export function loadSettings(env: Env = Deno.env): Settings {
       d.redisConnectTimeoutMs,
       1,
     ),
+    redisCluster: redisCluster(env),
+    redisWaitReplicas: integer(env, "CHAT_REDIS_WAIT_REPLICAS", d.redisWaitReplicas, 0),
+    redisWaitTimeoutMs: integer(env, "CHAT_REDIS_WAIT_TIMEOUT_MS", d.redisWaitTimeoutMs, 1),
     largeRoom: integer(env, "CHAT_LARGE_ROOM", d.largeRoom, 1),
     presenceDiffMs: integer(env, "CHAT_PRESENCE_DIFF_MS", d.presenceDiffMs, 1),
     oversizeBanSeconds: integer(env, "CHAT_OVERSIZE_BAN_S", d.oversizeBanSeconds, 0),

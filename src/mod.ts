@@ -223,7 +223,7 @@ export interface Chat {
 }
 
 /**
- * Chooses the engine (the only place that does): Redis when `CHAT_REDIS_URL` is set and no store
+ * Chooses the engine (the only place that does): Redis when `CHAT_REDIS_URL` or `CHAT_REDIS_CLUSTER` is set and no store
  * or bus is given, else Deno KV with the bus named by `busKind` (see `engines/`).
  */
 function openEngines(
@@ -231,7 +231,8 @@ function openEngines(
   given: { store?: Store; bus?: Bus },
   context: EngineContext,
 ): Promise<Engines> {
-  if (settings.redisUrl && !given.store && !given.bus) return openRedisEngine(context);
+  const onRedis = settings.redisUrl !== "" || settings.redisCluster.length > 0;
+  if (onRedis && !given.store && !given.bus) return openRedisEngine(context);
   return openKvEngine(context, given);
 }
 

@@ -27,6 +27,16 @@ Deno.test("variables override the defaults", () => {
   assert.equal(loadSettings(env({ CHAT_GRPC_PORT: "50051" })).grpcPort, 50051);
   assert.equal(loadSettings(env({})).grpcPort, undefined, "no gRPC port unless asked");
   assert.equal(settings.redisPrefix, "team");
+  const cluster = loadSettings(env({
+    CHAT_REDIS_CLUSTER: "10.0.0.1:7000, redis-b:7001",
+    CHAT_REDIS_WAIT_REPLICAS: "1",
+    CHAT_REDIS_WAIT_TIMEOUT_MS: "250",
+  }));
+  assert.deepEqual(cluster.redisCluster, ["10.0.0.1:7000", "redis-b:7001"]);
+  assert.equal(cluster.redisWaitReplicas, 1);
+  assert.equal(cluster.redisWaitTimeoutMs, 250);
+  assert.deepEqual(settings.redisCluster, [], "no cluster unless asked");
+  assert.equal(settings.redisWaitReplicas, 0, "no waiting for replicas unless asked");
   assert.equal(settings.port, 9000);
   assert.equal(settings.hostname, "127.0.0.1");
   assert.equal(settings.kvPath, ":memory:");
@@ -74,6 +84,18 @@ Deno.test("a bad value is refused with a message naming the variable and the val
     [
       { CHAT_REDIS_URL: "not a url" },
       /CHAT_REDIS_URL must be a URL such as redis:\/\/127.0.0.1:6379\/0/,
+    ],
+    [
+      { CHAT_REDIS_CLUSTER: "10.0.0.1" },
+      /CHAT_REDIS_CLUSTER must list host:port seeds such as 10.0.0.1:7000,10.0.0.2:7000, got '10.0.0.1'/,
+    ],
+    [
+      { CHAT_REDIS_CLUSTER: "a:1", CHAT_REDIS_URL: "redis://a:1" },
+      /set CHAT_REDIS_URL or CHAT_REDIS_CLUSTER, not both/,
+    ],
+    [
+      { CHAT_REDIS_WAIT_REPLICAS: "-1" },
+      /CHAT_REDIS_WAIT_REPLICAS must be a non-negative integer, got '-1'/,
     ],
     [
       { CHAT_HEARTBEAT_MS: "1000", CHAT_PRESENCE_TIMEOUT_MS: "1500" },

@@ -1,44 +1,96 @@
-// The Store and Bus contract suites, unchanged, against a real Redis.
+// The Store and Bus contract suites, unchanged, against a real Redis and a real Redis Cluster
+// (3 masters, 3 replicas), through the links the engine uses in production. The cluster takes
+// seconds to form, so one serves every case (each case has its own key prefix) and the last test
+// of this file stops it.
+import { equal } from "node:assert/strict";
+import { keySlot } from "../../src/engines/redis/cluster_slots.ts";
 import { RedisBus } from "../../src/engines/redis/redis_bus.ts";
-import { closeRedis, openRedis, type RedisClient } from "../../src/engines/redis/redis_client.ts";
 import { RedisKeys } from "../../src/engines/redis/redis_keys.ts";
+import { ClusterLink, type RedisLink, SingleLink } from "../../src/engines/redis/redis_link.ts";
 import { RedisStore } from "../../src/engines/redis/redis_store.ts";
 import { busContract } from "../bus_contract.ts";
 import { storeContract } from "../store_contract.ts";
+import { startCluster } from "./_cluster.ts";
 import { startRedis } from "./_redis.ts";
 
-storeContract("RedisStore (two clients on one Redis)", async (retention, clock) => {
-  const redis = await startRedis();
-  const keys = new RedisKeys(`contract-${crypto.randomUUID()}`);
-  const clients: RedisClient[] = [];
-  const open = async () => {
-    const client = await openRedis(redis.url, "test");
-    clients.push(client);
-    return new RedisStore(client, { retention, clock: clock.read, keys });
-  };
-  return {
-    store: await open(),
-    another: open,
-    cleanup: async () => {
-      for (const client of clients) await closeRedis(client);
-      await redis.close();
-    },
-  };
-}, { handles: true });
+/** Where the suites run: a way to open a link, and what to stop afterwards. */
+interface Place {
+  link(): Promise<RedisLink>;
+  close(): Promise<void>;
+}
 
-busContract("RedisBus", async () => {
+async function oneRedis(): Promise<Place> {
   const redis = await startRedis();
-  const keys = new RedisKeys(`contract-${crypto.randomUUID()}`);
-  const clients: RedisClient[] = [];
-  return {
-    make: async (nodeId) => {
-      const client = await openRedis(redis.url, "test");
-      clients.push(client);
-      return await RedisBus.open(client, { nodeId, keys });
-    },
-    cleanup: async () => {
-      for (const client of clients) await closeRedis(client);
-      await redis.close();
-    },
-  };
+  return { link: () => SingleLink.open(redis.url), close: () => redis.close() };
+}
+
+const cluster = await startCluster();
+
+function aCluster(): Promise<Place> {
+  const seeds = cluster.seeds.split(",");
+  return Promise.resolve({ link: () => ClusterLink.open(seeds), close: () => Promise.resolve() });
+}
+
+for (
+  const [name, place, spread] of [["one Redis", oneRedis, 1], [
+    "a Redis Cluster",
+    aCluster,
+    8,
+  ]] as const
+) {
+  storeContract(`RedisStore (two links to ${name})`, async (retention, clock) => {
+    const at = await place();
+    const keys = new RedisKeys(`contract-${crypto.randomUUID()}`);
+    const links: RedisLink[] = [];
+    const open = async () => {
+      const link = await at.link();
+      links.push(link);
+      return new RedisStore(link, { retention, clock: clock.read, keys });
+    };
+    return {
+      store: await open(),
+      another: open,
+      cleanup: async () => {
+        for (const link of links) await link.close();
+        await at.close();
+      },
+    };
+  }, { handles: true });
+
+  busContract(`RedisBus on ${name}`, async () => {
+    const at = await place();
+    const keys = new RedisKeys(`contract-${crypto.randomUUID()}`);
+    const links: RedisLink[] = [];
+    return {
+      make: async (nodeId) => {
+        const link = await at.link();
+        links.push(link);
+        return await RedisBus.open(link, { nodeId, keys, spread });
+      },
+      cleanup: async () => {
+        for (const link of links) await link.close();
+        await at.close();
+      },
+    };
+  });
+}
+
+Deno.test("keySlot agrees with CLUSTER KEYSLOT of a live cluster, hash-tag edge cases included", async () => {
+  const keys = [
+    "foo",
+    "chat:{r:01M8SZ1WPR0XT1WK2CR3248BNN}:head",
+    "chat:{bus:presence:3}",
+    "foo{}{bar}",
+    "foo{{bar}}zap",
+    "foo{bar",
+    "{}",
+    "é{ü}",
+    ...Array.from({ length: 50 }, () => crypto.randomUUID()),
+  ];
+  const port = cluster.nodes[0].port;
+  for (const key of keys) {
+    equal(keySlot(key), Number((await cluster.cli(port, "CLUSTER", "KEYSLOT", key)).trim()), key);
+  }
 });
+
+Deno.test("(the shared cluster stops)", () => cluster.close());

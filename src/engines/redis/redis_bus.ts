@@ -1,9 +1,10 @@
 import type { Bus, BusHandler, BusMessage, GapHandler } from "../../core/bus.ts";
 import { logIdOf } from "../../core/message_changes.ts";
 import { writerOf } from "../../core/room_feed.ts";
-import { roomTopic, storedNodeMessage } from "../../core/room_feeds.ts";
+import { roomOfTopic, roomTopic, storedNodeMessage } from "../../core/room_feeds.ts";
 import type { ChangeEvent, ChatMessage, Logger, ModerationEvent } from "../../core/types.ts";
-import { duplicateRedis, type RedisClient } from "./redis_client.ts";
+import type { RedisLink } from "./redis_link.ts";
+import type { RedisSubscriber } from "./redis_subscriber.ts";
 import { RedisKeys } from "./redis_keys.ts";
 import type { Announce } from "./redis_store.ts";
 
@@ -16,8 +17,10 @@ interface Envelope {
 
 interface Subscription {
   readonly handlers: Set<{ handler: BusHandler; onGap?: GapHandler }>;
-  /** The last number seen from each publisher. */
-  readonly seen: Map<string, number>;
+  /** The topic's channels (more than one when the topic is spread over a cluster's shards). */
+  readonly channels: readonly string[];
+  /** The last number seen from each publisher, per channel. */
+  readonly seen: Map<string, Map<string, number>>;
 }
 
 /** Settings of a {@link RedisBus}. */
@@ -26,6 +29,12 @@ export interface RedisBusOptions {
   readonly nodeId: string;
   /** The key layout (its prefix names the channels). */
   readonly keys?: RedisKeys;
+  /**
+   * How many channels a topic other than a room's is spread over (1 on one Redis). On a Cluster,
+   * each node publishes on one of them (picked by its id) and listens to all, so that the nodes'
+   * heartbeats and presence do not all go through one shard.
+   */
+  readonly spread?: number;
   /** Structured log lines. */
   readonly log?: Logger;
   /**
@@ -43,39 +52,59 @@ function isEnvelope(value: unknown): value is Envelope {
 }
 
 /**
- * A bus over Redis pub/sub: one channel per topic, one subscriber connection per node. Pub/sub
- * delivers at most once, in order per connection, and loses what is published while a subscriber
- * is disconnected. So each node numbers what it publishes per topic, and a subscriber that sees a
- * number jump reports a gap; and when the subscriber connection comes back (node-redis resubscribes
- * before it says `ready`), every subscription reports a gap, so that rooms repair from the store
- * and presence asks for a full sync.
+ * A bus over Redis pub/sub (sharded pub/sub on a Cluster): one channel per topic, one subscriber
+ * per node. Pub/sub delivers at most once, in order per connection, and loses what is published
+ * while a subscriber is disconnected. So each node numbers what it publishes per topic, and a
+ * subscriber that sees a number jump reports a gap; and when the subscriber says a channel may
+ * have lost messages (a reconnection, a failover, a moved slot), every handler of its topic is
+ * told, so that rooms repair from the store and presence asks for a full sync.
  */
 export class RedisBus implements Bus {
-  readonly #pub: RedisClient;
-  readonly #sub: RedisClient;
+  readonly #link: RedisLink;
+  readonly #sub: RedisSubscriber;
   readonly #keys: RedisKeys;
   readonly #node: string;
   readonly #log?: Logger;
   readonly #publishedByStore: (topic: string) => boolean;
+  readonly #spread: number;
+  /** The part of a spread topic this node publishes on. */
+  readonly #part: number;
   readonly #subscriptions = new Map<string, Subscription>();
+  readonly #topicOfChannel = new Map<string, string>();
   readonly #counters = new Map<string, number>();
+  /** Publications not yet answered by Redis. */
+  readonly #sending = new Set<Promise<void>>();
   #closed = false;
 
-  private constructor(pub: RedisClient, sub: RedisClient, options: RedisBusOptions) {
-    this.#pub = pub;
+  private constructor(link: RedisLink, sub: RedisSubscriber, options: RedisBusOptions) {
+    this.#link = link;
     this.#sub = sub;
     this.#keys = options.keys ?? new RedisKeys();
     this.#node = options.nodeId;
     this.#log = options.log;
     this.#publishedByStore = options.publishedByStore ?? (() => false);
-    // Every `ready` after the first is a reconnection, with the subscriptions restored.
-    sub.on("ready", () => this.#reconnected());
+    this.#spread = Math.max(1, options.spread ?? 1);
+    let hash = 0;
+    for (const char of this.#node) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+    this.#part = hash % this.#spread;
+    sub.onLoss((channels) => this.#lost(channels));
   }
 
-  /** A bus publishing on `client` and subscribing on a second connection made from it. */
-  static async open(client: RedisClient, options: RedisBusOptions): Promise<RedisBus> {
-    const sub = await duplicateRedis(client, "subscriber", options.log);
-    return new RedisBus(client, sub, options);
+  /** A bus publishing through `link` and subscribing on a subscriber of its own. */
+  static async open(link: RedisLink, options: RedisBusOptions): Promise<RedisBus> {
+    return new RedisBus(link, await link.subscriber(), options);
+  }
+
+  /** The channels of a topic (a room's has one, in the room's slot). */
+  #channels(topic: string): string[] {
+    if (this.#spread === 1 || roomOfTopic(topic) !== undefined) return [this.#keys.channel(topic)];
+    return Array.from({ length: this.#spread }, (_, part) => this.#keys.channel(topic, part));
+  }
+
+  /** The channel this node publishes a topic on. */
+  #channel(topic: string): string {
+    if (this.#spread === 1 || roomOfTopic(topic) !== undefined) return this.#keys.channel(topic);
+    return this.#keys.channel(topic, this.#part);
   }
 
   /**
@@ -104,21 +133,30 @@ export class RedisBus implements Bus {
     this.#counters.set(topic, n);
     const envelope: Envelope = { from: this.#node, n, m: message };
     // A failed publish is lost: subscribers see the number jump at the next one.
-    this.#pub.publish(this.#keys.channel(topic), JSON.stringify(envelope)).catch(() => {});
+    const sent = this.#link.publish(this.#channel(topic), JSON.stringify(envelope))
+      .then(() => {}, () => {})
+      .finally(() => this.#sending.delete(sent));
+    this.#sending.add(sent);
   }
 
-  /** Subscribes to the topic's channel (the first handler of a topic opens it). */
+  /** Subscribes to the topic's channel(s) (the first handler of a topic opens them). */
   subscribe(topic: string, handler: BusHandler, onGap?: GapHandler): () => void {
     let subscription = this.#subscriptions.get(topic);
     if (!subscription) {
-      const opened: Subscription = { handlers: new Set(), seen: new Map() };
+      const channels = this.#channels(topic);
+      const opened: Subscription = { handlers: new Set(), channels, seen: new Map() };
       subscription = opened;
       this.#subscriptions.set(topic, opened);
-      this.#sub.subscribe(this.#keys.channel(topic), (payload) => this.#receive(opened, payload))
-        .catch((error) => {
-          this.#log?.("redis_subscribe_failed", { topic, error: String(error) });
-          for (const { onGap } of opened.handlers) onGap?.("*");
-        });
+      for (const channel of channels) {
+        this.#topicOfChannel.set(channel, topic);
+        const seen = new Map<string, number>();
+        opened.seen.set(channel, seen);
+        this.#sub.subscribe(channel, (payload) => this.#receive(opened, seen, payload))
+          .catch((error) => {
+            this.#log?.("redis_subscribe_failed", { topic, error: String(error) });
+            for (const { onGap } of opened.handlers) onGap?.("*");
+          });
+      }
     }
     const entry = { handler, onGap };
     subscription.handlers.add(entry);
@@ -127,11 +165,14 @@ export class RedisBus implements Bus {
       owner.handlers.delete(entry);
       if (owner.handlers.size > 0 || this.#subscriptions.get(topic) !== owner) return;
       this.#subscriptions.delete(topic);
-      if (!this.#closed) this.#sub.unsubscribe(this.#keys.channel(topic)).catch(() => {});
+      for (const channel of owner.channels) {
+        this.#topicOfChannel.delete(channel);
+        if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
+      }
     };
   }
 
-  #receive(subscription: Subscription, payload: string): void {
+  #receive(subscription: Subscription, seen: Map<string, number>, payload: string): void {
     if (this.#closed) return;
     let envelope: unknown;
     try {
@@ -142,8 +183,8 @@ export class RedisBus implements Bus {
     if (!isEnvelope(envelope) || envelope.from === this.#node) return;
     const { from, n, m } = envelope;
     if (n !== undefined) {
-      const last = subscription.seen.get(from);
-      subscription.seen.set(from, n);
+      const last = seen.get(from);
+      seen.set(from, n);
       if (last !== undefined && n > last + 1) {
         for (const { onGap } of subscription.handlers) onGap?.(from);
       }
@@ -151,25 +192,33 @@ export class RedisBus implements Bus {
     for (const { handler } of subscription.handlers) handler(m, from);
   }
 
-  #reconnected(): void {
+  /** Channels that may have lost messages, subscribed again: their topics' handlers repair. */
+  #lost(channels: readonly string[]): void {
     if (this.#closed) return;
-    this.#log?.("redis_resubscribed", { topics: this.#subscriptions.size });
-    for (const subscription of this.#subscriptions.values()) {
-      subscription.seen.clear();
+    const topics = new Set<string>();
+    for (const channel of channels) {
+      const topic = this.#topicOfChannel.get(channel);
+      if (topic !== undefined) topics.add(topic);
+    }
+    this.#log?.("redis_resubscribed", { topics: topics.size });
+    for (const topic of topics) {
+      const subscription = this.#subscriptions.get(topic);
+      if (!subscription) continue;
+      for (const channel of channels) subscription.seen.get(channel)?.clear();
       for (const { onGap } of subscription.handlers) onGap?.("*");
     }
   }
 
   /** Resolves once what was published has been written to Redis. */
   async drain(): Promise<void> {
-    if (this.#pub.isReady) await this.#pub.ping().catch(() => {});
+    await Promise.all(this.#sending);
   }
 
-  /** Stops every subscription and closes the subscriber connection. */
+  /** Stops every subscription and closes the subscriber. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#subscriptions.clear();
-    this.#sub.close().catch(() => this.#sub.destroy());
+    this.#sub.close().catch(() => {});
   }
 }

@@ -1,8 +1,17 @@
-import type { RedisClientType, RedisDefaultModules } from "redis";
+import type { RedisClientType, RedisClusterType, RedisDefaultModules } from "redis";
 import type { Logger } from "../../core/types.ts";
 
 /** A node-redis client as this project configures it (RESP3, no modules, functions or scripts). */
 export type RedisClient = RedisClientType<
+  RedisDefaultModules,
+  Record<never, never>,
+  Record<never, never>,
+  3,
+  Record<never, never>
+>;
+
+/** A node-redis cluster client as this project configures it (RESP3, no modules). */
+export type RedisClusterClient = RedisClusterType<
   RedisDefaultModules,
   Record<never, never>,
   Record<never, never>,
@@ -118,6 +127,87 @@ function watch(client: RedisClient, role: string, log?: Logger): void {
     log?.("redis_back", { role });
   });
 }
+
+/**
+ * Opens a cluster client from seed nodes (`host:port`): it learns the slots from them, routes each
+ * command to the master of its key's slot, follows `MOVED`/`ASK`, and reads the topology again soon
+ * after a node stops answering (a failover). Commands to a node that is away fail at once.
+ */
+export async function openRedisCluster(
+  seeds: readonly string[],
+  log?: Logger,
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<RedisClusterClient> {
+  const { createCluster } = await import("redis");
+  const cluster = createCluster({
+    rootNodes: seeds.map((seed) => ({ url: `redis://${seed}` })),
+    defaults: {
+      disableOfflineQueue: true,
+      socket: {
+        reconnectStrategy: (retries: number) => reconnectDelay(retries),
+        connectTimeout: 5000,
+      },
+    },
+    RESP: 3,
+    // A node that stops answering is usually a failed master: read the slots again soon.
+    topologyRefreshOnReconnectionAttemptStrategy: TOPOLOGY_REFRESH_MS,
+  }) as unknown as RedisClusterClient;
+  let lastError: unknown;
+  let down = false;
+  cluster.on("error", (error: unknown) => lastError = error);
+  cluster.on("node-error", (error: unknown, node: { host?: string; port?: number }) => {
+    if (down) return;
+    down = true;
+    log?.("redis_down", {
+      role: "cluster",
+      node: `${node?.host}:${node?.port}`,
+      error: String(error),
+    });
+  });
+  cluster.on("node-ready", () => {
+    if (!down) return;
+    down = false;
+    log?.("redis_back", { role: "cluster" });
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      cluster.destroy();
+      const reason = lastError instanceof Error ? lastError.message : "no answer";
+      reject(
+        new RedisUnreachable(`cannot reach the Redis Cluster at ${seeds.join(",")} (${reason})`),
+      );
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([cluster.connect(), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return cluster;
+}
+
+/** How soon after a cluster node stops answering its slots are read again, in ms. */
+const TOPOLOGY_REFRESH_MS = 500;
+
+/**
+ * A client to one node of a cluster (a shard's subscriber). It does not reconnect by itself: its
+ * owner sees it end and decides where to go, since the node may no longer own what it served.
+ */
+export async function openNodeClient(address: string): Promise<RedisClient> {
+  const { createClient } = await import("redis");
+  const client = createClient({
+    url: `redis://${address}`,
+    disableOfflineQueue: true,
+    socket: { reconnectStrategy: false, connectTimeout: NODE_CONNECT_TIMEOUT_MS },
+  });
+  client.on("error", () => {}); // its owner listens for `end`
+  await client.connect();
+  return client;
+}
+
+/** How long a connection to one cluster node may take before it counts as failed, in ms. */
+const NODE_CONNECT_TIMEOUT_MS = 2000;
 
 /** Closes a client, whatever state it is in. */
 export async function closeRedis(client: RedisClient): Promise<void> {

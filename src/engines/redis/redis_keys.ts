@@ -1,3 +1,5 @@
+import { roomOfTopic } from "../../core/room_feeds.ts";
+
 /**
  * The Redis engine's key layout, in one place. A room's keys share the hash tag `{r:<room>}` so
  * that one script can touch them all and rooms spread over a Redis Cluster's slots; the room
@@ -67,8 +69,16 @@ export class RedisKeys {
     return `${this.prefix}:{names}:node:`;
   }
 
-  /** The pub/sub channel of a bus topic. */
-  channel(topic: string): string {
-    return `${this.prefix}:bus:${topic}`;
+  /**
+   * The pub/sub channel of a bus topic. A room's topic is in the room's slot (a script that
+   * appends to the room publishes on it); another topic may be spread over `part`s, each with its
+   * own hash tag, so that on a Cluster its traffic is shared by several shards.
+   */
+  channel(topic: string, part?: number): string {
+    const room = roomOfTopic(topic);
+    if (room !== undefined) return `${this.prefix}:{r:${room}}:bus`;
+    return part === undefined
+      ? `${this.prefix}:bus:${topic}`
+      : `${this.prefix}:{bus:${topic}:${part}}`;
   }
 }

@@ -1,7 +1,7 @@
 import type { NameRegistry } from "../../core/name_registry.ts";
 import type { Logger } from "../../core/types.ts";
-import type { RedisClient } from "./redis_client.ts";
 import { RedisKeys } from "./redis_keys.ts";
+import type { RedisLink } from "./redis_link.ts";
 import { CLAIM_NAME, RELEASE_NAME } from "./redis_scripts.ts";
 import { storeFailed } from "../store_errors.ts";
 
@@ -24,25 +24,25 @@ export interface RedisNameRegistryOptions {
  * again after the time to live (the presence timeout), when its members have left everywhere too.
  */
 export class RedisNameRegistry implements NameRegistry {
-  readonly #client: RedisClient;
+  readonly #link: RedisLink;
   readonly #keys: RedisKeys;
   readonly #options: RedisNameRegistryOptions;
   /** This node's claims, by name key, with how many of its connections hold each. */
   readonly #held = new Map<string, { memberId: string; count: number }>();
   #timer?: ReturnType<typeof setInterval>;
 
-  private constructor(client: RedisClient, options: RedisNameRegistryOptions) {
-    this.#client = client;
+  private constructor(link: RedisLink, options: RedisNameRegistryOptions) {
+    this.#link = link;
     this.#keys = options.keys ?? new RedisKeys();
     this.#options = options;
   }
 
   /** Starts a registry: marks the node alive and keeps it so every heartbeat. */
   static async start(
-    client: RedisClient,
+    link: RedisLink,
     options: RedisNameRegistryOptions,
   ): Promise<RedisNameRegistry> {
-    const registry = new RedisNameRegistry(client, options);
+    const registry = new RedisNameRegistry(link, options);
     await registry.#beat();
     registry.#timer = setInterval(() => {
       registry.#beat().catch((error) =>
@@ -54,7 +54,7 @@ export class RedisNameRegistry implements NameRegistry {
 
   async #beat(): Promise<void> {
     const key = this.#keys.nodeAlivePrefix + this.#options.nodeId;
-    await this.#client.sendCommand(["SET", key, "1", "PX", String(this.#options.ttlMs)]);
+    await this.#link.send(["SET", key, "1", "PX", String(this.#options.ttlMs)], key);
   }
 
   /** Claims a name for a member (a second connection of the same member shares the claim). */
@@ -62,11 +62,7 @@ export class RedisNameRegistry implements NameRegistry {
     const k = this.#keys;
     let claimed: number;
     try {
-      claimed = await this.#client.sendCommand([
-        "EVAL",
-        CLAIM_NAME,
-        "1",
-        k.nameClaims,
+      claimed = await this.#link.script(CLAIM_NAME, [k.nameClaims], [
         key,
         memberId,
         this.#options.nodeId,
@@ -88,15 +84,8 @@ export class RedisNameRegistry implements NameRegistry {
     if (!held || held.memberId !== memberId) return;
     if (--held.count > 0) return;
     this.#held.delete(key);
-    this.#client.sendCommand([
-      "EVAL",
-      RELEASE_NAME,
-      "1",
-      this.#keys.nameClaims,
-      key,
-      memberId,
-      this.#options.nodeId,
-    ]).catch(() => {}); // Redis away: the claim lapses with this node's liveness key
+    this.#link.script(RELEASE_NAME, [this.#keys.nameClaims], [key, memberId, this.#options.nodeId])
+      .catch(() => {}); // Redis away: the claim lapses with this node's liveness key
   }
 
   /** Releases every claim of this node and stops its heartbeat. */
@@ -106,7 +95,7 @@ export class RedisNameRegistry implements NameRegistry {
       this.#held.set(key, { memberId, count: 1 });
       this.release(key, memberId);
     }
-    await this.#client.sendCommand(["DEL", this.#keys.nodeAlivePrefix + this.#options.nodeId])
-      .catch(() => {});
+    const alive = this.#keys.nodeAlivePrefix + this.#options.nodeId;
+    await this.#link.send(["DEL", alive], alive).catch(() => {});
   }
 }

@@ -1,23 +1,30 @@
-// The Lua scripts of the Redis engine. Each runs atomically in Redis; every key a script touches
-// is passed in KEYS and shares the room's hash tag, so that rooms spread over a Redis Cluster.
+// The Lua scripts of the Redis engine. Each runs atomically in Redis; the keys a script touches
+// share one hash tag (a room's, the directory's or the name claims'), so that each runs on one
+// Redis Cluster slot.
 
 /**
  * Appends entries to a room's log if its head is still at the `seq` the caller built them on
  * (Centrifugo's pattern: one script checks the position, appends, publishes). Also writes the new
  * state of messages that changes target, claims idempotency keys, moves the head, and trims the
- * log to `maxMessages` entries (remembering the newest id dropped).
+ * log to `maxMessages` entries (remembering the newest id dropped). `publish` is the command that
+ * announces each entry: `PUBLISH` on one Redis, `SPUBLISH` on a Cluster (the room's channel is in
+ * the room's slot, so the shard that commits is the shard that announces).
  *
  * KEYS: head, ids (a sorted set, all scores 0, ordered by id), data (id -> JSON), trimmed, then
  * one key per idempotency key claimed.
  * ARGV: expected seq, max entries, channel, n entries, m updates, k keys, then n × (id, JSON,
  * payload to publish or ""), m × (id, JSON), k × (value, ttl ms), new seq, new id.
  * Returns {1} when committed; {0, seq, id} when the head moved (the caller rebuilds and retries);
- * {-1} when an idempotency key is taken (the caller reads it and retries).
+ * {-1} when an idempotency key is taken (the caller reads it and retries); {-2} when the room was
+ * removed (see {@link SEAL_ROOM}).
  */
-export const APPEND = `
-local head = redis.call('HGET', KEYS[1], 'seq') or '0'
+export function appendScript(publish: "PUBLISH" | "SPUBLISH"): string {
+  return `
+local state = redis.call('HMGET', KEYS[1], 'seq', 'id', 'sealed')
+if state[3] then return {-2} end
+local head = state[1] or '0'
 if head ~= ARGV[1] then
-  return {0, head, redis.call('HGET', KEYS[1], 'id') or ''}
+  return {0, head, state[2] or ''}
 end
 local n = tonumber(ARGV[4])
 local m = tonumber(ARGV[5])
@@ -29,7 +36,7 @@ local i = 7
 for j = 1, n do
   redis.call('ZADD', KEYS[2], 0, ARGV[i])
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-  if ARGV[i + 2] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[i + 2]) end
+  if ARGV[i + 2] ~= '' then redis.call('${publish}', ARGV[3], ARGV[i + 2]) end
   i = i + 3
 end
 for j = 1, m do
@@ -53,6 +60,7 @@ while excess > 0 do
 end
 return {1}
 `;
+}
 
 /**
  * Deletes the given oldest ids of a room's log (those retention's age rule dropped) and records
@@ -85,13 +93,25 @@ return {1}
 `;
 
 /**
- * Removes a room unless it has events. KEYS: by name, by id, ids, the room's head. ARGV: id,
- * name key. Returns 1 when removed, 0 otherwise.
+ * The first step of removing a room that never had an event, in the room's slot: marks its head
+ * sealed unless it has events, so that no append can land once the room is gone (the append
+ * script answers {-2}). The sealed head expires after a day. KEYS: the room's head. ARGV: ttl ms.
+ * Returns 1 when sealed (or sealed already), 0 when the room has events.
  */
-export const DELETE_EMPTY_ROOM = `
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
-local seq = tonumber(redis.call('HGET', KEYS[4], 'seq') or '0')
+export const SEAL_ROOM = `
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if seq > 0 then return 0 end
+redis.call('HSET', KEYS[1], 'seq', '0', 'sealed', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * The second step, in the directory's slot: removes a sealed room from the directory. KEYS: by
+ * name, by id, ids. ARGV: id, name key. Returns 1 when removed, 0 when it was not there.
+ */
+export const DROP_ROOM = `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[1], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[2]) end

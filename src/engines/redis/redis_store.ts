@@ -38,9 +38,16 @@ import {
   type RoomAccess,
 } from "../../core/room_access.ts";
 import { roomsFull, storeFailed } from "../store_errors.ts";
-import type { RedisClient } from "./redis_client.ts";
 import { RedisKeys } from "./redis_keys.ts";
-import { APPEND, CREATE_ROOM, DELETE_EMPTY_ROOM, MARK_READ, TRIM } from "./redis_scripts.ts";
+import type { RedisLink } from "./redis_link.ts";
+import {
+  appendScript,
+  CREATE_ROOM,
+  DROP_ROOM,
+  MARK_READ,
+  SEAL_ROOM,
+  TRIM,
+} from "./redis_scripts.ts";
 import { keeps, type Retention } from "../retention.ts";
 
 /** A write waiting for its room's next script call: a message to append, or a change to one. */
@@ -85,11 +92,27 @@ export interface RedisStoreOptions {
   readonly log?: Logger;
   /** The key layout (its prefix). */
   readonly keys?: RedisKeys;
-  /** Publishes each committed entry in the same script that appends it. */
+  /**
+   * Announces each committed entry: in the script that appends it, or, when the store waits for
+   * replicas, once they have it (readers then never see an event a failover could lose).
+   */
   readonly announce?: Announce;
-  /** Whether {@link RedisStore.close} closes the client too. */
-  readonly ownsClient?: boolean;
+  /** Whether {@link RedisStore.close} closes the link too. */
+  readonly ownsLink?: boolean;
+  /**
+   * Replicas that must have each append before it is acknowledged (`WAIT`; 0: none). Without,
+   * a failover can lose the last writes Redis acknowledged.
+   */
+  readonly waitReplicas?: number;
+  /** How long an append waits for them before it fails, in ms. */
+  readonly waitTimeoutMs?: number;
 }
+
+/** How long an append waits for replicas unless told, in ms. */
+export const WAIT_TIMEOUT_MS = 1000;
+
+/** How long a sealed (removed) room's head stays, in ms: appends to it are refused meanwhile. */
+const SEALED_TTL_MS = 24 * 60 * 60_000;
 
 /** Writes of one room sent in one script call at most. */
 const MAX_BATCH = 200;
@@ -107,32 +130,37 @@ const READ_PAGE = 200;
  * one batch at a time, in call order; different rooms go in parallel (each its own hash tag).
  */
 export class RedisStore implements Store {
-  readonly #client: RedisClient;
+  readonly #link: RedisLink;
   readonly #keys: RedisKeys;
   readonly #retention: Retention;
   readonly #clock: Clock;
   readonly #log?: Logger;
   readonly #announce?: Announce;
-  readonly #ownsClient: boolean;
+  readonly #ownsLink: boolean;
+  readonly #waitReplicas: number;
+  readonly #waitTimeoutMs: number;
+  readonly #append: string;
   readonly #queues = new Map<string, Pending[]>();
   readonly #draining = new Map<string, Promise<void>>();
   readonly #heads = new Map<string, LogPosition>();
-  readonly #shas = new Map<string, string>();
   readonly #sinceTrim = new Map<string, number>();
   readonly #trimEvery: number;
   #trims: Promise<void> = Promise.resolve();
   #closed = false;
   #closing?: Promise<void>;
 
-  /** A store on a connected client. */
-  constructor(client: RedisClient, options: RedisStoreOptions) {
-    this.#client = client;
+  /** A store over a connected link (one Redis or a Cluster). */
+  constructor(link: RedisLink, options: RedisStoreOptions) {
+    this.#link = link;
     this.#keys = options.keys ?? new RedisKeys();
     this.#retention = options.retention;
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log;
     this.#announce = options.announce;
-    this.#ownsClient = options.ownsClient ?? false;
+    this.#ownsLink = options.ownsLink ?? false;
+    this.#waitReplicas = options.waitReplicas ?? 0;
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? WAIT_TIMEOUT_MS;
+    this.#append = appendScript(link.publishCommand);
     this.#trimEvery = Math.max(1, Math.min(100, Math.floor(options.retention.maxMessages / 10)));
   }
 
@@ -159,38 +187,45 @@ export class RedisStore implements Store {
     const key = this.#keys.secret(name);
     const made = Array.from(crypto.getRandomValues(new Uint8Array(32)))
       .map((b) => b.toString(16).padStart(2, "0")).join("");
-    await this.#guard(() => this.#command(["SET", key, made, "NX"]));
-    const hex = await this.#guard(() => this.#command(["GET", key])) as string;
+    await this.#guard(() => this.#command(["SET", key, made, "NX"], key));
+    const hex = await this.#guard(() => this.#command(["GET", key], key)) as string;
     return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
   }
 
   /**
-   * Removes a room that never had an event, in one script that reads its head. (The directory and
-   * the room's head share no hash tag: one Redis, not a Cluster, as everywhere in this store.)
+   * Removes a room that never had an event, in two scripts (the room's head and the directory are
+   * in different slots of a Cluster): the first seals the head unless the room has events — from
+   * then on no append lands — and the second takes the room out of the directory.
    */
   async deleteEmptyRoom(id: string): Promise<boolean> {
     const room = await this.getRoom(id);
     if (!room) return false;
     const k = this.#keys;
+    const sealed = await this.#guard(() =>
+      this.#script(SEAL_ROOM, [k.head(id)], [String(SEALED_TTL_MS)])
+    );
+    if (sealed !== 1) return false;
+    this.#heads.delete(id);
     const reply = await this.#guard(() =>
-      this.#script(DELETE_EMPTY_ROOM, [k.roomsByName, k.roomsById, k.roomIds, k.head(id)], [
-        id,
-        nameKey(room.name),
-      ])
+      this.#script(DROP_ROOM, [k.roomsByName, k.roomsById, k.roomIds], [id, nameKey(room.name)])
     );
     return reply === 1;
   }
 
   /** The room with this id. */
   async getRoom(id: string): Promise<Room | undefined> {
-    const json = await this.#guard(() => this.#client.hGet(this.#keys.roomsById, id));
-    return json ? JSON.parse(json) as Room : undefined;
+    const k = this.#keys;
+    const json = await this.#guard(() => this.#command(["HGET", k.roomsById, id], k.roomsById));
+    return typeof json === "string" ? JSON.parse(json) as Room : undefined;
   }
 
   /** The room with this name (case-insensitive). */
   async findRoomByName(name: string): Promise<Room | undefined> {
-    const id = await this.#guard(() => this.#client.hGet(this.#keys.roomsByName, nameKey(name)));
-    return id ? await this.getRoom(id) : undefined;
+    const k = this.#keys;
+    const id = await this.#guard(() =>
+      this.#command(["HGET", k.roomsByName, nameKey(name)], k.roomsByName)
+    );
+    return typeof id === "string" ? await this.getRoom(id) : undefined;
   }
 
   /** Rooms oldest first, or a page of them after the room id `after`. */
@@ -199,10 +234,12 @@ export class RedisStore implements Store {
     const start = page.after === undefined ? "-" : `(${page.after}`;
     const limit = page.limit === undefined ? [] : ["LIMIT", "0", String(page.limit)];
     const ids = await this.#guard(() =>
-      this.#command(["ZRANGE", k.roomIds, start, "+", "BYLEX", ...limit])
+      this.#command(["ZRANGE", k.roomIds, start, "+", "BYLEX", ...limit], k.roomIds)
     ) as string[];
     if (ids.length === 0) return [];
-    const rooms = await this.#guard(() => this.#command(["HMGET", k.roomsById, ...ids])) as (
+    const rooms = await this.#guard(() =>
+      this.#command(["HMGET", k.roomsById, ...ids], k.roomsById)
+    ) as (
       | string
       | null
     )[];
@@ -275,6 +312,8 @@ export class RedisStore implements Store {
       const kept = keeps(this.#retention, head, this.#clock());
       let at = head;
       const entries: string[] = [];
+      /** What announces each new entry, when the store publishes after the replicas have it. */
+      const later: string[] = [];
       const updates = new Map<string, MessageRecord>();
       /** Messages appended earlier in this batch: a change later in it may target one. */
       const appended = new Map<string, MessageRecord>();
@@ -291,7 +330,7 @@ export class RedisStore implements Store {
             access = applied.access;
             accessChanged = true;
             at = { seq: applied.event.seq, id: applied.event.logId };
-            entries.push(...this.#entryArgs(room, applied.event.logId, applied.event));
+            this.#entryArgs(room, applied.event.logId, applied.event, entries, later);
             return { ok: applied.event };
           } catch (error) {
             return { refused: error };
@@ -308,7 +347,7 @@ export class RedisStore implements Store {
               if (root) updates.set(root.id, root);
             }
             at = { seq: event.seq, id: event.logId };
-            entries.push(...this.#entryArgs(room, event.logId, event));
+            this.#entryArgs(room, event.logId, event, entries, later);
             return { ok: event };
           } catch (error) {
             return { refused: error };
@@ -332,7 +371,7 @@ export class RedisStore implements Store {
         }
         at = { seq: message.seq, id };
         appended.set(id, message);
-        entries.push(...this.#entryArgs(room, id, message));
+        this.#entryArgs(room, id, message, entries, later);
         if (key !== undefined) {
           used.set(key, message);
           claims.push({ key, value: JSON.stringify(message) });
@@ -358,12 +397,14 @@ export class RedisStore implements Store {
         String(at.seq),
         at.id ?? "",
       ];
-      const reply = await this.#script(APPEND, keys, args) as [number, string?, string?];
+      const reply = await this.#script(this.#append, keys, args) as [number, string?, string?];
       if (reply[0] === 1) {
         this.#heads.set(room, at);
         this.#noteWrites(room, at.seq - head.seq);
+        if (this.#waitReplicas > 0) await this.#replicated(room, keys[0], later);
         return outcomes;
       }
+      if (reply[0] === -2) throw new ChatError("no_such_room", `the room '${room}' was removed`);
       if (reply[0] === 0) {
         this.#heads.set(room, { seq: Number(reply[1]), id: reply[2] || undefined });
       }
@@ -372,14 +413,44 @@ export class RedisStore implements Store {
     throw new Error(`the room's head kept moving (${MAX_CONFLICTS} attempts)`);
   }
 
-  /** The script arguments of one new log entry: id, JSON, and what to publish. */
+  /**
+   * Adds the script arguments of one new log entry to `entries`: id, JSON, and what to publish —
+   * or "" when the store publishes once replicas have it (then the payload goes to `later`).
+   */
   #entryArgs(
     room: string,
     id: string,
     entry: ChatMessage | ChangeEvent | ModerationEvent,
-  ): string[] {
+    entries: string[],
+    later: string[],
+  ): void {
     const json = JSON.stringify(entry);
-    return [id, json, this.#announce?.payload(room, entry, json) ?? ""];
+    const payload = this.#announce?.payload(room, entry, json) ?? "";
+    if (this.#waitReplicas > 0 && payload !== "") {
+      later.push(payload);
+      entries.push(id, json, "");
+    } else entries.push(id, json, payload);
+  }
+
+  /**
+   * Waits until enough replicas have the room's batch, then announces it. When they do not
+   * confirm in time (a shard whose replica is gone: after a failover, until a replica is back),
+   * the batch fails — it is not acknowledged — but it is in the room's log on the master, so it is
+   * announced all the same: readers stay level with history, and a sender retrying with its
+   * idempotency key gets the stored message back.
+   */
+  async #replicated(room: string, key: string, payloads: string[]): Promise<void> {
+    const wanted = this.#waitReplicas;
+    const confirmed = await this.#link.waitReplicas(key, wanted, this.#waitTimeoutMs);
+    const channel = this.#announce?.channel(room);
+    if (channel !== undefined) {
+      for (const payload of payloads) this.#link.publish(channel, payload).catch(() => {});
+    }
+    if (confirmed < wanted) {
+      throw new Error(
+        `stored, but ${confirmed} of ${wanted} replicas confirmed it within ${this.#waitTimeoutMs} ms (not acknowledged)`,
+      );
+    }
   }
 
   /** Messages already stored under the batch's idempotency keys, by key. */
@@ -387,10 +458,8 @@ export class RedisStore implements Store {
     const keys = batch.flatMap((p) => "key" in p && p.key !== undefined ? [p.key] : []);
     const used = new Map<string, ChatMessage>();
     if (keys.length === 0) return used;
-    const values = await this.#command([
-      "MGET",
-      ...keys.map((key) => this.#keys.idempotency(room, key)),
-    ]) as (string | null)[];
+    const names = keys.map((key) => this.#keys.idempotency(room, key));
+    const values = await this.#command(["MGET", ...names], names[0]) as (string | null)[];
     values.forEach((json, i) => {
       if (json) used.set(keys[i], JSON.parse(json) as ChatMessage);
     });
@@ -421,7 +490,8 @@ export class RedisStore implements Store {
 
   async #readRecords(room: string, ids: string[], found: Map<string, MessageRecord>) {
     if (ids.length === 0) return;
-    const values = await this.#command(["HMGET", this.#keys.data(room), ...ids]) as (
+    const data = this.#keys.data(room);
+    const values = await this.#command(["HMGET", data, ...ids], data) as (
       | string
       | null
     )[];
@@ -435,8 +505,9 @@ export class RedisStore implements Store {
 
   /** The room's newest `seq` and id, as committed by any process. */
   async head(room: string): Promise<LogPosition> {
+    const key = this.#keys.head(room);
     const [seq, id] = await this.#guard(() =>
-      this.#command(["HMGET", this.#keys.head(room), "seq", "id"])
+      this.#command(["HMGET", key, "seq", "id"], key)
     ) as (string | null)[];
     return seq === null ? EMPTY_LOG : { seq: Number(seq), id: id || undefined };
   }
@@ -497,13 +568,15 @@ export class RedisStore implements Store {
           "LIMIT",
           "0",
           String(limit + 1),
-        ])
+        ], k.ids(room))
       ) as Promise<string[]>,
     ]);
     const more = ids.length > limit;
     const page = ids.slice(0, limit);
     if (page.length === 0) return { records: [], more: false, ids: [] };
-    const values = await this.#guard(() => this.#command(["HMGET", k.data(room), ...page])) as (
+    const values = await this.#guard(() =>
+      this.#command(["HMGET", k.data(room), ...page], k.data(room))
+    ) as (
       | string
       | null
     )[];
@@ -527,7 +600,9 @@ export class RedisStore implements Store {
       bound = `(${ids[ids.length - 1]}`;
     }
     if (newest !== undefined) return newest;
-    return (await this.#guard(() => this.#client.get(this.#keys.trimmed(room)))) ?? undefined;
+    const key = this.#keys.trimmed(room);
+    const trimmed = await this.#guard(() => this.#command(["GET", key], key));
+    return typeof trimmed === "string" ? trimmed : undefined;
   }
 
   // ---- retention by age ---------------------------------------------------------------------
@@ -548,9 +623,8 @@ export class RedisStore implements Store {
 
   /** The room's moderation state (a field of the room's data hash). */
   async roomAccess(room: string): Promise<RoomAccess> {
-    const json = await this.#guard(() =>
-      this.#command(["HGET", this.#keys.data(room), ACCESS_FIELD])
-    );
+    const data = this.#keys.data(room);
+    const json = await this.#guard(() => this.#command(["HGET", data, ACCESS_FIELD], data));
     return typeof json === "string" ? JSON.parse(json) as RoomAccess : {};
   }
 
@@ -564,9 +638,8 @@ export class RedisStore implements Store {
 
   /** Where the member stopped reading in the room. */
   async readPosition(memberId: string, room: string): Promise<string | undefined> {
-    const value = await this.#guard(() =>
-      this.#command(["GET", this.#keys.readPosition(memberId, room)])
-    );
+    const key = this.#keys.readPosition(memberId, room);
+    const value = await this.#guard(() => this.#command(["GET", key], key));
     return typeof value === "string" ? value : undefined;
   }
 
@@ -611,28 +684,18 @@ export class RedisStore implements Store {
       this.#closed = true;
       await Promise.all(this.#draining.values());
       await this.#trims;
-      if (this.#ownsClient && this.#client.isOpen) await this.#client.close();
+      if (this.#ownsLink) await this.#link.close();
     })();
   }
 
-  #command(args: string[]): Promise<unknown> {
-    return this.#client.sendCommand(args);
+  /** Sends a command; `key` routes it on a Cluster. */
+  #command(args: string[], key: string): Promise<unknown> {
+    return this.#link.send(args, key);
   }
 
-  /** Runs a script by its hash, loading it on first use (or after Redis lost it). */
-  async #script(script: string, keys: string[], args: string[]): Promise<unknown> {
-    let sha = this.#shas.get(script);
-    if (!sha) {
-      sha = await this.#client.scriptLoad(script);
-      this.#shas.set(script, sha);
-    }
-    try {
-      return await this.#command(["EVALSHA", sha, String(keys.length), ...keys, ...args]);
-    } catch (error) {
-      if (!String(error).includes("NOSCRIPT")) throw error;
-      this.#shas.delete(script);
-      return await this.#command(["EVAL", script, String(keys.length), ...keys, ...args]);
-    }
+  /** Runs a script on the node of its first key. */
+  #script(script: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.#link.script(script, keys, args);
   }
 
   async #guard<T>(work: () => Promise<T>): Promise<T> {

@@ -1,0 +1,272 @@
+// The Redis engine on a real Redis Cluster (3 masters, 3 replicas, `redis-cli --cluster create`):
+// two `deno task start` processes with `CHAT_REDIS_CLUSTER` and `CHAT_REDIS_WAIT_REPLICAS=1` are
+// one chat; a reader hopping between them misses nothing; a master killed with SIGKILL in the
+// middle of a flood loses nothing acknowledged; a slot moved under load loses nothing either.
+import { deepEqual, equal, ok } from "node:assert/strict";
+import {
+  Client,
+  closeAll,
+  eventually,
+  type Json,
+  type ServerProcess,
+  startProcess,
+} from "../_helpers.ts";
+import { floodAndResume } from "../_resume_scenario.ts";
+import { keySlot } from "../../src/engines/redis/cluster_slots.ts";
+import { startCluster, type TestCluster } from "./_cluster.ts";
+
+const FAST = {
+  CHAT_RATE_PER_SEC: "100000",
+  CHAT_RATE_BURST: "100000",
+  CHAT_MAX_CONNECTIONS_PER_ADDRESS: "1000", // every client of these tests comes from 127.0.0.1
+  CHAT_ROOMS_PER_HOUR: "100000000", // and the reshard test tries rooms until one suits it
+};
+
+async function twoProcesses(cluster: TestCluster): Promise<[ServerProcess, ServerProcess]> {
+  const settings = {
+    CHAT_REDIS_CLUSTER: cluster.seeds,
+    CHAT_REDIS_WAIT_REPLICAS: "1",
+    ...FAST,
+  };
+  return await Promise.all([startProcess(settings), startProcess(settings)]) as [
+    ServerProcess,
+    ServerProcess,
+  ];
+}
+
+async function stopAll(processes: ServerProcess[], cluster: TestCluster): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop("SIGKILL")));
+  await cluster.close();
+}
+
+/** Every message of a room, oldest first, paging through the HTTP API with `after`. */
+async function history(http: string, room: string): Promise<Json[]> {
+  const all: Json[] = [];
+  for (let after = "00000000000000000000000000";;) {
+    const page = await (await fetch(`${http}/rooms/${room}/messages?limit=200&after=${after}`))
+      .json();
+    all.push(...page.messages);
+    if (!page.more) return all;
+    after = String(all.at(-1)!.id);
+  }
+}
+
+/** The key whose slot holds a room (the engine's layout: `chat:{r:<id>}:...`). */
+const roomKey = (room: string) => `chat:{r:${room}}:head`;
+
+Deno.test("two processes on a Redis Cluster (WAIT 1) are one chat: members, broadcasts both ways, one log, direct messages, rooms on every shard", async () => {
+  const cluster = await startCluster();
+  const [a, b] = await twoProcesses(cluster);
+  const clients: Client[] = [];
+  try {
+    const alice = await Client.connect(a.ws, { name: "alice", room: "across" });
+    const bob = await Client.connect(b.ws, { name: "bob", room: "across" });
+    clients.push(alice, bob);
+    await alice.waitFor((e) => e.event === "join" && e.member === "bob", 10_000);
+    deepEqual((await bob.request({ command: "list" })).members, ["alice", "bob"]);
+    const one = await alice.request({ command: "broadcast", message: "from A" });
+    const two = await bob.request({ command: "broadcast", message: "from B" });
+    equal((await bob.waitFor((e) => e.id === one.id)).seq, one.seq);
+    equal((await alice.waitFor((e) => e.id === two.id)).seq, two.seq);
+    equal(two.seq, (one.seq as number) + 1, "one log: seq continues across processes");
+    const room = String(alice.events.find((e) => e.event === "joined")!.room);
+    deepEqual((await history(b.http, room)).map((m) => m.message), ["from A", "from B"]);
+    const dm = await bob.request({ command: "direct", to: "alice", message: "psst" });
+    await alice.waitFor((e) => e.event === "direct" && e.id === dm.id, 10_000);
+
+    // Rooms until every master owns one: each works across the processes.
+    const masters = new Set<number>();
+    for (let i = 0; masters.size < 3 && i < 60; i++) {
+      const name = `spread-${i}`;
+      const x = await Client.connect(a.ws, { name: `x${i}`, room: name });
+      const y = await Client.connect(b.ws, { name: `y${i}`, room: name });
+      clients.push(x, y);
+      const id = String(x.events.find((e) => e.event === "joined")!.room);
+      const sent = await y.request({ command: "broadcast", message: `hello ${i}` });
+      equal((await x.waitFor((e) => e.id === sent.id, 10_000)).message, `hello ${i}`);
+      masters.add(await cluster.masterOf(roomKey(id)));
+    }
+    equal(masters.size, 3, "rooms on all three masters");
+    await bob.close();
+    await alice.waitFor((e) => e.event === "leave" && e.member === "bob", 10_000);
+  } finally {
+    await closeAll(clients);
+    await stopAll([a, b], cluster);
+  }
+});
+
+Deno.test("a reader hopping between two processes on a Redis Cluster resumes with every stored event once, in seq order", async () => {
+  const cluster = await startCluster();
+  const [a, b] = await twoProcesses(cluster);
+  const result = await floodAndResume(
+    0,
+    { nodes: [a, b], close: () => stopAll([a, b], cluster) },
+    40,
+    15,
+  );
+  console.log(`  ${result.messages} messages, ${result.resumes} resumes`);
+});
+
+/** Most messages one sender sends in a flood, and the longest a flood lasts (bounds, not targets). */
+const MAX_PER_SENDER = 2000;
+const MAX_FLOOD_MS = 60_000;
+
+/**
+ * Senders on both processes send one message at a time (pausing 20 ms after a refusal, as a
+ * client backs off); after the first 50 acknowledgements `disturb` starts (a failover, a
+ * reshard), and once it is over each sender goes on until 50 more of its messages are
+ * acknowledged. Resolves with the acknowledged ids.
+ */
+async function flood(
+  senders: Client[],
+  disturb: () => Promise<unknown>,
+): Promise<{ acknowledged: Set<string>; failed: number }> {
+  const acknowledged = new Set<string>();
+  let failed = 0;
+  let disturbed: Promise<unknown> | undefined;
+  let over = false;
+  const deadline = Date.now() + MAX_FLOOD_MS;
+  await Promise.all(senders.map(async (sender, s) => {
+    let after = 0;
+    for (let n = 0; n < MAX_PER_SENDER && Date.now() < deadline; n++) {
+      const reply = await sender.request({ command: "broadcast", message: `${s}:${n}` }, 20_000);
+      if (reply.event === "error") {
+        failed++;
+        await new Promise((r) => setTimeout(r, 20));
+      } else {
+        acknowledged.add(String(reply.id));
+        if (over && ++after >= 50) break;
+      }
+      if (acknowledged.size >= 50 && !disturbed) {
+        disturbed = disturb().finally(() => over = true);
+      }
+    }
+  }));
+  ok(over, "the flood outlasted the disturbance");
+  ok(
+    acknowledged.size >= 250,
+    `the chat went on after the disturbance (${acknowledged.size} acknowledged)`,
+  );
+  await disturbed;
+  return { acknowledged, failed };
+}
+
+/** What a reader got of a room: each stored message once, in seq order, and all of them. */
+async function readerSawAll(reader: Client, room: string, stored: Json[], name: string) {
+  const last = stored.at(-1)!;
+  await reader.waitFor((e) => e.event === "broadcast" && e.id === last.id, 30_000);
+  const got = reader.broadcasts(room);
+  const ids = got.map((e) => String(e.id));
+  equal(new Set(ids).size, ids.length, `${name} got no message twice`);
+  const seqs = got.map((e) => e.seq as number);
+  ok(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]), `${name} got them in seq order`);
+  deepEqual(ids, stored.map((m) => String(m.id)), `${name} got every stored message`);
+}
+
+Deno.test("the master of the busiest room killed (SIGKILL) mid-flood with WAIT 1: every acknowledged message is in history, every reader gets each stored message once, in order, and acknowledgements resume once a replica is back", async () => {
+  const cluster = await startCluster();
+  const [a, b] = await twoProcesses(cluster);
+  const clients: Client[] = [];
+  try {
+    const readerA = await Client.connect(a.ws, { name: "reader-a", room: "busy" });
+    clients.push(readerA);
+    const room = String(readerA.events.find((e) => e.event === "joined")!.room);
+    const readerB = await Client.connect(b.ws, { name: "reader-b", room });
+    clients.push(readerB);
+    const senders: Client[] = [];
+    for (let i = 0; i < 4; i++) {
+      senders.push(await Client.connect((i % 2 ? b : a).ws, { name: `s${i}`, room }));
+    }
+    clients.push(...senders);
+    await readerA.waitFor((e) => e.event === "join" && e.member === "s3", 10_000);
+    const master = await cluster.masterOf(roomKey(room));
+    // Killed, failed over to its replica, then back as the new master's replica: meanwhile the
+    // room's shard has no replica, and WAIT 1 refuses to acknowledge what it cannot promise.
+    const result = await flood(senders, async () => {
+      await cluster.kill(master);
+      await cluster.failedOver(master);
+      await cluster.restart(master);
+    });
+    console.log(
+      `  ${result.acknowledged.size} acknowledged, ${result.failed} failed during the failover`,
+    );
+    ok(await cluster.masterOf(roomKey(room)) !== master, "another master serves the room");
+    for (const server of [a, b]) {
+      const stored = await history(server.http, room);
+      const ids = new Set(stored.map((m) => String(m.id)));
+      for (const id of result.acknowledged) ok(ids.has(id), `acknowledged ${id} is in history`);
+      const seqs = stored.map((m) => m.seq as number);
+      ok(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]), "history in seq order");
+    }
+    const stored = await history(a.http, room);
+    await readerSawAll(readerA, room, stored, "the reader on A");
+    await readerSawAll(readerB, room, stored, "the reader on B");
+  } finally {
+    await closeAll(clients);
+    await stopAll([a, b], cluster);
+  }
+});
+
+Deno.test("a room's slot moved to another master (redis-cli --cluster reshard) under load: nothing acknowledged is lost, readers get each message once, in order", async () => {
+  const cluster = await startCluster();
+  const [a, b] = await twoProcesses(cluster);
+  const clients: Client[] = [];
+  try {
+    // A room whose slot is among the first 100 of its master's range (`reshard` moves the
+    // lowest slots first), so that moving 100 slots moves it and takes a moment, not seconds.
+    const ranges = (await cluster.cli(cluster.nodes[0].port, "CLUSTER", "NODES")).split("\n")
+      .filter((line) => line.includes("master"))
+      .map((line) => ({
+        port: Number(line.split(" ")[1].split("@")[0].split(":")[1]),
+        first: Number(line.split(" ")[8].split("-")[0]),
+      }));
+    let readerA: Client | undefined;
+    let room = "";
+    let from = 0;
+    let count = 0;
+    for (let i = 0; i < 500 && count === 0; i++) {
+      const reader = await Client.connect(a.ws, { name: "reader-a", room: `moving-${i}` });
+      room = String(reader.events.find((e) => e.event === "joined")!.room);
+      const slot = keySlot(roomKey(room));
+      const range = ranges.find((r) => slot >= r.first && slot < r.first + 100);
+      if (range) {
+        readerA = reader;
+        from = range.port;
+        count = slot - range.first + 1;
+      } else await reader.close();
+    }
+    ok(readerA, "a room near the start of a master's slots");
+    clients.push(readerA);
+    const readerB = await Client.connect(b.ws, { name: "reader-b", room });
+    clients.push(readerB);
+    const senders: Client[] = [];
+    for (let i = 0; i < 4; i++) {
+      senders.push(await Client.connect((i % 2 ? b : a).ws, { name: `s${i}`, room }));
+    }
+    clients.push(...senders);
+    await readerA.waitFor((e) => e.event === "join" && e.member === "s3", 10_000);
+    const to = ranges.find((r) => r.port !== from)!.port;
+    const result = await flood(senders, () => cluster.reshard(from, to, count));
+    equal(result.failed, 0, "a slot move refuses no send (TRYAGAIN is retried)");
+    await eventually(
+      async () => await cluster.masterOf(roomKey(room)) === to,
+      "the room's slot on its new master",
+      30_000,
+    );
+    console.log(
+      `  ${result.acknowledged.size} acknowledged, ${result.failed} failed, ${count} slots moved`,
+    );
+    // After the move, both processes still write to the room and hear each other.
+    const late = await senders[1].request({ command: "broadcast", message: "after the move" });
+    equal(late.event, "broadcast");
+    await readerA.waitFor((e) => e.id === late.id, 10_000);
+    const stored = await history(b.http, room);
+    const ids = new Set(stored.map((m) => String(m.id)));
+    for (const id of result.acknowledged) ok(ids.has(id), `acknowledged ${id} is in history`);
+    await readerSawAll(readerA, room, stored, "the reader on A");
+    await readerSawAll(readerB, room, stored, "the reader on B");
+  } finally {
+    await closeAll(clients);
+    await stopAll([a, b], cluster);
+  }
+});
