@@ -52,9 +52,10 @@ export interface ServerSpec {
   readonly processes?: number;
   /**
    * Whether it runs on a Redis: a fresh `redis-server` per start (`one`), or a fresh Redis
-   * Cluster of 3 masters (`cluster`); skipped when none is installed.
+   * Cluster of 3 masters (`cluster`), each with a replica (`cluster+replicas`); skipped when none
+   * is installed.
    */
-  readonly redis?: "one" | "cluster";
+  readonly redis?: "one" | "cluster" | "cluster+replicas";
   /** Starts one process; `redis` is the Redis URL, or the cluster's seeds. */
   start(
     port: number,
@@ -252,6 +253,20 @@ export const SPECS: ServerSpec[] = [
       }),
   },
   {
+    // And with a replica per master, each append acknowledged once its replica has it (WAIT 1).
+    name: "ours (2 processes + Redis Cluster, 3+3, WAIT 1)",
+    kind: "ours",
+    processes: 2,
+    redis: "cluster+replicas",
+    start: (port, _dir, seeds) =>
+      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+        ...OURS_ENV,
+        PORT: String(port),
+        CHAT_REDIS_CLUSTER: seeds,
+        CHAT_REDIS_WAIT_REPLICAS: "1",
+      }),
+  },
+  {
     name: "floor (Deno relay)",
     kind: "relay",
     start: (port) =>
@@ -289,8 +304,8 @@ export const SPECS: ServerSpec[] = [
 export async function startServer(spec: ServerSpec, dir: string): Promise<Server> {
   const redis = spec.redis === "one"
     ? await startRedis()
-    : spec.redis === "cluster"
-    ? await startCluster({ replicas: 0 }).then((c) => ({
+    : spec.redis !== undefined
+    ? await startCluster({ replicas: spec.redis === "cluster" ? 0 : 1 }).then((c) => ({
       url: c.seeds,
       pids: c.nodes.map((n) => n.pid),
       stop: () => c.close(),

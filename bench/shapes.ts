@@ -11,8 +11,8 @@
  * Flags: `--seconds N` (measured window, default 4), `--only <text>` (servers whose name has it),
  * `--smoke` (1 s, small shapes: that it runs), `--shape 100x10` (that shape only), `--reads` (ours
  * only: every member also says where it stopped reading, once a second, as the web client does:
- * what read state costs), `--redis` (instead: ours as 2 processes on one Redis and on a Redis
- * Cluster of 3 masters, 100 × 10 and 1 × 200, clients spread over both processes, unpinned — a
+ * what read state costs), `--redis` (instead: ours as 2 processes on one Redis, on a Redis
+ * Cluster of 3 masters, and on 3 masters with a replica each and `WAIT 1`; 100 × 10 and 1 × 200, clients spread over both processes, unpinned — a
  * cluster is many processes — and the CPU per message counting the Redis servers too).
  *
  * @module
@@ -37,7 +37,11 @@ const READS = Deno.args.includes("--reads");
 const READ_EVERY_MS = 1000;
 const REDIS = Deno.args.includes("--redis");
 const SERVERS = REDIS
-  ? ["ours (2 processes + Redis)", "ours (2 processes + Redis Cluster, 3 masters)"]
+  ? [
+    "ours (2 processes + Redis)",
+    "ours (2 processes + Redis Cluster, 3 masters)",
+    "ours (2 processes + Redis Cluster, 3+3, WAIT 1)",
+  ]
   : ["ours (KV file)", "floor (Deno relay)", "peer (Node ws)", "peer (Socket.IO 4)"];
 const SHAPE = flag("--shape"); // e.g. 100x10: that shape only
 const SHAPES = (SMOKE ? [{ rooms: 4, size: 5, window: 4 }] : [
@@ -191,6 +195,8 @@ interface Figure {
   serverBusy: number;
   /** Share of one core the load generator used (near 1: it, not the server, was the limit). */
   generatorBusy: number;
+  /** Share of one core its Redis servers used (all of them), if it has any. */
+  backendBusy?: number;
 }
 
 /** Runs one shape against a started server. */
@@ -227,13 +233,17 @@ async function measureShape(
   const everyPid = [...server.pids, ...server.backendPids];
   const cpuOfAll = async () =>
     (await Promise.all(everyPid.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+  const cpuOfBackends = async () =>
+    (await Promise.all(server.backendPids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
   const cpu0 = await cpuOfAll();
+  const backend0 = await cpuOfBackends();
   const own0 = await cpuSeconds(Deno.pid);
   for (const c of all) c.latencies.length = 0;
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
   const received = all.reduce((n, c) => n + c.received, 0) - received0;
   const cpu = await cpuOfAll() - cpu0;
+  const backend = await cpuOfBackends() - backend0;
   const own = await cpuSeconds(Deno.pid) - own0;
   const elapsed = (performance.now() - t0) / 1000;
   for (const sender of senders) sender.window = 0;
@@ -249,6 +259,7 @@ async function measureShape(
     p50: latencies[Math.floor(latencies.length / 2)] ?? NaN,
     serverBusy: cpu / elapsed,
     generatorBusy: own / elapsed,
+    ...(server.backendPids.length > 0 ? { backendBusy: backend / elapsed } : {}),
   };
 }
 
@@ -275,7 +286,11 @@ function table(figures: Figure[], pinned: boolean): string {
     const cells = servers.map((s) => {
       const f = find(s, shape);
       if (!f) return "–";
-      const busy = `${(f.serverBusy * 100).toFixed(0)}%/${(f.generatorBusy * 100).toFixed(0)}%`;
+      const redis = f.backendBusy === undefined
+        ? ""
+        : `, Redis ${(f.backendBusy * 100).toFixed(0)}%`;
+      const busy = `${(f.serverBusy * 100).toFixed(0)}%/${(f.generatorBusy * 100).toFixed(0)}%` +
+        redis;
       return `${k(f.deliveries)}, ${us(f.cpuUsPerMessage)} (${busy})`;
     });
     lines.push(`| ${shape} | ${cells.join(" | ")} |`);

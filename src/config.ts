@@ -228,7 +228,8 @@ function redisUrl(env: Env): string {
 
 /** `CHAT_REDIS_CLUSTER`: `host:port` seeds; not together with `CHAT_REDIS_URL`. */
 function redisCluster(env: Env): string[] {
-  const seeds = list(env, "CHAT_REDIS_CLUSTER");
+  // `redis://host:port` is taken too (what CHAT_REDIS_URL looks like).
+  const seeds = list(env, "CHAT_REDIS_CLUSTER").map((seed) => seed.replace(/^redis:\/\//, ""));
   for (const seed of seeds) {
     const match = /^(.+):(\d+)$/.exec(seed);
     if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {

@@ -28,11 +28,11 @@ Deno.test("variables override the defaults", () => {
   assert.equal(loadSettings(env({})).grpcPort, undefined, "no gRPC port unless asked");
   assert.equal(settings.redisPrefix, "team");
   const cluster = loadSettings(env({
-    CHAT_REDIS_CLUSTER: "10.0.0.1:7000, redis-b:7001",
+    CHAT_REDIS_CLUSTER: "10.0.0.1:7000, redis-b:7001, redis://[::1]:7002",
     CHAT_REDIS_WAIT_REPLICAS: "1",
     CHAT_REDIS_WAIT_TIMEOUT_MS: "250",
   }));
-  assert.deepEqual(cluster.redisCluster, ["10.0.0.1:7000", "redis-b:7001"]);
+  assert.deepEqual(cluster.redisCluster, ["10.0.0.1:7000", "redis-b:7001", "[::1]:7002"]);
   assert.equal(cluster.redisWaitReplicas, 1);
   assert.equal(cluster.redisWaitTimeoutMs, 250);
   assert.deepEqual(settings.redisCluster, [], "no cluster unless asked");

@@ -111,6 +111,12 @@ export interface RedisStoreOptions {
 /** How long an append waits for replicas unless told, in ms. */
 export const WAIT_TIMEOUT_MS = 1000;
 
+/**
+ * How long a room's writes are refused at once after its replicas did not confirm one, in ms
+ * (each refused write would otherwise wait the whole `WAIT` timeout to fail).
+ */
+const UNDER_REPLICATED_MS = 1000;
+
 /** How long a sealed (removed) room's head stays, in ms: appends to it are refused meanwhile. */
 const SEALED_TTL_MS = 24 * 60 * 60_000;
 
@@ -144,6 +150,11 @@ export class RedisStore implements Store {
   readonly #draining = new Map<string, Promise<void>>();
   readonly #heads = new Map<string, LogPosition>();
   readonly #sinceTrim = new Map<string, number>();
+  /**
+   * Rooms whose replicas did not confirm the last write, until when their writes are refused
+   * without being tried (one write a second still tries: it finds out when a replica is back).
+   */
+  readonly #underReplicated = new Map<string, number>();
   readonly #trimEvery: number;
   #trims: Promise<void> = Promise.resolve();
   #closed = false;
@@ -300,6 +311,12 @@ export class RedisStore implements Store {
   /** Builds the batch on the head this process knows and runs the script until it commits. */
   async #commit(room: string, batch: Pending[]): Promise<Outcome[]> {
     const k = this.#keys;
+    const until = this.#underReplicated.get(room);
+    if (until !== undefined && this.#clock() < until) {
+      throw new Error(
+        `not stored: the room's shard had fewer than ${this.#waitReplicas} replicas a moment ago`,
+      );
+    }
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       const head = this.#heads.get(room) ?? await this.head(room);
       const [used, targets, accessRead] = await Promise.all([
@@ -437,7 +454,8 @@ export class RedisStore implements Store {
    * confirm in time (a shard whose replica is gone: after a failover, until a replica is back),
    * the batch fails — it is not acknowledged — but it is in the room's log on the master, so it is
    * announced all the same: readers stay level with history, and a sender retrying with its
-   * idempotency key gets the stored message back.
+   * idempotency key gets the stored message back. For the next second the room's writes are
+   * refused at once, unstored; then one is tried again.
    */
   async #replicated(room: string, key: string, payloads: string[]): Promise<void> {
     const wanted = this.#waitReplicas;
@@ -446,11 +464,14 @@ export class RedisStore implements Store {
     if (channel !== undefined) {
       for (const payload of payloads) this.#link.publish(channel, payload).catch(() => {});
     }
-    if (confirmed < wanted) {
-      throw new Error(
-        `stored, but ${confirmed} of ${wanted} replicas confirmed it within ${this.#waitTimeoutMs} ms (not acknowledged)`,
-      );
+    if (confirmed >= wanted) {
+      this.#underReplicated.delete(room);
+      return;
     }
+    this.#underReplicated.set(room, this.#clock() + UNDER_REPLICATED_MS);
+    throw new Error(
+      `stored, but ${confirmed} of ${wanted} replicas confirmed it within ${this.#waitTimeoutMs} ms (not acknowledged)`,
+    );
   }
 
   /** Messages already stored under the batch's idempotency keys, by key. */
