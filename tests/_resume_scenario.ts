@@ -6,7 +6,7 @@ import { Client, closeAll, type Json } from "./_helpers.ts";
 // Run by ordered_log_test.ts (isolates) and tests/redis/processes.redis.ts (processes + Redis).
 
 /** Every message of a room, oldest first, paging through the HTTP API with `after`. */
-async function fullHistory(http: string, room: string): Promise<Json[]> {
+export async function fullHistory(http: string, room: string): Promise<Json[]> {
   const all: Json[] = [];
   for (let after = "";;) {
     const query = after

@@ -1,5 +1,5 @@
 import { ChatError, toChatError } from "../core/errors.ts";
-import type { ChangeRequest, Hub } from "../core/hub.ts";
+import type { Hub } from "../core/hub.ts";
 import type { MemberInfo } from "../core/hooks.ts";
 import type { LocalMember } from "../core/local_member.ts";
 import type { Connection, Logger, Outbound } from "../core/types.ts";
@@ -7,15 +7,10 @@ import { INTERNAL_ERROR, TOKEN_EXPIRED, TOO_LARGE, TRY_AGAIN_LATER } from "../wi
 import type { Command } from "../wire/commands.ts";
 import { type Frame, type Wire, wireNamed } from "../wire/wires.ts";
 import type { CommandHandler } from "./embedding.ts";
+import { type CommandContext, dispatch } from "./ws_commands.ts";
 import type { Grant } from "./tokens.ts";
 import { atExpiry } from "./expiry.ts";
-import {
-  directHistoryEvent,
-  historyEvent,
-  joinedEvent,
-  leftEvent,
-  listEvent,
-} from "../wire/events.ts";
+import { joinedEvent } from "../wire/events.ts";
 
 /** What a session needs besides its socket and the hub. */
 export interface SessionOptions {
@@ -73,21 +68,6 @@ function frameBytes(data: string | ArrayBuffer | Blob, limit: number): number {
   // UTF-8 needs at least one and at most three bytes per UTF-16 code unit.
   if (data.length > limit || data.length * 3 <= limit) return data.length;
   return encoder.encode(data).length;
-}
-
-/** The hub's request for an `edit`, `delete` or `react` command. */
-function changeRequest(
-  command: Extract<Command, { command: "edit" | "delete" | "react" }>,
-): ChangeRequest {
-  const { room, target } = command;
-  switch (command.command) {
-    case "edit":
-      return { kind: "edit", room, target, message: command.message };
-    case "delete":
-      return { kind: "delete", room, target };
-    case "react":
-      return { kind: "react", room, target, emoji: command.emoji };
-  }
 }
 
 /**
@@ -326,10 +306,28 @@ export class WsSession {
   async #run(command: Command): Promise<void> {
     if (!this.#member || this.socket.readyState !== WebSocket.OPEN) return;
     try {
-      await this.#dispatch(this.#member, command);
+      await dispatch(this.#commands(), this.#member, command);
     } catch (error) {
       this.#refuse(error, command.id);
     }
+  }
+
+  #context?: CommandContext;
+
+  /** What the commands of this connection act through (see `ws_commands.ts`), made once. */
+  #commands(): CommandContext {
+    return this.#context ??= {
+      hub: this.hub,
+      answer: (event, re) => this.#sendText(this.#wire.answer(event, re)),
+      acknowledge: (re) => (out) => this.#sendText(this.#wire.acknowledge(out, re)),
+      refuse: (error, re) => this.#refuse(error, re),
+      sending: (done) => this.#sending(done),
+      sent: () => this.#sent(),
+      join: (room, since, re, secret) => this.#join(room, since, re, false, secret),
+      refresh: (token) => this.#refresh(token),
+      custom: (member, name, fields) => this.#custom(member, name, fields),
+      me: (member) => this.#me(member),
+    };
   }
 
   #refuse(error: unknown, re?: string): void {
@@ -395,105 +393,5 @@ export class WsSession {
       notify: (to, message) => this.hub.notify(to, message),
     });
     return { ...(result ?? {}), event: name };
-  }
-
-  async #dispatch(member: LocalMember, command: Command): Promise<void> {
-    const re = command.id;
-    switch (command.command) {
-      case "me":
-        return this.#sendText(this.#wire.answer(this.#me(member), re));
-      case "join":
-        return await this.#join(command.room, command.since, re, false, command.private);
-      case "leave":
-        // Per connection, order holds: what it sent before reaches the others before its leave.
-        await this.#sent();
-        return this.#sendText(
-          this.#wire.answer(leftEvent(await this.hub.leave(member, command.room)), re),
-        );
-      case "broadcast":
-        // Not awaited: the next frame may be parsed while this one commits. The store commits in
-        // call order, so acknowledgements and deliveries keep the sender's order.
-        this.#sending(
-          this.hub.broadcast(
-            member,
-            command.message,
-            command.room,
-            (out) => this.#sendText(this.#wire.acknowledge(out, re)),
-            { key: command.key, replyTo: command.replyTo },
-          ).catch((error) => this.#refuse(error, re)),
-        );
-        return;
-      case "list":
-        return this.#sendText(
-          this.#wire.answer(
-            listEvent(await this.hub.list(member, command.room, command.offset)),
-            re,
-          ),
-        );
-      case "history": {
-        if (command.with !== undefined) {
-          const page = await this.hub.directHistory(
-            member,
-            command.with,
-            command.before,
-            command.limit,
-          );
-          return this.#sendText(this.#wire.answer(directHistoryEvent(page), re));
-        }
-        const page = await this.hub.history(member, command.room, command.before, command.limit);
-        return this.#sendText(this.#wire.answer(historyEvent(page), re));
-      }
-      case "direct":
-        return this.#sendText(
-          this.#wire.answer(await this.hub.direct(member, command.to, command.message), re),
-        );
-      case "typing":
-        return await this.hub.typing(member, command.room);
-      case "edit":
-      case "delete":
-      case "react": {
-        // Like a broadcast, not awaited: the answer comes in the change's place in the log.
-        this.hub.change(
-          member,
-          changeRequest(command),
-          (out) => this.#sendText(this.#wire.acknowledge(out, re)),
-        ).catch((error) => this.#refuse(error, re));
-        return;
-      }
-      case "rooms":
-        return this.#sendText(this.#wire.answer(await this.hub.watchRooms(member), re));
-      case "invite":
-      case "role":
-      case "kick":
-      case "ban":
-      case "unban":
-      case "mute": {
-        // Answered with its event, in its place in the room's order.
-        const { command: action, to, seconds, role } = command;
-        await this.hub.moderate(
-          member,
-          command.room,
-          { action, to, seconds, role },
-          (out) => this.#sendText(this.#wire.acknowledge(out, re)),
-        );
-        return;
-      }
-      case "read":
-        // Not awaited: the next `read`s of a burst join the write in flight (coalesced).
-        this.hub.read(member, command.room, command.message)
-          .then((event) => this.#sendText(this.#wire.answer(event, re)))
-          .catch((error) => this.#refuse(error, re));
-        return;
-      case "refresh":
-        return this.#sendText(this.#wire.answer(await this.#refresh(command.token), re));
-      case "custom":
-        return this.#sendText(
-          this.#wire.answer(await this.#custom(member, command.name, command.fields), re),
-        );
-      default: {
-        const unreachable: never = command;
-        throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);
-      }
-    }
   }
 }

@@ -3,6 +3,14 @@
 import { closeRedis, openRedis, type RedisClient } from "../../src/engines/redis/redis_client.ts";
 import { eventually, freePort } from "../_helpers.ts";
 
+/** Limits lifted for servers under a test's load (every client comes from 127.0.0.1). */
+export const LIFTED_LIMITS = {
+  CHAT_RATE_PER_SEC: "100000",
+  CHAT_RATE_BURST: "100000",
+  CHAT_MAX_CONNECTIONS_PER_ADDRESS: "1000",
+  CHAT_ROOMS_PER_HOUR: "100000000",
+};
+
 /** A redis-server this test started. */
 export interface TestRedis {
   readonly port: number;

@@ -11,22 +11,16 @@ import {
   type ServerProcess,
   startProcess,
 } from "../_helpers.ts";
-import { floodAndResume } from "../_resume_scenario.ts";
+import { floodAndResume, fullHistory } from "../_resume_scenario.ts";
 import { keySlot } from "../../src/engines/redis/cluster_slots.ts";
 import { startCluster, type TestCluster } from "./_cluster.ts";
-
-const FAST = {
-  CHAT_RATE_PER_SEC: "100000",
-  CHAT_RATE_BURST: "100000",
-  CHAT_MAX_CONNECTIONS_PER_ADDRESS: "1000", // every client of these tests comes from 127.0.0.1
-  CHAT_ROOMS_PER_HOUR: "100000000", // and the reshard test tries rooms until one suits it
-};
+import { LIFTED_LIMITS } from "./_redis.ts";
 
 async function twoProcesses(cluster: TestCluster): Promise<[ServerProcess, ServerProcess]> {
   const settings = {
     CHAT_REDIS_CLUSTER: cluster.seeds,
     CHAT_REDIS_WAIT_REPLICAS: "1",
-    ...FAST,
+    ...LIFTED_LIMITS,
   };
   return await Promise.all([startProcess(settings), startProcess(settings)]) as [
     ServerProcess,
@@ -37,18 +31,6 @@ async function twoProcesses(cluster: TestCluster): Promise<[ServerProcess, Serve
 async function stopAll(processes: ServerProcess[], cluster: TestCluster): Promise<void> {
   await Promise.all(processes.map((p) => p.stop("SIGKILL")));
   await cluster.close();
-}
-
-/** Every message of a room, oldest first, paging through the HTTP API with `after`. */
-async function history(http: string, room: string): Promise<Json[]> {
-  const all: Json[] = [];
-  for (let after = "00000000000000000000000000";;) {
-    const page = await (await fetch(`${http}/rooms/${room}/messages?limit=200&after=${after}`))
-      .json();
-    all.push(...page.messages);
-    if (!page.more) return all;
-    after = String(all.at(-1)!.id);
-  }
 }
 
 /** The key whose slot holds a room (the engine's layout: `chat:{r:<id>}:...`). */
@@ -70,7 +52,7 @@ Deno.test("two processes on a Redis Cluster (WAIT 1) are one chat: members, broa
     equal((await alice.waitFor((e) => e.id === two.id)).seq, two.seq);
     equal(two.seq, (one.seq as number) + 1, "one log: seq continues across processes");
     const room = String(alice.events.find((e) => e.event === "joined")!.room);
-    deepEqual((await history(b.http, room)).map((m) => m.message), ["from A", "from B"]);
+    deepEqual((await fullHistory(b.http, room)).map((m) => m.message), ["from A", "from B"]);
     const dm = await bob.request({ command: "direct", to: "alice", message: "psst" });
     await alice.waitFor((e) => e.event === "direct" && e.id === dm.id, 10_000);
 
@@ -192,13 +174,13 @@ Deno.test("the master of the busiest room killed (SIGKILL) mid-flood with WAIT 1
     );
     ok(await cluster.masterOf(roomKey(room)) !== master, "another master serves the room");
     for (const server of [a, b]) {
-      const stored = await history(server.http, room);
+      const stored = await fullHistory(server.http, room);
       const ids = new Set(stored.map((m) => String(m.id)));
       for (const id of result.acknowledged) ok(ids.has(id), `acknowledged ${id} is in history`);
       const seqs = stored.map((m) => m.seq as number);
       ok(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]), "history in seq order");
     }
-    const stored = await history(a.http, room);
+    const stored = await fullHistory(a.http, room);
     await readerSawAll(readerA, room, stored, "the reader on A");
     await readerSawAll(readerB, room, stored, "the reader on B");
   } finally {
@@ -260,7 +242,7 @@ Deno.test("a room's slot moved to another master (redis-cli --cluster reshard) u
     const late = await senders[1].request({ command: "broadcast", message: "after the move" });
     equal(late.event, "broadcast");
     await readerA.waitFor((e) => e.id === late.id, 10_000);
-    const stored = await history(b.http, room);
+    const stored = await fullHistory(b.http, room);
     const ids = new Set(stored.map((m) => String(m.id)));
     for (const id of result.acknowledged) ok(ids.has(id), `acknowledged ${id} is in history`);
     await readerSawAll(readerA, room, stored, "the reader on A");

@@ -12,13 +12,9 @@ import {
 import { floodAndResume } from "../_resume_scenario.ts";
 import { issueToken } from "../../src/transport/tokens.ts";
 import { lastWordsArriveFirst } from "../_last_words.ts";
-import { startRedis, type TestRedis } from "./_redis.ts";
+import { LIFTED_LIMITS, startRedis, type TestRedis } from "./_redis.ts";
 
-const FAST = {
-  CHAT_RATE_PER_SEC: "100000",
-  CHAT_RATE_BURST: "100000",
-  CHAT_MAX_CONNECTIONS_PER_ADDRESS: "1000", // every client of these tests comes from 127.0.0.1
-};
+const FAST = LIFTED_LIMITS;
 
 async function twoProcesses(
   redis: TestRedis,
