@@ -1,7 +1,7 @@
 // The hub's parts, each on its own: log order, the room feed, local rooms, the room directory,
 // name settlement and the parser of messages between nodes.
 import assert from "node:assert/strict";
-import { LocalMember } from "../src/core/local_member.ts";
+import { LocalConnection } from "../src/core/local_connection.ts";
 import { LocalRooms } from "../src/core/local_rooms.ts";
 import { logTime, nextLogId } from "../src/core/log_order.ts";
 import { clashLosers } from "../src/core/name_keeping.ts";
@@ -139,7 +139,7 @@ Deno.test("local rooms: fan-out skips the actor; the author gets its acknowledge
   const member = (id: string) => {
     const sink: unknown[] = [];
     got.set(id, sink);
-    return new LocalMember(id, id, id, { send: (out) => sink.push(out.event) }, {
+    return new LocalConnection(id, id, id, { send: (out) => sink.push(out.event) }, {
       perSecond: 1,
       burst: 1,
       clock: clock.read,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { MemoryBus, MemoryNetwork } from "../src/engines/memory/memory_bus.ts";
 import { ChatError } from "../src/core/errors.ts";
 import { Hub, type HubSettings } from "../src/core/hub.ts";
-import type { LocalMember } from "../src/core/local_member.ts";
+import type { LocalConnection } from "../src/core/local_connection.ts";
 import type { Outbound } from "../src/core/types.ts";
 import { encode } from "../src/wire/events.ts";
 import { validateMessageText } from "../src/core/message.ts";
@@ -75,7 +75,7 @@ class Sink {
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
 /** Joins as the transport does: the answer, then the held events. */
-async function join(hub: Hub, member: LocalMember, ref: string) {
+async function join(hub: Hub, member: LocalConnection, ref: string) {
   const joined = await hub.join(member, ref);
   await joined.flush();
   return joined;

@@ -1,4 +1,4 @@
-import type { LocalMember } from "./local_member.ts";
+import type { LocalConnection } from "./local_connection.ts";
 import type { FeedEntry } from "./room_feed.ts";
 import type { Outbound } from "./types.ts";
 
@@ -8,15 +8,15 @@ import type { Outbound } from "./types.ts";
  */
 export class LocalRooms {
   /** This node's members (connections), by id. */
-  readonly members = new Map<string, LocalMember>();
+  readonly members = new Map<string, LocalConnection>();
   /** This node's connections by public member id (a person's devices). */
-  readonly #devices = new Map<string, Set<LocalMember>>();
+  readonly #devices = new Map<string, Set<LocalConnection>>();
   /** Events handed to members' connections so far (for the metrics). */
   deliveries = 0;
-  readonly #rooms = new Map<string, Set<LocalMember>>();
+  readonly #rooms = new Map<string, Set<LocalConnection>>();
 
   /** Registers a connection. */
-  add(member: LocalMember): void {
+  add(member: LocalConnection): void {
     this.members.set(member.id, member);
     let set = this.#devices.get(member.memberId);
     if (!set) this.#devices.set(member.memberId, set = new Set());
@@ -24,7 +24,7 @@ export class LocalRooms {
   }
 
   /** Forgets a connection; false if it was not here. */
-  remove(member: LocalMember): boolean {
+  remove(member: LocalConnection): boolean {
     if (!this.members.delete(member.id)) return false;
     const set = this.#devices.get(member.memberId);
     set?.delete(member);
@@ -38,7 +38,7 @@ export class LocalRooms {
   }
 
   /** This node's connections of a member (by public id). */
-  devicesOf(memberId: string): Iterable<LocalMember> {
+  devicesOf(memberId: string): Iterable<LocalConnection> {
     return this.#devices.get(memberId) ?? [];
   }
 
@@ -48,7 +48,7 @@ export class LocalRooms {
   }
 
   /** Puts a member in a room; returns whether it is the room's first member on this node. */
-  enter(member: LocalMember, room: string): boolean {
+  enter(member: LocalConnection, room: string): boolean {
     let locals = this.#rooms.get(room);
     const first = !locals;
     if (!locals) this.#rooms.set(room, locals = new Set());
@@ -57,7 +57,7 @@ export class LocalRooms {
   }
 
   /** Takes a member out of a room; returns whether the room has no member left on this node. */
-  exit(member: LocalMember, room: string): boolean {
+  exit(member: LocalConnection, room: string): boolean {
     const locals = this.#rooms.get(room);
     if (!locals) return false;
     locals.delete(member);
@@ -67,7 +67,7 @@ export class LocalRooms {
   }
 
   /** Sends an event to this node's members of a room, except `skip`. */
-  fanout(room: string, out: Outbound, skip?: LocalMember): void {
+  fanout(room: string, out: Outbound, skip?: LocalConnection): void {
     const locals = this.#rooms.get(room);
     if (!locals) return;
     for (const member of locals) if (member !== skip) member.deliver(room, out);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { LocalMember } from "./local_member.ts";
+import { LocalConnection } from "./local_connection.ts";
 import type { LocalRooms } from "./local_rooms.ts";
 import { memberIdOf } from "./member_identity.ts";
 import type { MemberMessages } from "./member_messages.ts";
@@ -64,7 +64,7 @@ export class MemberAdmission {
     allowedRooms?: readonly string[],
     subject?: string,
     options: ConnectOptions = {},
-  ): Promise<LocalMember> {
+  ): Promise<LocalConnection> {
     const { deps } = this;
     const base = wantedName === undefined
       ? guestName(deps.random)
@@ -79,7 +79,7 @@ export class MemberAdmission {
       sibling !== undefined,
     );
     const { settings, clock } = deps;
-    const member = new LocalMember(
+    const member = new LocalConnection(
       id,
       name,
       base,
@@ -109,7 +109,7 @@ export class MemberAdmission {
   }
 
   /** Who a member is. */
-  me(member: LocalMember): MeEvent {
+  me(member: LocalConnection): MeEvent {
     return {
       event: "me",
       member: member.name,
@@ -119,7 +119,7 @@ export class MemberAdmission {
   }
 
   /** Removes a member from every room (with `leave` to the others) and from presence. */
-  disconnect(member: LocalMember): void {
+  disconnect(member: LocalConnection): void {
     const { deps } = this;
     if (!deps.locals.remove(member)) return;
     if (!deps.locals.hasDevices(member.memberId)) deps.members.forget(member.memberId);

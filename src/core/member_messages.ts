@@ -10,7 +10,7 @@ import type { Arrivals } from "./arrivals.ts";
 import type { Bus } from "./bus.ts";
 import { directEvent, directRoom } from "./direct.ts";
 import { ChatError } from "./errors.ts";
-import type { LocalMember } from "./local_member.ts";
+import type { LocalConnection } from "./local_connection.ts";
 import type { LocalRooms } from "./local_rooms.ts";
 import { HISTORY_PAGE, isUlid, pageLimit, validateMessageText } from "./message.ts";
 import { nameKey } from "./names.ts";
@@ -52,7 +52,7 @@ export interface MemberMessagesDeps {
   /** A room by id or name. */
   readonly resolveRoom: (ref: string) => Promise<Room>;
   /** The member's room `ref` (its only room when absent), or why not. */
-  readonly roomOf: (member: LocalMember, ref?: string) => Room | Promise<never>;
+  readonly roomOf: (member: LocalConnection, ref?: string) => Room | Promise<never>;
 }
 
 /** How long `notify` waits at most for connections still arriving. */
@@ -69,7 +69,7 @@ export class MemberMessages {
    * The `typing` command: tells the other members of the member's room `ref` (its only room when
    * absent), on every node.
    */
-  async typingIn(member: LocalMember, ref?: string): Promise<void> {
+  async typingIn(member: LocalConnection, ref?: string): Promise<void> {
     this.typing(member, await this.deps.roomOf(member, ref));
   }
 
@@ -77,7 +77,7 @@ export class MemberMessages {
    * Tells the other members of a room (on every node) that the member is typing. Not stored; at
    * most one a second per member is relayed from a node, the rest are dropped without a word.
    */
-  typing(member: LocalMember, room: Room): void {
+  typing(member: LocalConnection, room: Room): void {
     const { locals, bus, clock, limits } = this.deps;
     const now = clock();
     // Per member, not per connection: two devices typing at once still make one a second.
@@ -112,7 +112,7 @@ export class MemberMessages {
    * private log, then pushed to every connection of the recipient and the sender's other
    * connections. Resolves with the event (the sender's answer).
    */
-  async direct(member: LocalMember, to: string, message: string): Promise<DirectEvent> {
+  async direct(member: LocalConnection, to: string, message: string): Promise<DirectEvent> {
     const { store, bus, presence, limits, ids, clock } = this.deps;
     const text = validateMessageText(message, this.deps.maxMessageLength);
     const recipient = this.findMember(to);
@@ -162,7 +162,7 @@ export class MemberMessages {
    * connected), oldest first: only its two parties can read a pair's log.
    */
   async directHistory(
-    member: LocalMember,
+    member: LocalConnection,
     other: string,
     before: string | undefined,
     limit: number | undefined,

@@ -7,7 +7,7 @@
  * @module
  */
 import { ChatError } from "./errors.ts";
-import type { LocalMember } from "./local_member.ts";
+import type { LocalConnection } from "./local_connection.ts";
 import type { LocalRooms } from "./local_rooms.ts";
 import { isUlid } from "./message.ts";
 import {
@@ -69,11 +69,11 @@ export interface ModerationDeps {
     acknowledge?: (out: Outbound) => void,
   ) => Promise<ModerationEvent>;
   /** Takes a member's connection out of a room here (others hear `leave`). */
-  readonly leaveRoom: (member: LocalMember, room: string) => void;
+  readonly leaveRoom: (member: LocalConnection, room: string) => void;
   /** Hands an event to every connection of a member on every node, but those in `notIn`. */
   readonly tell: (memberId: string, out: Outbound, notIn: string) => void;
   /** A room the member may read (`room_forbidden` for a private room off its list). */
-  readonly readableRoom: (member: LocalMember, ref: string) => Promise<Room>;
+  readonly readableRoom: (member: LocalConnection, ref: string) => Promise<Room>;
   /** A room by id or name. */
   readonly resolveRoom: (ref: string) => Promise<Room>;
 }
@@ -161,7 +161,7 @@ export class Moderation {
    * `forbidden` when the member's role is too low (see `room_access.ts`).
    */
   async moderate(
-    member: LocalMember,
+    member: LocalConnection,
     ref: string,
     request: ModerationRequest,
     acknowledge?: (out: Outbound) => void,

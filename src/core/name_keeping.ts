@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { LocalMember } from "./local_member.ts";
+import type { LocalConnection } from "./local_connection.ts";
 import type { LocalRooms } from "./local_rooms.ts";
 import type { NameRegistry } from "./name_registry.ts";
 import { nameCandidates, nameKey, uniqueName } from "./names.ts";
@@ -34,7 +34,7 @@ export interface NameKeepingDeps {
   /** Tells the other nodes of a rename. */
   readonly announce: (change: LocalAnnouncement) => void;
   /** Who a member is (its new `me` after a rename). */
-  readonly me: (member: LocalMember) => MeEvent;
+  readonly me: (member: LocalConnection) => MeEvent;
   readonly log?: Logger;
 }
 
@@ -62,7 +62,7 @@ export class NameKeeping {
   }
 
   /** Gives a leaving member's name back (to the registry, when there is one). */
-  release(member: LocalMember): void {
+  release(member: LocalConnection): void {
     this.deps.registry?.release(nameKey(member.name), member.memberId);
   }
 
@@ -76,7 +76,7 @@ export class NameKeeping {
   }
 
   /** Renames a connection; this node's other connections of the member take the same name. */
-  #rename(member: LocalMember, renamed: Map<string, string>): void {
+  #rename(member: LocalConnection, renamed: Map<string, string>): void {
     const { presence } = this.deps;
     const from = member.name;
     let to = renamed.get(member.memberId);

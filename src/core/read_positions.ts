@@ -7,7 +7,7 @@
  * @module
  */
 import type { Store } from "./store.ts";
-import type { LocalMember } from "./local_member.ts";
+import type { LocalConnection } from "./local_connection.ts";
 import type { Outbound, ReadEvent, Room } from "./types.ts";
 
 /** Unread messages are counted up to this many (the contract's cap). */
@@ -30,7 +30,7 @@ export interface ReadPositionsDeps {
   /** Hands an event to every connection of a member on every node, but `skip`. */
   readonly tell: (memberId: string, out: Outbound, skip?: string) => void;
   /** A room the member may read (`room_forbidden` for a private room off its list). */
-  readonly readableRoom: (member: LocalMember, ref: string) => Promise<Room>;
+  readonly readableRoom: (member: LocalConnection, ref: string) => Promise<Room>;
 }
 
 /** A position being stored: the highest one asked meanwhile, and when it is all done. */
@@ -51,7 +51,7 @@ export class ReadPositions {
    * told to its other connections on every node; resolves with the `read` event (the position
    * after).
    */
-  async read(member: LocalMember, ref: string, id: string): Promise<ReadEvent> {
+  async read(member: LocalConnection, ref: string, id: string): Promise<ReadEvent> {
     const room = await this.deps.readableRoom(member, ref);
     return await this.mark(member.memberId, room.id, id, member.id);
   }

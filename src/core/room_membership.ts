@@ -7,7 +7,7 @@
  */
 import { ChatError } from "./errors.ts";
 import type { JoinResult } from "./hub_types.ts";
-import { LocalMember } from "./local_member.ts";
+import { LocalConnection } from "./local_connection.ts";
 import type { LocalRooms } from "./local_rooms.ts";
 import { logIdOf } from "./message_changes.ts";
 import { nameKey, roomAllowed } from "./names.ts";
@@ -76,7 +76,7 @@ export class RoomMembership {
    * minus those the replay sent, so that the member sees no gap and no duplicate.
    */
   async join(
-    member: LocalMember,
+    member: LocalConnection,
     ref: string,
     since?: string,
     options: { readonly private?: boolean } = {},
@@ -92,7 +92,7 @@ export class RoomMembership {
   }
 
   async #join(
-    member: LocalMember,
+    member: LocalConnection,
     ref: string,
     since: string | undefined,
     secret: boolean,
@@ -133,7 +133,7 @@ export class RoomMembership {
   }
 
   /** Joins and leaves are rate-limited: a toggling socket would flood a room with events. */
-  #takeMembership(member: LocalMember): void {
+  #takeMembership(member: LocalConnection): void {
     if (!member.membership.take()) {
       throw new ChatError("rate_limited", "too many joins and leaves; slow down");
     }
@@ -144,7 +144,7 @@ export class RoomMembership {
   }
 
   /** The room to join, refusing (before creating anything) rooms the member may not join. */
-  async #joinableRoom(member: LocalMember, ref: string, secret: boolean): Promise<Room> {
+  async #joinableRoom(member: LocalConnection, ref: string, secret: boolean): Promise<Room> {
     const allowed = member.allowedRooms;
     // One client (whatever its number of sockets) creates rooms at a bounded pace: it cannot fill
     // the room cap for everyone.
@@ -172,7 +172,7 @@ export class RoomMembership {
    * a faster node: events up to it are not sent again).
    */
   async #replay(
-    member: LocalMember,
+    member: LocalConnection,
     room: string,
     since: string,
   ): Promise<{ recovered: boolean; flush: JoinResult["flush"] }> {
@@ -224,7 +224,7 @@ export class RoomMembership {
   }
 
   /** Takes a member out of a room, telling the others. */
-  async leave(member: LocalMember, ref: string): Promise<{ room: string }> {
+  async leave(member: LocalConnection, ref: string): Promise<{ room: string }> {
     const room = await this.roomOf(member, ref);
     this.#takeMembership(member);
     this.leaveRoom(member, room.id);
@@ -245,7 +245,7 @@ export class RoomMembership {
     const room = await this.deps.visit(ref, viewer);
     const { ratePerSecond: perSecond, rateBurst: burst } = this.deps.settings;
     const id = this.deps.ids();
-    const observer = new LocalMember(id, "", "", connection, {
+    const observer = new LocalConnection(id, "", "", connection, {
       perSecond,
       burst,
       clock: this.deps.clock,
@@ -302,13 +302,13 @@ export class RoomMembership {
    * One of the member's rooms, by id or name (its only room when `ref` is absent), or why not:
    * `not_in_room`, `no_such_room`, or `missing_field` while in several rooms.
    */
-  roomOf(member: LocalMember, ref?: string): Room | Promise<never> {
+  roomOf(member: LocalConnection, ref?: string): Room | Promise<never> {
     if (ref === undefined) return this.#onlyRoom(member);
     return this.#memberRoom(member, ref) ?? this.#notInRoom(member, ref);
   }
 
   /** A room the member may read: one of its own (its only one when `ref` is absent), or any. */
-  async readableRoom(member: LocalMember, ref?: string): Promise<Room> {
+  async readableRoom(member: LocalConnection, ref?: string): Promise<Room> {
     if (ref === undefined) return this.#onlyRoom(member);
     const joined = this.#memberRoom(member, ref);
     if (joined) return joined;
@@ -320,7 +320,7 @@ export class RoomMembership {
   }
 
   /** The member's only room (`not_in_room` in none, `missing_field` in several). */
-  #onlyRoom(member: LocalMember): Room {
+  #onlyRoom(member: LocalConnection): Room {
     if (member.rooms.size === 1) return member.rooms.values().next().value!;
     if (member.rooms.size === 0) throw new ChatError("not_in_room", "join a room first");
     throw new ChatError("missing_field", "room is required while in several rooms", {
@@ -329,7 +329,7 @@ export class RoomMembership {
   }
 
   /** One of the member's rooms, by id or name. */
-  #memberRoom(member: LocalMember, ref: string): Room | undefined {
+  #memberRoom(member: LocalConnection, ref: string): Room | undefined {
     const trimmed = ref.trim();
     const byId = member.rooms.get(trimmed.toUpperCase());
     if (byId) return byId;
@@ -344,7 +344,7 @@ export class RoomMembership {
    * is told so, not asked to join), `room_forbidden` for a private room off its list, else
    * `not_in_room`.
    */
-  async #notInRoom(member: LocalMember, ref: string): Promise<never> {
+  async #notInRoom(member: LocalConnection, ref: string): Promise<never> {
     const room = await this.deps.resolveRoom(ref);
     await this.deps.moderation.admit(room, member, false);
     throw new ChatError("not_in_room", `not in room '${room.name}'; join it first`);
@@ -354,7 +354,7 @@ export class RoomMembership {
    * Puts the member in the room here and everywhere. Resolves, once the room's feed is ready, with
    * the `seq` after which the member receives the room's events.
    */
-  async #enterRoom(member: LocalMember, room: Room): Promise<number> {
+  async #enterRoom(member: LocalConnection, room: Room): Promise<number> {
     member.rooms.set(room.id, room);
     this.deps.locals.enter(member, room.id);
     const feed = this.deps.feeds.open(room.id);
@@ -372,7 +372,7 @@ export class RoomMembership {
   }
 
   /** Takes the member out of a room here and everywhere (no rate limit: a closing connection). */
-  leaveRoom(member: LocalMember, room: string): void {
+  leaveRoom(member: LocalConnection, room: string): void {
     // What this node delivered of the room holds everything the member sent there (a session
     // leaves only once its sends are stored): other nodes announce the leave after as much.
     const seq = this.deps.feeds.get(room)?.position.seq ?? 0;
@@ -401,7 +401,7 @@ export class RoomMembership {
    * Tells this node's members of joins and leaves (except the member who made them): one event
    * each in a small room, gathered into a `presence_diff` every few ms in a large one.
    */
-  #announceChanges(changes: RoomChange[], actor?: LocalMember): void {
+  #announceChanges(changes: RoomChange[], actor?: LocalConnection): void {
     if (changes.length > 0) this.deps.roomList.changed();
     const large = this.deps.settings.largeRoom ?? LARGE_ROOM;
     for (const { kind, room, member } of changes) {

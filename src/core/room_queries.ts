@@ -7,7 +7,7 @@
  */
 import { ChatError } from "./errors.ts";
 import type { HistoryPage, MemberList, RoomDetails } from "./hub_types.ts";
-import type { LocalMember } from "./local_member.ts";
+import type { LocalConnection } from "./local_connection.ts";
 import { HISTORY_PAGE, pageLimit } from "./message.ts";
 import { type FilteredPage, searchMessages, threadMessages } from "./message_search.ts";
 import type { Moderation, Viewer } from "./moderation.ts";
@@ -131,7 +131,7 @@ export class RoomQueries {
    * The room list for a member that watches it: answered now, and pushed again as a `rooms`
    * event soon after any change (see `room_list_watch.ts`) until it disconnects.
    */
-  watchRooms(member: LocalMember): Promise<RoomsEvent> {
+  watchRooms(member: LocalConnection): Promise<RoomsEvent> {
     return this.deps.roomList.watch(member.connection);
   }
 
@@ -164,7 +164,7 @@ export class RoomQueries {
   }
 
   /** The members of a room (any room the member may see); in a large room, a page from `offset`. */
-  async list(member: LocalMember, ref?: string, offset = 0): Promise<MemberList> {
+  async list(member: LocalConnection, ref?: string, offset = 0): Promise<MemberList> {
     const room = await this.deps.membership.readableRoom(member, ref);
     if (!Number.isInteger(offset) || offset < 0) {
       throw new ChatError("invalid_field", "offset must be a non-negative integer", {
@@ -181,7 +181,7 @@ export class RoomQueries {
 
   /** A page of a room's history before `before` (or the newest), oldest first. */
   async history(
-    member: LocalMember,
+    member: LocalConnection,
     ref: string | undefined,
     before: string | undefined,
     limit: number | undefined,

@@ -11,7 +11,7 @@ import type { Arrivals } from "./arrivals.ts";
 import { ChatError } from "./errors.ts";
 import type { MemberInfo, MessageHook, MessageVerdict } from "./hooks.ts";
 import type { ChangeRequest, HubObserver } from "./hub_types.ts";
-import type { LocalMember } from "./local_member.ts";
+import type { LocalConnection } from "./local_connection.ts";
 import type { LocalRooms } from "./local_rooms.ts";
 import { validateCursor, validateEmoji, validateMessageText } from "./message.ts";
 import type { MessageChange } from "./message_changes.ts";
@@ -60,7 +60,7 @@ export interface RoomWritesDeps {
   /** A room by id or name (created when `create`). */
   readonly resolveRoom: (ref: string, create?: boolean) => Promise<Room>;
   /** The member's room `ref` (its only room when absent), or why not (`not_in_room`, ...). */
-  readonly roomOf: (member: LocalMember, ref?: string) => Room | Promise<never>;
+  readonly roomOf: (member: LocalConnection, ref?: string) => Room | Promise<never>;
   /** Who may write in a room: refuses a muted or banned member (`muted`, `banned`). */
   readonly checkWrite: (
     room: Room,
@@ -107,7 +107,7 @@ export class RoomWrites {
    * order, so the sender sees its own message where everyone else does.
    */
   broadcast(
-    member: LocalMember,
+    member: LocalConnection,
     message: string,
     ref?: string,
     acknowledge?: (out: Outbound) => void,
@@ -156,7 +156,7 @@ export class RoomWrites {
    * longest text may take). The message hook judges text only, so it does not see these.
    */
   broadcastBinary(
-    member: LocalMember,
+    member: LocalConnection,
     bytes: Uint8Array,
     acknowledge?: (out: Outbound) => void,
   ): Promise<ChatMessage> {
@@ -235,7 +235,7 @@ export class RoomWrites {
    * not there is `not_found`. Edits and reactions share the member's message budget.
    */
   change(
-    member: LocalMember,
+    member: LocalConnection,
     request: ChangeRequest,
     acknowledge?: (out: Outbound) => void,
   ): Promise<ChangeEvent> {
@@ -305,7 +305,7 @@ export class RoomWrites {
     };
   }
 
-  #info(member: LocalMember): MemberInfo {
+  #info(member: LocalConnection): MemberInfo {
     return { id: member.memberId, name: member.name, data: member.data };
   }
 

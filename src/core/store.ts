@@ -34,14 +34,18 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /**
  * Where rooms and history live. Implementations: `engines/memory/memory_store.ts` (one isolate,
  * for tests and throwaway runs), `engines/kv/kv_store.ts` (Deno KV, shared by every handle on one
- * database) and `engines/redis/redis_store.ts` (Redis, shared by every process).
+ * database) and `engines/redis/redis_store.ts` (Redis or a Redis Cluster, shared by every
+ * process). The KV and Redis stores build each batch with the same rule (`engines/batch_writes.ts`).
  * `tests/store_contract.ts` states these promises as tests; every implementation passes it.
  *
  * **Order.** Each room is one log. An append is given, in one atomic step with respect to every
  * handle on the same data, `seq` = the room's previous `seq` + 1 and an id above every earlier id
  * of the room (`nextLogId`), so id order and `seq` order are the same order, on every handle.
  * Appends made through one handle commit in call order. Nothing is visible to a reader before it
- * is durable, and an append that rejects stored nothing.
+ * is durable, and an append that rejects stored nothing — with one exception, stated where it
+ * happens: on Redis with `CHAT_REDIS_WAIT_REPLICAS`, an append whose replicas did not confirm it
+ * in time rejects (it was not acknowledged) though the master stored it; readers get it, and a
+ * retry with its idempotency key returns it.
  *
  * **Changes.** Edits, deletes and reactions are events of the log too: each gets the next `seq`
  * and its own id (`logId`), and in the same atomic step the target message's record takes its

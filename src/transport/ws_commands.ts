@@ -6,7 +6,7 @@
  * @module
  */
 import type { ChangeRequest, Hub } from "../core/hub.ts";
-import type { LocalMember } from "../core/local_member.ts";
+import type { LocalConnection } from "../core/local_connection.ts";
 import type { Outbound } from "../core/types.ts";
 import type { Command } from "../wire/commands.ts";
 import { directHistoryEvent, historyEvent, leftEvent, listEvent } from "../wire/events.ts";
@@ -30,12 +30,12 @@ export interface CommandContext {
   refresh(token: string): Promise<object>;
   /** Runs an embedder's command. */
   custom(
-    member: LocalMember,
+    member: LocalConnection,
     name: string,
     fields: Readonly<Record<string, unknown>>,
   ): Promise<object>;
   /** The `me` event of the member. */
-  me(member: LocalMember): object;
+  me(member: LocalConnection): object;
 }
 
 /** The hub's request for an `edit`, `delete` or `react` command. */
@@ -56,7 +56,7 @@ function changeRequest(
 /** Runs one command of a connection's member. */
 export async function dispatch(
   ctx: CommandContext,
-  member: LocalMember,
+  member: LocalConnection,
   command: Command,
 ): Promise<void> {
   const re = command.id;

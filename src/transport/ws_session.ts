@@ -1,7 +1,7 @@
 import { ChatError, toChatError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
 import type { MemberInfo } from "../core/hooks.ts";
-import type { LocalMember } from "../core/local_member.ts";
+import type { LocalConnection } from "../core/local_connection.ts";
 import type { Connection, Logger, Outbound } from "../core/types.ts";
 import { INTERNAL_ERROR, TOKEN_EXPIRED, TOO_LARGE, TRY_AGAIN_LATER } from "../wire/close_codes.ts";
 import type { Command } from "../wire/commands.ts";
@@ -75,7 +75,7 @@ function frameBytes(data: string | ArrayBuffer | Blob, limit: number): number {
  * the hub and maps errors to `error` events and close codes. It knows nothing of storage.
  */
 export class WsSession {
-  #member?: LocalMember;
+  #member?: LocalConnection;
   #queue: Promise<void> = Promise.resolve();
   /** Cancels the token's expiry timer. */
   #cancelExpiry?: () => void;
@@ -123,7 +123,7 @@ export class WsSession {
   }
 
   /** The `me` event, with a fresh session (renewed expiry, current name) when there is one. */
-  #me(member: LocalMember): object {
+  #me(member: LocalConnection): object {
     const me = this.hub.me(member);
     const session = this.options.session;
     return session ? { ...me, session: session.issue(member.name) } : me;
@@ -148,7 +148,7 @@ export class WsSession {
   }
 
   /** The member, once admitted. */
-  get member(): LocalMember | undefined {
+  get member(): LocalConnection | undefined {
     return this.#member;
   }
 
@@ -196,7 +196,7 @@ export class WsSession {
   }
 
   async #open(): Promise<void> {
-    let member: LocalMember;
+    let member: LocalConnection;
     try {
       member = await this.hub.connect(
         this.#connection,
@@ -380,7 +380,7 @@ export class WsSession {
 
   /** Runs an embedder's command; its answer is `{"event": <name>, ...answer}`. */
   async #custom(
-    member: LocalMember,
+    member: LocalConnection,
     name: string,
     fields: Readonly<Record<string, unknown>>,
   ): Promise<object> {

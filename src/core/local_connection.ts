@@ -8,10 +8,11 @@ interface JoinGate {
 }
 
 /**
- * A member connected to this node: its socket, its rooms, its rate limiter and its join gates.
- * The hub owns it; the transport only sees the {@link Connection}.
+ * One connection of a member to this node (a person may have several, on this node and others):
+ * its socket, its rooms, its rate limiters and its join gates. `id` is the connection's, and
+ * `memberId` the person's. The hub owns it; the transport only sees the {@link Connection}.
  */
-export class LocalMember {
+export class LocalConnection {
   /** The rooms this member is in, by id. */
   readonly rooms = new Map<string, Room>();
   /** The member's broadcast budget. */
