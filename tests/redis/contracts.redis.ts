@@ -8,7 +8,10 @@ import { RedisBus } from "../../src/engines/redis/redis_bus.ts";
 import { RedisKeys } from "../../src/engines/redis/redis_keys.ts";
 import { ClusterLink, type RedisLink, SingleLink } from "../../src/engines/redis/redis_link.ts";
 import { RedisStore } from "../../src/engines/redis/redis_store.ts";
+import { loadSettings } from "../../src/config.ts";
+import { openRedisEngine } from "../../src/engines/redis/open.ts";
 import { busContract } from "../bus_contract.ts";
+import { engineContract } from "../engine_contract.ts";
 import { storeContract } from "../store_contract.ts";
 import { startCluster } from "./_cluster.ts";
 import { startRedis } from "./_redis.ts";
@@ -25,6 +28,8 @@ async function oneRedis(): Promise<Place> {
 }
 
 const cluster = await startCluster();
+/** One redis-server for the engine contract (started with the cluster, stopped last). */
+const single = await startRedis();
 
 function aCluster(): Promise<Place> {
   const seeds = cluster.seeds.split(",");
@@ -75,6 +80,32 @@ for (
   });
 }
 
+// The engine contract through the Redis engine's own wiring (`openRedisEngine`, as the server
+// opens it): on one Redis, and on the cluster with WAIT 1 (the store publishes after WAIT).
+for (
+  const [name, vars] of [
+    ["one Redis", () => ({ CHAT_REDIS_URL: `redis://127.0.0.1:${single.port}/0` })],
+    ["a Redis Cluster, WAIT 1", () => ({
+      CHAT_REDIS_CLUSTER: cluster.seeds,
+      CHAT_REDIS_WAIT_REPLICAS: "1",
+    })],
+  ] as const
+) {
+  engineContract(`Redis engine on ${name}`, () => {
+    const env: Record<string, string> = {
+      ...vars(),
+      CHAT_REDIS_PREFIX: `engine-${crypto.randomUUID()}`,
+      CHAT_LOG: "off",
+    };
+    const settings = loadSettings({ get: (key: string) => env[key] });
+    return Promise.resolve({
+      open: (nodeId: string) =>
+        openRedisEngine({ settings, nodeId, clock: Date.now, log: () => {} }),
+      cleanup: () => Promise.resolve(),
+    });
+  });
+}
+
 Deno.test("keySlot agrees with CLUSTER KEYSLOT of a live cluster, hash-tag edge cases included", async () => {
   const keys = [
     "foo",
@@ -93,4 +124,7 @@ Deno.test("keySlot agrees with CLUSTER KEYSLOT of a live cluster, hash-tag edge 
   }
 });
 
-Deno.test("(the shared cluster stops)", () => cluster.close());
+Deno.test("(the shared cluster and Redis stop)", async () => {
+  await cluster.close();
+  await single.close();
+});
