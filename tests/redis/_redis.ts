@@ -1,7 +1,7 @@
 // A real redis-server per test file: on a free loopback port, without persistence, stopped by its
 // pid (never by name: other Redis servers on the machine are not ours).
 import { closeRedis, openRedis, type RedisClient } from "../../src/engines/redis/redis_client.ts";
-import { eventually, freePort } from "../_helpers.ts";
+import { eventually, freePort, type ServerProcess, startProcess } from "../_helpers.ts";
 
 /** Limits lifted for servers under a test's load (every client comes from 127.0.0.1). */
 export const LIFTED_LIMITS = {
@@ -10,6 +10,25 @@ export const LIFTED_LIMITS = {
   CHAT_MAX_CONNECTIONS_PER_ADDRESS: "1000",
   CHAT_ROOMS_PER_HOUR: "100000000",
 };
+
+/** Two `deno task start` processes with the same settings (one chat, over Redis). */
+export async function twoServers(
+  settings: Record<string, string>,
+): Promise<[ServerProcess, ServerProcess]> {
+  return await Promise.all([startProcess(settings), startProcess(settings)]) as [
+    ServerProcess,
+    ServerProcess,
+  ];
+}
+
+/** Kills the processes (SIGKILL), then stops what they ran on (a Redis, a cluster). */
+export async function stopAll(
+  processes: ServerProcess[],
+  under: { close(): Promise<void> },
+): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop("SIGKILL")));
+  await under.close();
+}
 
 /** A redis-server this test started. */
 export interface TestRedis {

@@ -3,34 +3,19 @@
 // one chat; a reader hopping between them misses nothing; a master killed with SIGKILL in the
 // middle of a flood loses nothing acknowledged; a slot moved under load loses nothing either.
 import { deepEqual, equal, ok } from "node:assert/strict";
-import {
-  Client,
-  closeAll,
-  eventually,
-  type Json,
-  type ServerProcess,
-  startProcess,
-} from "../_helpers.ts";
+import { Client, closeAll, eventually, type Json, type ServerProcess } from "../_helpers.ts";
 import { floodAndResume, fullHistory } from "../_resume_scenario.ts";
 import { keySlot } from "../../src/engines/redis/cluster_slots.ts";
 import { startCluster, type TestCluster } from "./_cluster.ts";
-import { LIFTED_LIMITS } from "./_redis.ts";
+import { LIFTED_LIMITS, stopAll, twoServers } from "./_redis.ts";
 
-async function twoProcesses(cluster: TestCluster): Promise<[ServerProcess, ServerProcess]> {
-  const settings = {
+/** Two processes on the cluster, each append waiting for one replica. */
+function twoProcesses(cluster: TestCluster): Promise<[ServerProcess, ServerProcess]> {
+  return twoServers({
     CHAT_REDIS_CLUSTER: cluster.seeds,
     CHAT_REDIS_WAIT_REPLICAS: "1",
     ...LIFTED_LIMITS,
-  };
-  return await Promise.all([startProcess(settings), startProcess(settings)]) as [
-    ServerProcess,
-    ServerProcess,
-  ];
-}
-
-async function stopAll(processes: ServerProcess[], cluster: TestCluster): Promise<void> {
-  await Promise.all(processes.map((p) => p.stop("SIGKILL")));
-  await cluster.close();
+  });
 }
 
 /** The key whose slot holds a room (the engine's layout: `chat:{r:<id>}:...`). */

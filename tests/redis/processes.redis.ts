@@ -12,24 +12,15 @@ import {
 import { floodAndResume } from "../_resume_scenario.ts";
 import { issueToken } from "../../src/transport/tokens.ts";
 import { lastWordsArriveFirst } from "../_last_words.ts";
-import { LIFTED_LIMITS, startRedis, type TestRedis } from "./_redis.ts";
+import { LIFTED_LIMITS, startRedis, stopAll, type TestRedis, twoServers } from "./_redis.ts";
 
 const FAST = LIFTED_LIMITS;
 
-async function twoProcesses(
+function twoProcesses(
   redis: TestRedis,
   env: Record<string, string> = {},
 ): Promise<[ServerProcess, ServerProcess]> {
-  const settings = { CHAT_REDIS_URL: redis.url, ...FAST, ...env };
-  return await Promise.all([startProcess(settings), startProcess(settings)]) as [
-    ServerProcess,
-    ServerProcess,
-  ];
-}
-
-async function stopAll(processes: ServerProcess[], redis: TestRedis): Promise<void> {
-  await Promise.all(processes.map((p) => p.stop("SIGKILL")));
-  await redis.close();
+  return twoServers({ CHAT_REDIS_URL: redis.url, ...FAST, ...env });
 }
 
 Deno.test("two processes on one Redis are one chat: members, broadcasts both ways, one room log", async () => {

@@ -91,9 +91,11 @@ const MAX_CONFLICTS = 64;
  * sorted set of ids (all scores 0, so ordered by id, which is `seq` order) and a hash of entries,
  * beside a head hash (`seq`, last id). One Lua script per batch checks that the head is where this
  * process last saw it, appends, publishes each entry on the room's channel, moves the head and
- * trims by count — so an acknowledged message is in Redis and announced, atomically. A process
- * that lost a race reads the new head from the script's answer and retries. Writes of one room go
- * one batch at a time, in call order; different rooms go in parallel (each its own hash tag).
+ * trims by count — so an acknowledged message is in Redis and announced, atomically (with
+ * `waitReplicas`, announced once the replicas have it: see `Replicas`). A process that lost a race
+ * reads the new head from the script's answer and retries. Writes of one room go one batch at a
+ * time, in call order; different rooms go in parallel (each its own hash tag: on a Cluster, each
+ * on the shard of its slot). The batch's entries are built by `applyWrite`, as on Deno KV.
  */
 export class RedisStore implements Store {
   readonly #link: RedisLink;
