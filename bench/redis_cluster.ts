@@ -34,6 +34,8 @@ export interface TestCluster {
   failedOver(port: number): Promise<void>;
   /** Moves `count` slots from the master on `from` to the master on `to` (`--cluster reshard`). */
   reshard(from: number, to: number, count: number): Promise<string>;
+  /** Forms the cluster (`redis-cli --cluster create`) and waits until every node says ok. */
+  form(): Promise<void>;
   /** Stops every node and removes their files. */
   close(): Promise<void>;
 }
@@ -46,6 +48,8 @@ export interface ClusterOptions {
   readonly replicas?: number;
   /** How long a silent master is given before its replica takes over, in ms (2000). */
   readonly nodeTimeoutMs?: number;
+  /** Whether to form the cluster now (default); without, {@link TestCluster.form} does it. */
+  readonly form?: boolean;
 }
 
 /** Resolves once `condition` holds; polls every 20 ms, fails after `timeoutMs`. */
@@ -102,8 +106,8 @@ function ownsSlot(line: string, slot: number): boolean {
 const portOf = (line: string) => Number(line.split(" ")[1].split("@")[0].split(":").at(-1));
 
 /**
- * Starts the nodes, forms the cluster, and waits until every node reports `cluster_state:ok`
- * and every replica is in sync with its master.
+ * Starts the nodes, forms the cluster (unless `form: false`), and waits until every node reports
+ * `cluster_state:ok` and every replica is in sync with its master.
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   const masters = options.masters ?? 3;
@@ -215,6 +219,30 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         "100",
       ]);
     },
+    form: async () => {
+      await run("redis-cli", [
+        "--cluster",
+        "create",
+        ...ports.map((port) => `127.0.0.1:${port}`),
+        "--cluster-replicas",
+        String(replicas),
+        "--cluster-yes",
+      ]);
+      await eventually(
+        async () => {
+          for (const port of ports) {
+            const info = await cli(port, "CLUSTER", "INFO").catch(() => "");
+            if (!info.includes("cluster_state:ok")) return false;
+            // A replica in sync with its master (else WAIT 1 would time out at first).
+            const role = await cli(port, "ROLE").catch(() => "");
+            if (role.startsWith("slave") && !role.includes("connected")) return false;
+          }
+          return true;
+        },
+        "the cluster to form",
+        30_000,
+      );
+    },
     close: async () => {
       for (const port of [...alive]) {
         const child = children.get(port)!;
@@ -236,28 +264,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       "the cluster's nodes to answer",
       10_000,
     );
-    await run("redis-cli", [
-      "--cluster",
-      "create",
-      ...ports.map((port) => `127.0.0.1:${port}`),
-      "--cluster-replicas",
-      String(replicas),
-      "--cluster-yes",
-    ]);
-    await eventually(
-      async () => {
-        for (const port of ports) {
-          const info = await cli(port, "CLUSTER", "INFO").catch(() => "");
-          if (!info.includes("cluster_state:ok")) return false;
-          // A replica in sync with its master (else WAIT 1 would time out at first).
-          const role = await cli(port, "ROLE").catch(() => "");
-          if (role.startsWith("slave") && !role.includes("connected")) return false;
-        }
-        return true;
-      },
-      "the cluster to form",
-      30_000,
-    );
+    if (options.form ?? true) await cluster.form();
   } catch (error) {
     await cluster.close();
     throw error;

@@ -1,9 +1,19 @@
 // The Redis engine on a real Redis Cluster (3 masters, 3 replicas, `redis-cli --cluster create`):
 // two `deno task start` processes with `CHAT_REDIS_CLUSTER` and `CHAT_REDIS_WAIT_REPLICAS=1` are
 // one chat; a reader hopping between them misses nothing; a master killed with SIGKILL in the
-// middle of a flood loses nothing acknowledged; a slot moved under load loses nothing either.
+// middle of a flood loses nothing acknowledged; a slot moved under load loses nothing either; a
+// server started before its cluster is formed waits for it.
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { Client, closeAll, eventually, type Json, type ServerProcess } from "../_helpers.ts";
+import {
+  Client,
+  closeAll,
+  eventually,
+  freePort,
+  type Json,
+  listening,
+  type ServerProcess,
+  startCommand,
+} from "../_helpers.ts";
 import { floodAndResume, fullHistory } from "../_resume_scenario.ts";
 import { keySlot } from "../../src/engines/redis/cluster_slots.ts";
 import { startCluster, type TestCluster } from "./_cluster.ts";
@@ -235,5 +245,66 @@ Deno.test("a room's slot moved to another master (redis-cli --cluster reshard) u
   } finally {
     await closeAll(clients);
     await stopAll([a, b], cluster);
+  }
+});
+
+Deno.test("a server started beside a cluster that is still forming waits for it (saying so once), then serves; one that never forms stops with one line naming the slots", async () => {
+  const cluster = await startCluster({ form: false });
+  const port = freePort();
+  const child = startCommand(
+    {
+      ...LIFTED_LIMITS,
+      PORT: String(port),
+      HOSTNAME: "127.0.0.1",
+      CHAT_KV_PATH: ":memory:",
+      CHAT_LOG: "json",
+      CHAT_REDIS_CLUSTER: cluster.seeds,
+      CHAT_REDIS_CONNECT_TIMEOUT_MS: "20000",
+    },
+    { stdout: "piped", stderr: "null" },
+  ).spawn();
+  const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let logged = "";
+  try {
+    // It says once that it waits, before the cluster exists.
+    while (!logged.includes("redis_cluster_waiting")) {
+      const { value, done } = await output.read();
+      if (done) throw new Error(`the server stopped: ${logged}`);
+      logged += value;
+    }
+    await cluster.form();
+    await listening(port);
+    const alice = await Client.connect(`ws://127.0.0.1:${port}/ws`, {
+      name: "alice",
+      room: "late",
+    });
+    const sent = await alice.request({ command: "broadcast", message: "after forming" });
+    equal(sent.event, "broadcast");
+    await alice.close();
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await output.cancel().catch(() => {});
+    await cluster.close();
+  }
+
+  // Nodes that never form a cluster: the start gives up after the connect timeout, naming why.
+  const lonely = await startCluster({ form: false, masters: 1, replicas: 0 });
+  try {
+    const out = await startCommand(
+      {
+        PORT: String(freePort()),
+        HOSTNAME: "127.0.0.1",
+        CHAT_KV_PATH: ":memory:",
+        CHAT_REDIS_CLUSTER: lonely.seeds,
+        CHAT_REDIS_CONNECT_TIMEOUT_MS: "1500",
+      },
+      { stdout: "piped", stderr: "piped" },
+    ).output();
+    equal(out.code, 1);
+    const said = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    ok(/cannot reach the Redis Cluster at .*serves 0 of 16384 slots/.test(said), said);
+  } finally {
+    await lonely.close();
   }
 });

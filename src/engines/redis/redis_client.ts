@@ -170,10 +170,12 @@ export async function openRedisCluster(
     log?.("redis_back", { role: "cluster" });
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** What the cluster said last, once connected (while it does not serve every slot). */
+  let serving: string | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       cluster.destroy();
-      const reason = lastError instanceof Error ? lastError.message : "no answer";
+      const reason = serving ?? (lastError instanceof Error ? lastError.message : "no answer");
       reject(
         new RedisUnreachable(`cannot reach the Redis Cluster at ${seeds.join(",")} (${reason})`),
       );
@@ -181,11 +183,53 @@ export async function openRedisCluster(
   });
   try {
     await Promise.race([cluster.connect(), timedOut]);
+    const seen = (slots: number, state: string) => {
+      serving = `it serves ${slots} of ${SLOT_COUNT} slots, cluster_state:${state}`;
+    };
+    await Promise.race([untilServing(cluster, seeds, log, seen), timedOut]);
   } finally {
     clearTimeout(timer);
   }
   return cluster;
 }
+
+/**
+ * Resolves once the client knows a master for every slot and the cluster says `cluster_state:ok`
+ * (a server started beside a cluster that is still forming waits for it, instead of failing on
+ * its first command); reads the slots again every 200 ms meanwhile, saying once that it waits.
+ */
+async function untilServing(
+  cluster: RedisClusterClient,
+  seeds: readonly string[],
+  log: Logger | undefined,
+  seen: (slots: number, state: string) => void,
+): Promise<void> {
+  let told = false;
+  for (;;) {
+    const covered = cluster.slots.filter((shard) => shard?.master).length;
+    let state = "unknown";
+    if (covered === SLOT_COUNT) {
+      try {
+        const info = String(await cluster.sendCommand(undefined, true, ["CLUSTER", "INFO"]));
+        state = /cluster_state:(\w+)/.exec(info)?.[1] ?? state;
+        if (state === "ok") return;
+      } catch {
+        // a node going away: read the slots again
+      }
+    }
+    seen(covered, state);
+    if (!cluster.isOpen) return; // timed out: the caller says why
+    if (!told) {
+      told = true;
+      log?.("redis_cluster_waiting", { seeds: seeds.join(","), slots: covered, state });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await cluster._slots.rediscover().catch(() => {});
+  }
+}
+
+/** The slots of a Redis Cluster. */
+const SLOT_COUNT = 16384;
 
 /** How soon after a cluster node stops answering its slots are read again, in ms. */
 const TOPOLOGY_REFRESH_MS = 500;
