@@ -367,6 +367,12 @@ export class RoomWrites {
       else entry.ack?.send(entry.out);
       feeds.publish(entry, room);
       return stored;
+    } catch (error) {
+      // A write that failed may still have been stored (an unknown outcome, or Redis storing it
+      // without the replicas asked for): the room's feed reads the store, so that the members
+      // here stay level with its history.
+      if (error instanceof ChatError && error.code === "store_failed") feeds.get(room)?.gap();
+      throw error;
     } finally {
       const left = this.#inFlight.get(authorId)! - 1;
       if (left > 0) this.#inFlight.set(authorId, left);

@@ -5,8 +5,11 @@ import {
   Client,
   closeAll,
   eventually,
+  freePort,
   type Json,
+  listening,
   type ServerProcess,
+  startCommand,
   startProcess,
 } from "../_helpers.ts";
 import { floodAndResume } from "../_resume_scenario.ts";
@@ -321,5 +324,51 @@ Deno.test("presence converges: a process killed with -9 has its members leave ev
   } finally {
     await closeAll([alice, carol, dave]);
     await stopAll([a, b, c], redis);
+  }
+});
+
+Deno.test("CHAT_REDIS_WAIT_REPLICAS=1 on a Redis without replicas: the start says so; a send is refused though stored (readers get it), the next at once and unstored", async () => {
+  const redis = await startRedis();
+  const port = freePort();
+  const child = startCommand({
+    ...FAST,
+    PORT: String(port),
+    HOSTNAME: "127.0.0.1",
+    CHAT_KV_PATH: ":memory:",
+    CHAT_LOG: "json",
+    CHAT_REDIS_URL: redis.url,
+    CHAT_REDIS_WAIT_REPLICAS: "1",
+    CHAT_REDIS_WAIT_TIMEOUT_MS: "200",
+  }, { stdout: "piped", stderr: "null" }).spawn();
+  const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const clients: Client[] = [];
+  try {
+    let logged = "";
+    while (!logged.includes("redis_replicas_short")) {
+      const { value, done } = await output.read();
+      if (done) throw new Error(`the server stopped: ${logged}`);
+      logged += value;
+    }
+    ok(/"replicas":0,"wanted":1/.test(logged), logged);
+    await listening(port);
+    const ws = `ws://127.0.0.1:${port}/ws`;
+    const alice = await Client.connect(ws, { name: "alice", room: "durable" });
+    const bob = await Client.connect(ws, { name: "bob", room: "durable" });
+    clients.push(alice, bob);
+    const first = await alice.request({ command: "broadcast", message: "one" });
+    equal(first.code, "store_failed", "not acknowledged: no replica confirmed it");
+    const second = await alice.request({ command: "broadcast", message: "two" });
+    equal(second.code, "store_failed", "refused at once while the room is short of replicas");
+    // "one" is in the room's log on the master: history has it and bob got it; "two" is nowhere.
+    await bob.waitFor((e) => e.event === "broadcast" && e.message === "one", 5000);
+    const history = await (await fetch(`http://127.0.0.1:${port}/rooms/durable/messages`)).json();
+    deepEqual(history.messages.map((m: Json) => m.message), ["one"]);
+    ok(!bob.broadcasts().some((e) => e.message === "two"));
+  } finally {
+    await closeAll(clients);
+    child.kill("SIGKILL");
+    await child.status;
+    await output.cancel().catch(() => {});
+    await redis.close();
   }
 });

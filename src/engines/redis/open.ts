@@ -8,6 +8,7 @@
  * @module
  */
 import { roomOfTopic } from "../../core/room_feeds.ts";
+import type { Logger } from "../../core/types.ts";
 import { type EngineContext, type Engines, retentionOf } from "../engine.ts";
 import { RedisBus } from "./redis_bus.ts";
 import { RedisKeys } from "./redis_keys.ts";
@@ -49,6 +50,7 @@ export async function openRedisEngine(
     ttlMs: settings.presenceTimeoutMs,
     heartbeatMs: settings.heartbeatMs,
   });
+  if (settings.redisWaitReplicas > 0) warnIfShort(link, settings.redisWaitReplicas, log);
   return {
     store,
     bus,
@@ -63,4 +65,16 @@ export async function openRedisEngine(
       await link.close();
     },
   };
+}
+
+/**
+ * With `CHAT_REDIS_WAIT_REPLICAS`, says at start which masters have fewer replicas than asked:
+ * appends to their rooms will be refused (not acknowledged) until enough replicas attach.
+ */
+function warnIfShort(link: RedisLink, wanted: number, log: Logger): void {
+  link.replicas().then((counts) => {
+    for (const [master, replicas] of counts) {
+      if (replicas < wanted) log("redis_replicas_short", { master, replicas, wanted });
+    }
+  }).catch((error) => log("redis_replicas_unknown", { error: String(error) }));
 }

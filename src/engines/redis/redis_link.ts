@@ -34,6 +34,8 @@ export interface RedisLink {
    * `key` (`WAIT`), at most `timeoutMs`; resolves with how many have.
    */
   waitReplicas(key: string, replicas: number, timeoutMs: number): Promise<number>;
+  /** How many replicas each master has connected now (`INFO replication`), by address. */
+  replicas(): Promise<Map<string, number>>;
   /** A subscriber on its own connection(s). */
   subscriber(): Promise<RedisSubscriber>;
   /** Closes the connection(s). */
@@ -44,6 +46,11 @@ export interface RedisLink {
 async function sha1(source: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(source));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The `connected_slaves` of an `INFO replication` answer. */
+function connectedReplicas(info: unknown): number {
+  return Number(/connected_slaves:(\d+)/.exec(String(info))?.[1] ?? 0);
 }
 
 /** Runs scripts by hash, computing each hash once; `NOSCRIPT` sends the source (which loads it). */
@@ -105,6 +112,12 @@ export class SingleLink implements RedisLink {
     return Number(
       await this.#client.sendCommand(["WAIT", String(replicas), String(timeoutMs)]),
     );
+  }
+
+  /** The server's connected replicas. */
+  async replicas(): Promise<Map<string, number>> {
+    const info = await this.#client.sendCommand(["INFO", "replication"]);
+    return new Map([["redis", connectedReplicas(info)]]);
   }
 
   /** A subscriber on a second connection. */
@@ -217,6 +230,19 @@ export class ClusterLink implements RedisLink {
       this.#unreachable(error);
       throw error;
     }
+  }
+
+  /** Each master's connected replicas. */
+  async replicas(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    await Promise.all(this.#cluster.masters.map(async (master) => {
+      const client = await this.#cluster.nodeClient(master);
+      counts.set(
+        master.address,
+        connectedReplicas(await client.sendCommand(["INFO", "replication"])),
+      );
+    }));
+    return counts;
   }
 
   /** Sharded subscriptions, one connection per shard. */
