@@ -259,10 +259,12 @@ Deno.test("a server started beside a cluster that is still forming waits for it 
       CHAT_KV_PATH: ":memory:",
       CHAT_LOG: "json",
       CHAT_REDIS_CLUSTER: cluster.seeds,
-      CHAT_REDIS_CONNECT_TIMEOUT_MS: "20000",
+      // Longer than forming takes on a busy machine: this part is about waiting, not giving up.
+      CHAT_REDIS_CONNECT_TIMEOUT_MS: "60000",
     },
-    { stdout: "piped", stderr: "null" },
+    { stdout: "piped", stderr: "piped" },
   ).spawn();
+  const errors = new Response(child.stderr).text();
   const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let logged = "";
   try {
@@ -281,10 +283,28 @@ Deno.test("a server started beside a cluster that is still forming waits for it 
     const sent = await alice.request({ command: "broadcast", message: "after forming" });
     equal(sent.event, "broadcast");
     await alice.close();
+  } catch (error) {
+    // Say what the server said (it may have stopped by itself).
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone already
+    }
+    for (;;) {
+      const { value, done } = await output.read();
+      if (done) break;
+      logged += value;
+    }
+    throw new Error(`${error}; the server logged: ${logged} ${await errors}`);
   } finally {
-    child.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it stopped by itself (the error above says what it logged)
+    }
     await child.status;
     await output.cancel().catch(() => {});
+    await errors;
     await cluster.close();
   }
 
