@@ -182,11 +182,12 @@ export async function openRedisCluster(
     }, timeoutMs);
   });
   try {
+    // Wait for the cluster to serve before node-redis reads its slots: in a cluster still
+    // forming, its discovery learns a half-made topology (no slots at all, or nodes still in
+    // their handshake, whose connections it then waits on for good).
+    const seen = (state: string) => serving = state;
+    await Promise.race([untilFormed(seeds, log, seen), timedOut]);
     await Promise.race([cluster.connect(), timedOut]);
-    const seen = (slots: number, state: string) => {
-      serving = `it serves ${slots} of ${SLOT_COUNT} slots, cluster_state:${state}`;
-    };
-    await Promise.race([untilServing(cluster, seeds, log, seen), timedOut]);
   } finally {
     clearTimeout(timer);
   }
@@ -194,37 +195,43 @@ export async function openRedisCluster(
 }
 
 /**
- * Resolves once the client knows a master for every slot and the cluster says `cluster_state:ok`
- * (a server started beside a cluster that is still forming waits for it, instead of failing on
- * its first command); reads the slots again every 200 ms meanwhile, saying once that it waits.
+ * Resolves once every seed that answers says `cluster_state:ok` (every slot served) — at least
+ * one must answer — asking them on connections of their own every 200 ms and saying once that it
+ * waits: a server started beside a cluster that is still forming waits until the nodes agree,
+ * instead of failing on its first command.
  */
-async function untilServing(
-  cluster: RedisClusterClient,
+async function untilFormed(
   seeds: readonly string[],
   log: Logger | undefined,
-  seen: (slots: number, state: string) => void,
+  seen: (state: string) => void,
 ): Promise<void> {
-  let told = false;
-  for (;;) {
-    const covered = cluster.slots.filter((shard) => shard?.master).length;
-    let state = "unknown";
-    if (covered === SLOT_COUNT) {
-      try {
-        const info = String(await cluster.sendCommand(undefined, true, ["CLUSTER", "INFO"]));
-        state = /cluster_state:(\w+)/.exec(info)?.[1] ?? state;
-        if (state === "ok") return;
-      } catch {
-        // a node going away: read the slots again
-      }
+  const { createClient } = await import("redis");
+  const stateOf = async (seed: string): Promise<string | undefined> => {
+    const client = createClient({
+      url: `redis://${seed}`,
+      socket: { reconnectStrategy: false, connectTimeout: NODE_CONNECT_TIMEOUT_MS },
+    });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      const info = String(await client.sendCommand(["CLUSTER", "INFO"]));
+      const state = /cluster_state:(\w+)/.exec(info)?.[1] ?? "unknown";
+      const slots = /cluster_slots_assigned:(\d+)/.exec(info)?.[1] ?? "?";
+      return state === "ok" ? "ok" : `cluster_state:${state}, ${slots} of ${SLOT_COUNT} slots`;
+    } catch (error) {
+      seen(`${seed}: ${error instanceof Error ? error.message : error}`);
+      return undefined; // not answering: a seed that is down does not hold the start
+    } finally {
+      client.destroy();
     }
-    seen(covered, state);
-    if (!cluster.isOpen) return; // timed out: the caller says why
-    if (!told) {
-      told = true;
-      log?.("redis_cluster_waiting", { seeds: seeds.join(","), slots: covered, state });
-    }
+  };
+  for (let told = false;; told = true) {
+    const states = (await Promise.all(seeds.map(stateOf))).filter((s) => s !== undefined);
+    const waiting = states.find((state) => state !== "ok");
+    if (states.length > 0 && waiting === undefined) return;
+    if (waiting !== undefined) seen(waiting);
+    if (!told) log?.("redis_cluster_waiting", { seeds: seeds.join(",") });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await cluster._slots.rediscover().catch(() => {});
   }
 }
 

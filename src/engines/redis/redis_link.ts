@@ -131,7 +131,7 @@ export class SingleLink implements RedisLink {
   }
 }
 
-/** Tries of a command told `TRYAGAIN` during a slot move, and the pause between, in ms. */
+/** Tries of a command told `TRYAGAIN` or `CLUSTERDOWN`, and the pause between, in ms. */
 const TRYAGAIN_ATTEMPTS = 25;
 const TRYAGAIN_PAUSE_MS = 20;
 
@@ -176,14 +176,15 @@ export class ClusterLink implements RedisLink {
   /**
    * Sends a command to the master of `key`'s slot (any node without a key). While the slot is
    * being moved, a command on several of its keys may be told `TRYAGAIN` (some keys moved, some
-   * not; nothing ran): it is sent again shortly, a few times.
+   * not; nothing ran), and while the cluster settles (forming, or a failover under way) any
+   * command may be told `CLUSTERDOWN` (nothing ran): it is sent again shortly, a few times.
    */
   async send(args: readonly string[], key?: string): Promise<unknown> {
     for (let attempt = 1;; attempt++) {
       try {
         return await this.#cluster.sendCommand(key, false, [...args]);
       } catch (error) {
-        const busy = String((error as Error)?.message).startsWith("TRYAGAIN");
+        const busy = /^(TRYAGAIN|CLUSTERDOWN)/.test(String((error as Error)?.message));
         if (busy && attempt < TRYAGAIN_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, TRYAGAIN_PAUSE_MS));
           continue;
