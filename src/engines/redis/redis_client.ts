@@ -205,15 +205,10 @@ async function untilFormed(
   log: Logger | undefined,
   seen: (state: string) => void,
 ): Promise<void> {
-  const { createClient } = await import("redis");
   const stateOf = async (seed: string): Promise<string | undefined> => {
-    const client = createClient({
-      url: `redis://${seed}`,
-      socket: { reconnectStrategy: false, connectTimeout: NODE_CONNECT_TIMEOUT_MS },
-    });
-    client.on("error", () => {});
+    let client: RedisClient | undefined;
     try {
-      await client.connect();
+      client = await openNodeClient(seed);
       const info = String(await client.sendCommand(["CLUSTER", "INFO"]));
       const state = /cluster_state:(\w+)/.exec(info)?.[1] ?? "unknown";
       const slots = /cluster_slots_assigned:(\d+)/.exec(info)?.[1] ?? "?";
@@ -222,7 +217,7 @@ async function untilFormed(
       seen(`${seed}: ${error instanceof Error ? error.message : error}`);
       return undefined; // not answering: a seed that is down does not hold the start
     } finally {
-      client.destroy();
+      client?.destroy();
     }
   };
   for (let told = false;; told = true) {
