@@ -230,20 +230,18 @@ async function measureShape(
   }
   await sleep(SMOKE ? 200 : 1000); // warm up
   const received0 = all.reduce((n, c) => n + c.received, 0);
-  const everyPid = [...server.pids, ...server.backendPids];
-  const cpuOfAll = async () =>
-    (await Promise.all(everyPid.map(cpuSeconds))).reduce((a, b) => a + b, 0);
-  const cpuOfBackends = async () =>
-    (await Promise.all(server.backendPids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
-  const cpu0 = await cpuOfAll();
-  const backend0 = await cpuOfBackends();
+  const cpuOf = async (pids: number[]) =>
+    (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+  const servers0 = await cpuOf(server.pids);
+  const backend0 = await cpuOf(server.backendPids);
   const own0 = await cpuSeconds(Deno.pid);
   for (const c of all) c.latencies.length = 0;
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
   const received = all.reduce((n, c) => n + c.received, 0) - received0;
-  const cpu = await cpuOfAll() - cpu0;
-  const backend = await cpuOfBackends() - backend0;
+  // The server's cost counts its Redis servers too (each read once per sample).
+  const backend = await cpuOf(server.backendPids) - backend0;
+  const cpu = await cpuOf(server.pids) - servers0 + backend;
   const own = await cpuSeconds(Deno.pid) - own0;
   const elapsed = (performance.now() - t0) / 1000;
   for (const sender of senders) sender.window = 0;
