@@ -128,6 +128,27 @@ async function flood(
   return { acknowledged, failed };
 }
 
+/**
+ * Fills the room `readerA` (on the first process) is in: a reader on the second process and four
+ * senders alternating between them (all added to `clients`); resolves once all are in.
+ */
+async function busyRoom(
+  [a, b]: [ServerProcess, ServerProcess],
+  readerA: Client,
+  room: string,
+  clients: Client[],
+): Promise<{ readerB: Client; senders: Client[] }> {
+  const readerB = await Client.connect(b.ws, { name: "reader-b", room });
+  clients.push(readerB);
+  const senders: Client[] = [];
+  for (let i = 0; i < 4; i++) {
+    senders.push(await Client.connect((i % 2 ? b : a).ws, { name: `s${i}`, room }));
+  }
+  clients.push(...senders);
+  await readerA.waitFor((e) => e.event === "join" && e.member === "s3", 10_000);
+  return { readerB, senders };
+}
+
 /** What a reader got of a room: each stored message once, in seq order, and all of them. */
 async function readerSawAll(reader: Client, room: string, stored: Json[], name: string) {
   const last = stored.at(-1)!;
@@ -148,14 +169,7 @@ Deno.test("the master of the busiest room killed (SIGKILL) mid-flood with WAIT 1
     const readerA = await Client.connect(a.ws, { name: "reader-a", room: "busy" });
     clients.push(readerA);
     const room = String(readerA.events.find((e) => e.event === "joined")!.room);
-    const readerB = await Client.connect(b.ws, { name: "reader-b", room });
-    clients.push(readerB);
-    const senders: Client[] = [];
-    for (let i = 0; i < 4; i++) {
-      senders.push(await Client.connect((i % 2 ? b : a).ws, { name: `s${i}`, room }));
-    }
-    clients.push(...senders);
-    await readerA.waitFor((e) => e.event === "join" && e.member === "s3", 10_000);
+    const { readerB, senders } = await busyRoom([a, b], readerA, room, clients);
     const master = await cluster.masterOf(roomKey(room));
     // Killed, failed over to its replica, then back as the new master's replica: meanwhile the
     // room's shard has no replica, and WAIT 1 refuses to acknowledge what it cannot promise.
@@ -214,14 +228,7 @@ Deno.test("a room's slot moved to another master (redis-cli --cluster reshard) u
     }
     ok(readerA, "a room near the start of a master's slots");
     clients.push(readerA);
-    const readerB = await Client.connect(b.ws, { name: "reader-b", room });
-    clients.push(readerB);
-    const senders: Client[] = [];
-    for (let i = 0; i < 4; i++) {
-      senders.push(await Client.connect((i % 2 ? b : a).ws, { name: `s${i}`, room }));
-    }
-    clients.push(...senders);
-    await readerA.waitFor((e) => e.event === "join" && e.member === "s3", 10_000);
+    const { readerB, senders } = await busyRoom([a, b], readerA, room, clients);
     const to = ranges.find((r) => r.port !== from)!.port;
     const result = await flood(senders, () => cluster.reshard(from, to, count));
     equal(result.failed, 0, "a slot move refuses no send (TRYAGAIN is retried)");
