@@ -225,19 +225,19 @@ Deno.test("broadcast validates, rate-limits, stores, then delivers to the others
   const bob = await hub.connect(b, "bob");
   const room = (await join(hub, alice, "den")).room.id;
   await join(hub, bob, "den");
-  const stored = await hub.broadcast(alice, "hello");
+  const stored = await hub.sendMessage(alice, "hello");
   assert.equal(stored.ts, clock.now);
   assert.deepEqual(b.of("broadcast"), [{ ...stored }]);
   assert.deepEqual(a.of("broadcast"), [], "the sender's copy is the acknowledgement");
-  assert.equal(await rejection(hub.broadcast(alice, "x".repeat(21))), "too_large");
-  assert.equal(await rejection(hub.broadcast(alice, "   ")), "invalid_field");
-  await hub.broadcast(alice, "two");
-  await hub.broadcast(alice, "three");
-  assert.equal(await rejection(hub.broadcast(alice, "four")), "rate_limited");
+  assert.equal(await rejection(hub.sendMessage(alice, "x".repeat(21))), "too_large");
+  assert.equal(await rejection(hub.sendMessage(alice, "   ")), "invalid_field");
+  await hub.sendMessage(alice, "two");
+  await hub.sendMessage(alice, "three");
+  assert.equal(await rejection(hub.sendMessage(alice, "four")), "rate_limited");
   const page = await store.readMessages(room, { limit: 10 });
   assert.deepEqual(page.messages.map((m) => m.message), ["hello", "two", "three"]);
   clock.advance(500);
-  await hub.broadcast(alice, "later");
+  await hub.sendMessage(alice, "later");
   hub.close();
 });
 
@@ -249,7 +249,7 @@ Deno.test("a failing store refuses the message and delivers nothing", async () =
   await join(hub, alice, "den");
   await join(hub, bob, "den");
   await store.close();
-  assert.equal(await rejection(hub.broadcast(alice, "lost")), "store_failed");
+  assert.equal(await rejection(hub.sendMessage(alice, "lost")), "store_failed");
   assert.deepEqual(b.of("broadcast"), []);
   hub.close();
 });

@@ -21,7 +21,7 @@ import type { RoomWrites } from "./room_writes.ts";
 import type { RoomSummary } from "./types.ts";
 
 export type { RoomSummary };
-export type { BroadcastOptions } from "./room_writes.ts";
+export type { SendOptions } from "./room_writes.ts";
 export type {
   ChangeRequest,
   HistoryPage,
@@ -88,14 +88,14 @@ export class Hub {
   readonly leave: RoomMembership["leave"];
   /** Follows a room without being a member of it (Server-Sent Events). */
   readonly observe: RoomMembership["observe"];
-  /** Stores and delivers a member's message: see {@link RoomWrites.broadcast}. */
-  readonly broadcast: RoomWrites["broadcast"];
+  /** Stores and delivers a member's message: see {@link RoomWrites.sendMessage}. */
+  readonly sendMessage: RoomWrites["sendMessage"];
   /** Stores a binary message in the member's single room (seed 001). */
-  readonly broadcastBinary: RoomWrites["broadcastBinary"];
+  readonly sendBinary: RoomWrites["sendBinary"];
   /** Stores a message in the server's name. */
-  readonly post: RoomWrites["post"];
+  readonly sendAsServer: RoomWrites["sendAsServer"];
   /** Stores a message sent without a socket (HTTP, gRPC). */
-  readonly send: RoomWrites["send"];
+  readonly sendAsVisitor: RoomWrites["sendAsVisitor"];
   /** Edits, deletes or reacts to a message (a stored event). */
   readonly change: RoomWrites["change"];
   /** Tells a room that the member is typing (not stored). */
@@ -134,10 +134,10 @@ export class Hub {
     this.join = bound(membership, "join");
     this.leave = bound(membership, "leave");
     this.observe = bound(membership, "observe");
-    this.broadcast = bound(writes, "broadcast");
-    this.broadcastBinary = bound(writes, "broadcastBinary");
-    this.post = bound(writes, "post");
-    this.send = bound(writes, "send");
+    this.sendMessage = bound(writes, "sendMessage");
+    this.sendBinary = bound(writes, "sendBinary");
+    this.sendAsServer = bound(writes, "sendAsServer");
+    this.sendAsVisitor = bound(writes, "sendAsVisitor");
     this.change = bound(writes, "change");
     this.typing = bound(members, "typingIn");
     this.direct = bound(members, "direct");

@@ -127,7 +127,7 @@ export interface HistoryPage extends MessagePage {
   readonly room: string;
 }
 
-/** A change to a stored message, as a member asks for it (`room` as for `broadcast`). */
+/** A change to a stored message, as a member asks for it (`room` as for a message). */
 export type ChangeRequest =
   | {
     readonly kind: "edit";

@@ -34,7 +34,7 @@ import type {
 
 /** The author of messages an embedder posts in the server's name. */
 const SERVER_AUTHOR = "server";
-/** How long `post` waits at most for connections still arriving. */
+/** How long `sendAsServer` waits at most for connections still arriving. */
 const ARRIVAL_WAIT_MS = 2000;
 
 /**
@@ -80,7 +80,7 @@ export interface RoomWritesDeps {
 }
 
 /** A member's message's options. */
-export interface BroadcastOptions {
+export interface SendOptions {
   /** Once-only: the same key from the same member in the same room stores once (24 h). */
   readonly key?: string;
   /** The id of the message of the same room it answers (`not_found` when it is not there). */
@@ -106,12 +106,12 @@ export class RoomWrites {
    * history will not have. `acknowledge` is called in the message's place in the room's `seq`
    * order, so the sender sees its own message where everyone else does.
    */
-  broadcast(
+  sendMessage(
     member: LocalConnection,
     message: string,
     ref?: string,
     acknowledge?: (out: Outbound) => void,
-    options: BroadcastOptions = {},
+    options: SendOptions = {},
   ): Promise<ChatMessage> {
     try {
       const room = this.deps.roomOf(member, ref);
@@ -155,7 +155,7 @@ export class RoomWrites {
    * room, rate-limited like text; at most four bytes per character of `CHAT_MAX_MESSAGE` (what the
    * longest text may take). The message hook judges text only, so it does not see these.
    */
-  broadcastBinary(
+  sendBinary(
     member: LocalConnection,
     bytes: Uint8Array,
     acknowledge?: (out: Outbound) => void,
@@ -183,7 +183,7 @@ export class RoomWrites {
    * Stores a message in the server's name (an embedder's bot or announcement) in a room, by id or
    * name (created if missing), delivered to its members like any other.
    */
-  async post(ref: string, message: string, author = "Server"): Promise<ChatMessage> {
+  async sendAsServer(ref: string, message: string, author = "Server"): Promise<ChatMessage> {
     await this.deps.arrivals.settled(ARRIVAL_WAIT_MS);
     const room = await this.deps.resolveRoom(ref, true);
     validateMessageText(message, this.deps.maxMessageLength);
@@ -197,7 +197,7 @@ export class RoomWrites {
    * existing room that the sender (`viewer`: its token or session) may write in. With an
    * idempotency key, a retry returns the message stored the first time.
    */
-  async send(
+  async sendAsVisitor(
     ref: string,
     message: string,
     name: string,

@@ -152,7 +152,14 @@ export function mountRoomsApi(
       );
     }
     const author = grant?.name ?? name ?? "http";
-    const stored = await hub.send(room.id, message, author, key, replyTo, viewerFor(c.req.raw));
+    const stored = await hub.sendAsVisitor(
+      room.id,
+      message,
+      author,
+      key,
+      replyTo,
+      viewerFor(c.req.raw),
+    );
     return c.json(stored, 201);
   });
 

@@ -73,7 +73,7 @@ export async function dispatch(
       // Not awaited: the next frame may be parsed while this one commits. The store commits in
       // call order, so acknowledgements and deliveries keep the sender's order.
       ctx.sending(
-        ctx.hub.broadcast(
+        ctx.hub.sendMessage(
           member,
           command.message,
           command.room,

@@ -298,7 +298,7 @@ export class WsSession {
     const member = this.#member;
     if (!member || this.socket.readyState !== WebSocket.OPEN) return;
     this.#sending(
-      this.hub.broadcastBinary(member, bytes, (out) => this.#sendText(this.#wire.acknowledge(out)))
+      this.hub.sendBinary(member, bytes, (out) => this.#sendText(this.#wire.acknowledge(out)))
         .catch((error) => this.#refuse(error)),
     );
   }
@@ -389,7 +389,7 @@ export class WsSession {
       member: { id: member.memberId, name: member.name, data: member.data },
       rooms: [...member.rooms.keys()],
       fields,
-      post: (room, message, as) => this.hub.post(room, message, as),
+      post: (room, message, as) => this.hub.sendAsServer(room, message, as),
       notify: (to, message) => this.hub.notify(to, message),
     });
     return { ...(result ?? {}), event: name };

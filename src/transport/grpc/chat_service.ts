@@ -265,7 +265,14 @@ export function chatServiceRoutes(
           checkRoomAllowed(grant, room);
           // A client that retries with the message's own id stores it once.
           const key = request.message?.id ? `grpc:${request.message.id}` : undefined;
-          const stored = await hub.send(room.id, content, sender, key, undefined, viewerOf(grant));
+          const stored = await hub.sendAsVisitor(
+            room.id,
+            content,
+            sender,
+            key,
+            undefined,
+            viewerOf(grant),
+          );
           return toMessage(stored);
         }),
     });
