@@ -131,6 +131,21 @@ Deno.test("GET /client.js serves the library as an ES module any site may import
     const again = await fetch(`${server.http}/client.js`, { headers: { "if-none-match": etag } });
     assert.equal(again.status, 304);
     await again.body?.cancel();
+    // Its parts, which it imports by relative paths, come the same way; nothing else does.
+    const parts = [...text.matchAll(/from "\.\/(client\/[a-z_]+\.js)"/g)].map((m) => m[1]);
+    assert.ok(parts.includes("client/chat_client.js"), `${parts}`);
+    for (const part of parts) {
+      const served = await fetch(`${server.http}/${part}`);
+      assert.equal(served.status, 200, part);
+      assert.equal(served.headers.get("access-control-allow-origin"), "*");
+      assert.match(served.headers.get("cache-control") ?? "", /max-age=86400/);
+      assert.equal(await served.text(), await Deno.readTextFile(`static/${part}`));
+    }
+    for (const path of ["/client/nothing.js", "/client/..%2fclient.d.ts", "/client/.hidden"]) {
+      const missing = await fetch(`${server.http}${path}`);
+      assert.equal(missing.status, 404, path);
+      await missing.body?.cancel();
+    }
     // (It runs as served: Chromium imports it from this URL in test:e2e, Node in test:node.)
   } finally {
     await server.close();

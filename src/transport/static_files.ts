@@ -58,7 +58,9 @@ async function readAsset(href: string): Promise<ReadableStream | null> {
 export function mountStaticFiles(app: Hono, root: URL): void {
   const serve = (name: string): MiddlewareHandler => async (c, next) => {
     const [folder, file] = name.includes("/") ? name.split("/", 2) : [undefined, name];
-    if (!SAFE_NAME.test(file) || (folder !== undefined && folder !== "ui")) return await next();
+    if (!SAFE_NAME.test(file) || (folder !== undefined && folder !== "ui" && folder !== "client")) {
+      return await next();
+    }
     return await serveStatic({
       root: root.href,
       path: name,
@@ -88,6 +90,11 @@ export function mountStaticFiles(app: Hono, root: URL): void {
     c.header("access-control-allow-origin", "*");
   };
   app.get("/client.js", library, shareable, tag, zip, (c, next) => serve("client.js")(c, next));
+  // Its parts (`client/room.js`, ...), which the entry imports: served the same way.
+  app.get("/client/:file", library, shareable, tag, zip, (c, next) => {
+    const file = c.req.param("file");
+    return SAFE_NAME.test(file) ? serve(`client/${file}`)(c, next) : next();
+  });
   // Its types (`client.d.ts`) and the server's event types they import (`../src/core/types.ts`,
   // which imports nothing): a Deno program importing /client.js type-checks against both (Deno
   // takes a `.ts` served as `video/mp2t`, the registered type of that extension, as TypeScript).
