@@ -70,8 +70,7 @@ import type { ChatMessage, Clock, IdSource, Logger } from "./core/types.ts";
 import { GOING_AWAY } from "./wire/close_codes.ts";
 import { encode } from "./wire/events.ts";
 import { jsonLogger, silentLogger } from "./log.ts";
-import { MemoryStore } from "./engines/memory/memory_store.ts";
-import { MemoryBus } from "./engines/memory/memory_bus.ts";
+import { openMemoryEngine } from "./engines/memory/open.ts";
 import type { EngineContext, Engines } from "./engines/engine.ts";
 import { openKvEngine } from "./engines/kv/open.ts";
 import { openRedisEngine } from "./engines/redis/open.ts";
@@ -223,8 +222,9 @@ export interface Chat {
 }
 
 /**
- * Chooses the engine (the only place that does): Redis when `CHAT_REDIS_URL` or `CHAT_REDIS_CLUSTER` is set and no store
- * or bus is given, else Deno KV with the bus named by `busKind` (see `engines/`).
+ * Chooses the engine from the settings (the only place that does; `createMemoryChat` names the
+ * memory engine itself): Redis when `CHAT_REDIS_URL` or `CHAT_REDIS_CLUSTER` is set and no store or
+ * bus is given, else Deno KV with the bus named by `busKind` (see `engines/`).
  */
 function openEngines(
   settings: Settings,
@@ -241,7 +241,15 @@ function openEngines(
  * a `BroadcastChannel` bus, JSON logs. Pass `kvPath: ":memory:"` for a throwaway chat, or your
  * own `store`, `bus`, `clock` and `ids`.
  */
-export async function createChat(options: ChatOptions = {}): Promise<Chat> {
+export function createChat(options: ChatOptions = {}): Promise<Chat> {
+  return createChatOn(options);
+}
+
+/** Builds a chat on the engine that `openEngine` opens (by default the one the settings name). */
+async function createChatOn(
+  options: ChatOptions,
+  openEngine?: (context: EngineContext) => Promise<Engines>,
+): Promise<Chat> {
   const {
     store: givenStore,
     bus: givenBus,
@@ -257,11 +265,10 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
   const ids = options.ids ?? monotonicFactory();
   const log = logger ?? (settings.log === "json" ? jsonLogger() : silentLogger);
   const nodeId = ids();
-  const engines = await openEngines(
-    settings,
-    { store: givenStore, bus: givenBus },
-    { settings, nodeId, clock, log },
-  );
+  const context = { settings, nodeId, clock, log };
+  const engines = openEngine
+    ? await openEngine(context)
+    : await openEngines(settings, { store: givenStore, bus: givenBus }, context);
   const { store, bus } = engines;
   log("engines", {
     node: nodeId,
@@ -344,7 +351,7 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
     app,
     nodeId,
     stats: () => hub.stats(),
-    post: (room, message, as) => hub.post(room, message, as),
+    post: (room, message, as) => hub.sendAsServer(room, message, as),
     notify: (to, message) => hub.notify(to, message),
     moderate: (room, request) => hub.moderateAsServer(room, request),
     settings,
@@ -357,14 +364,24 @@ export async function createChat(options: ChatOptions = {}): Promise<Chat> {
 
 /** Builds a chat on the in-memory store and bus: nothing persists, nothing crosses isolates. */
 export function createMemoryChat(options: ChatOptions = {}): Promise<Chat> {
-  const clock = options.clock ?? Date.now;
-  const retention = {
-    maxMessages: options.retainMessages ?? DEFAULT_SETTINGS.retainMessages,
-    maxAgeMs: options.retainMs ?? DEFAULT_SETTINGS.retainMs,
-  };
-  return createChat({
-    ...options,
-    store: options.store ?? new MemoryStore(retention, clock),
-    bus: options.bus ?? new MemoryBus(),
-  });
+  if (options.store || options.bus) {
+    // A given store or bus takes its part's place, the memory engine's other part stays.
+    return createChatOn(options, async (context) => {
+      const own = await openMemoryEngine(context);
+      const store = options.store ?? own.store;
+      const bus = options.bus ?? own.bus;
+      return {
+        store,
+        bus,
+        storeKind: options.store ? "custom" : own.storeKind,
+        busKind: options.bus ? "custom" : own.busKind,
+        close: async () => {
+          await bus.drain?.();
+          await store.close();
+          bus.close();
+        },
+      };
+    });
+  }
+  return createChatOn(options, openMemoryEngine);
 }
