@@ -1,4 +1,5 @@
 import type { Bus, BusHandler, BusMessage, GapHandler } from "../../core/bus.ts";
+import { type Subscribed, TopicListeners, TopicSubscriptions } from "../topic_subscriptions.ts";
 
 /** What crosses the channel: a numbered batch of one publisher's messages on one topic. */
 interface Packet {
@@ -12,9 +13,8 @@ interface Packet {
   readonly items: BusMessage[];
 }
 
-interface Subscription {
+interface Subscription extends Subscribed {
   readonly channel: BroadcastChannel;
-  readonly handlers: Set<{ handler: BusHandler; onGap?: GapHandler }>;
   /** When this isolate started listening: earlier packets were never ours to receive. */
   readonly since: number;
   /** The last sequence number seen from each publisher. */
@@ -58,7 +58,10 @@ function isPacket(data: unknown): data is Packet {
  */
 export class BroadcastChannelBus implements Bus {
   readonly #node: string;
-  readonly #subscriptions = new Map<string, Subscription>();
+  readonly #subscriptions = new TopicSubscriptions<Subscription>(
+    (topic) => this.#open(topic),
+    (_, sub) => sub.channel.close(),
+  );
   readonly #publishers = new Map<string, BroadcastChannel>();
   readonly #outgoing = new Map<string, Outgoing>();
   /** Topics with a re-announcement due; one timer serves them all. */
@@ -142,26 +145,18 @@ export class BroadcastChannelBus implements Bus {
 
   /** Starts receiving `topic`, opening its channel on the first subscription. */
   subscribe(topic: string, handler: BusHandler, onGap?: GapHandler): () => void {
-    let sub = this.#subscriptions.get(topic);
-    if (!sub) {
-      const channel = new BroadcastChannel(`${this.namespace}:${topic}`);
-      sub = { channel, handlers: new Set(), seen: new Map(), since: Date.now() };
-      const current = sub;
-      channel.onmessage = (event: MessageEvent) => this.#receive(current, event.data);
-      this.#subscriptions.set(topic, sub);
-      this.#publishers.get(topic)?.close();
-      this.#publishers.delete(topic);
-    }
-    const entry = { handler, onGap };
-    sub.handlers.add(entry);
-    const current = sub;
-    return () => {
-      current.handlers.delete(entry);
-      if (current.handlers.size === 0 && this.#subscriptions.get(topic) === current) {
-        current.channel.close();
-        this.#subscriptions.delete(topic);
-      }
-    };
+    return this.#subscriptions.subscribe(topic, handler, onGap);
+  }
+
+  /** Opens a topic's channel (its publishing channel, if any, is not needed any more). */
+  #open(topic: string): Subscription {
+    const channel = new BroadcastChannel(`${this.namespace}:${topic}`);
+    const listeners = new TopicListeners();
+    const sub = { channel, listeners, seen: new Map(), since: Date.now() };
+    channel.onmessage = (event: MessageEvent) => this.#receive(sub, event.data);
+    this.#publishers.get(topic)?.close();
+    this.#publishers.delete(topic);
+    return sub;
   }
 
   #receive(sub: Subscription, data: unknown): void {
@@ -173,11 +168,9 @@ export class BroadcastChannelBus implements Bus {
     // Report the gap before delivering the packet that revealed it: the subscriber then knows
     // the last message it got before the loss.
     if (this.#lost(sub, data, last)) {
-      for (const { onGap } of sub.handlers) onGap?.(data.node);
+      sub.listeners.gap(data.node);
     }
-    for (const { handler } of sub.handlers) {
-      for (const item of data.items) handler(item, data.node);
-    }
+    sub.listeners.deliver(data.items, data.node);
   }
 
   /** Whether packets before this one were lost. */

@@ -1,5 +1,6 @@
 import { serialize } from "node:v8";
 import type { Bus, BusHandler, BusMessage, GapHandler } from "../../core/bus.ts";
+import { type Subscribed, TopicListeners, TopicSubscriptions } from "../topic_subscriptions.ts";
 import type { Logger } from "../../core/types.ts";
 import { retryBusy } from "./kv_busy.ts";
 
@@ -38,8 +39,7 @@ interface Outgoing {
   head?: { n: number; versionstamp: string | null };
 }
 
-interface Subscription {
-  readonly handlers: Set<{ handler: BusHandler; onGap?: GapHandler }>;
+interface Subscription extends Subscribed {
   /** The last log entry handed out (undefined until the watch first answers). */
   cursor?: number;
   /** The newest head the watch reported. */
@@ -102,7 +102,13 @@ export class KvBus implements Bus {
   readonly #log?: Logger;
   readonly #watchedKey: (topic: string) => Deno.KvKey | undefined;
   readonly #outgoing = new Map<string, Outgoing>();
-  readonly #subscriptions = new Map<string, Subscription>();
+  readonly #subscriptions = new TopicSubscriptions<Subscription>(
+    (topic) => {
+      const key = this.#watchedKey(topic);
+      return key ? this.#watchKey(topic, key) : this.#watch(topic);
+    },
+    (_, sub) => sub.stop(),
+  );
   #closed = false;
 
   /** A bus on an open KV handle (which the caller owns and closes after the bus). */
@@ -214,22 +220,7 @@ export class KvBus implements Bus {
 
   /** Starts receiving `topic`: watches its head and reads what is appended after now. */
   subscribe(topic: string, handler: BusHandler, onGap?: GapHandler): () => void {
-    let sub = this.#subscriptions.get(topic);
-    if (!sub) {
-      const key = this.#watchedKey(topic);
-      sub = key ? this.#watchKey(topic, key) : this.#watch(topic);
-      this.#subscriptions.set(topic, sub);
-    }
-    const entry = { handler, onGap };
-    sub.handlers.add(entry);
-    const current = sub;
-    return () => {
-      current.handlers.delete(entry);
-      if (current.handlers.size === 0 && this.#subscriptions.get(topic) === current) {
-        this.#subscriptions.delete(topic);
-        current.stop();
-      }
-    };
+    return this.#subscriptions.subscribe(topic, handler, onGap);
   }
 
   /** Follows the topic's own log: each new head is read by range from the cursor. */
@@ -263,7 +254,7 @@ export class KvBus implements Bus {
     const reader = this.#kv.watch([key]).getReader();
     let stopped = false;
     const sub: Subscription = {
-      handlers: new Set(),
+      listeners: new TopicListeners(),
       seen: 0,
       reading: false,
       assembling: new Map(),
@@ -316,9 +307,7 @@ export class KvBus implements Bus {
   #deliver(sub: Subscription, entry: Entry): void {
     if (entry.node === this.#node) return;
     const items = "items" in entry ? entry.items : this.#assemble(sub, entry);
-    for (const { handler } of sub.handlers) {
-      for (const item of items) handler(item, entry.node);
-    }
+    sub.listeners.deliver(items, entry.node);
   }
 
   /** Adds a piece; returns the whole message once its last piece is in (a missing piece: a gap). */
@@ -338,7 +327,7 @@ export class KvBus implements Bus {
   }
 
   #gap(sub: Subscription): void {
-    for (const { onGap } of sub.handlers) onGap?.("*");
+    sub.listeners.gap("*");
   }
 
   /** Resolves once everything published so far is appended (or has failed and been logged). */

@@ -1,4 +1,5 @@
 import type { Bus, BusHandler, BusMessage, GapHandler } from "../../core/bus.ts";
+import { type Subscribed, TopicListeners, TopicSubscriptions } from "../topic_subscriptions.ts";
 import { logIdOf } from "../../core/message_changes.ts";
 import { writerOf } from "../../core/room_feed.ts";
 import { roomOfTopic, roomTopic, storedNodeMessage } from "../../core/room_feeds.ts";
@@ -15,8 +16,7 @@ interface Envelope {
   readonly m: BusMessage;
 }
 
-interface Subscription {
-  readonly handlers: Set<{ handler: BusHandler; onGap?: GapHandler }>;
+interface Subscription extends Subscribed {
   /** The topic's channels (more than one when the topic is spread over a cluster's shards). */
   readonly channels: readonly string[];
   /** The last number seen from each publisher, per channel. */
@@ -69,7 +69,15 @@ export class RedisBus implements Bus {
   readonly #spread: number;
   /** The part of a spread topic this node publishes on. */
   readonly #part: number;
-  readonly #subscriptions = new Map<string, Subscription>();
+  readonly #subscriptions = new TopicSubscriptions<Subscription>(
+    (topic) => this.#open(topic),
+    (_, sub) => {
+      for (const channel of sub.channels) {
+        this.#topicOfChannel.delete(channel);
+        if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
+      }
+    },
+  );
   readonly #topicOfChannel = new Map<string, string>();
   readonly #counters = new Map<string, number>();
   /** Publications not yet answered by Redis. */
@@ -141,35 +149,24 @@ export class RedisBus implements Bus {
 
   /** Subscribes to the topic's channel(s) (the first handler of a topic opens them). */
   subscribe(topic: string, handler: BusHandler, onGap?: GapHandler): () => void {
-    let subscription = this.#subscriptions.get(topic);
-    if (!subscription) {
-      const channels = this.#channels(topic);
-      const opened: Subscription = { handlers: new Set(), channels, seen: new Map() };
-      subscription = opened;
-      this.#subscriptions.set(topic, opened);
-      for (const channel of channels) {
-        this.#topicOfChannel.set(channel, topic);
-        const seen = new Map<string, number>();
-        opened.seen.set(channel, seen);
-        this.#sub.subscribe(channel, (payload) => this.#receive(opened, seen, payload))
-          .catch((error) => {
-            this.#log?.("redis_subscribe_failed", { topic, error: String(error) });
-            for (const { onGap } of opened.handlers) onGap?.("*");
-          });
-      }
+    return this.#subscriptions.subscribe(topic, handler, onGap);
+  }
+
+  /** Subscribes a topic's channels on Redis (for its first handler). */
+  #open(topic: string): Subscription {
+    const channels = this.#channels(topic);
+    const opened: Subscription = { listeners: new TopicListeners(), channels, seen: new Map() };
+    for (const channel of channels) {
+      this.#topicOfChannel.set(channel, topic);
+      const seen = new Map<string, number>();
+      opened.seen.set(channel, seen);
+      this.#sub.subscribe(channel, (payload) => this.#receive(opened, seen, payload))
+        .catch((error) => {
+          this.#log?.("redis_subscribe_failed", { topic, error: String(error) });
+          opened.listeners.gap("*");
+        });
     }
-    const entry = { handler, onGap };
-    subscription.handlers.add(entry);
-    const owner = subscription;
-    return () => {
-      owner.handlers.delete(entry);
-      if (owner.handlers.size > 0 || this.#subscriptions.get(topic) !== owner) return;
-      this.#subscriptions.delete(topic);
-      for (const channel of owner.channels) {
-        this.#topicOfChannel.delete(channel);
-        if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
-      }
-    };
+    return opened;
   }
 
   #receive(subscription: Subscription, seen: Map<string, number>, payload: string): void {
@@ -186,10 +183,10 @@ export class RedisBus implements Bus {
       const last = seen.get(from);
       seen.set(from, n);
       if (last !== undefined && n > last + 1) {
-        for (const { onGap } of subscription.handlers) onGap?.(from);
+        subscription.listeners.gap(from);
       }
     }
-    for (const { handler } of subscription.handlers) handler(m, from);
+    subscription.listeners.deliver([m], from);
   }
 
   /** Channels that may have lost messages, subscribed again: their topics' handlers repair. */
@@ -205,7 +202,7 @@ export class RedisBus implements Bus {
       const subscription = this.#subscriptions.get(topic);
       if (!subscription) continue;
       for (const channel of channels) subscription.seen.get(channel)?.clear();
-      for (const { onGap } of subscription.handlers) onGap?.("*");
+      subscription.listeners.gap("*");
     }
   }
 
