@@ -69,7 +69,6 @@ export function composeParts(
   const { ratePerSecond, rateBurst } = settings;
   // Parts made later are reached through these, when called (never while wiring).
   const late = {} as {
-    writes: RoomWrites;
     membership: RoomMembership;
     moderation: Moderation;
     sync: PresenceSync;
@@ -140,10 +139,9 @@ export function composeParts(
       locals.deliver(room, entry);
       late.moderation.heard(room, entry);
     },
-    awaitsAck: (memberId) => late.writes.awaitsAck(memberId),
     encode: deps.encode,
   });
-  const writes = late.writes = new RoomWrites({
+  const writes = new RoomWrites({
     store,
     feeds,
     locals,

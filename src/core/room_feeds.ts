@@ -10,8 +10,6 @@ export interface RoomFeedsDeps {
   readonly store: Store;
   /** Delivers an entry of a room to this node's members. */
   readonly deliver: (room: string, entry: FeedEntry) => void;
-  /** See {@link RoomFeedDeps.awaitsAck}. */
-  readonly awaitsAck: (memberId: string) => boolean;
   /** The wire's serialiser: a stored event crosses nodes as text, serialised once. */
   readonly encode: (out: Outbound) => string;
   /** How long an early event waits for a missing one before the store is read. */
@@ -59,6 +57,8 @@ export function roomOfTopic(topic: string): string | undefined {
 export class RoomFeeds {
   readonly #deps: RoomFeedsDeps;
   readonly #feeds = new Map<string, { feed: RoomFeed; unsubscribe: () => void }>();
+  /** Authors (member ids) of this node with writes not yet committed, and how many. */
+  readonly #writing = new Map<string, number>();
   #received = 0;
   #dropped = 0;
   #repairs = 0;
@@ -73,13 +73,13 @@ export class RoomFeeds {
   open(room: string): RoomFeed {
     const open = this.#feeds.get(room);
     if (open) return open.feed;
-    const { bus, store, graceMs, log, awaitsAck } = this.#deps;
+    const { bus, store, graceMs, log } = this.#deps;
     const feed = new RoomFeed({
       room,
       store,
       graceMs,
       log,
-      awaitsAck,
+      awaitsAck: (memberId) => this.#writing.has(memberId),
       deliver: (entry) => this.#deps.deliver(room, entry),
     });
     const unsubscribe = bus.subscribe(
@@ -98,6 +98,29 @@ export class RoomFeeds {
     );
     this.#feeds.set(room, { feed, unsubscribe });
     return feed;
+  }
+
+  /**
+   * An author of this node begins a write: until it ends, events of that author that reach a
+   * feed from the store or another node wait for the author's acknowledgement, so that its
+   * connection sees its own message in its place.
+   */
+  beginWrite(authorId: string): void {
+    this.#writing.set(authorId, (this.#writing.get(authorId) ?? 0) + 1);
+  }
+
+  /**
+   * The write begun by {@link beginWrite} ended (committed or not). After the author's last,
+   * the feeds of `rooms()` (where its events may have waited) go on.
+   */
+  endWrite(authorId: string, rooms: () => Iterable<string>): void {
+    const left = (this.#writing.get(authorId) ?? 1) - 1;
+    if (left > 0) {
+      this.#writing.set(authorId, left);
+      return;
+    }
+    this.#writing.delete(authorId);
+    for (const room of rooms()) this.#feeds.get(room)?.feed.drain();
   }
 
   /** The room's feed, if open. */

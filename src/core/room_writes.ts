@@ -89,16 +89,8 @@ export interface SendOptions {
 
 /** Messages and changes, from any author, into rooms' logs. */
 export class RoomWrites {
-  /** Authors (member ids) with writes not yet committed: the feeds hold their events for them. */
-  readonly #inFlight = new Map<string, number>();
-
   /** Writes over these parts. */
   constructor(private readonly deps: RoomWritesDeps) {}
-
-  /** Whether `memberId` has writes still being committed (its events wait for its answers). */
-  awaitsAck(memberId: string): boolean {
-    return this.#inFlight.has(memberId);
-  }
 
   /**
    * Validates, rate-limits, stores and then delivers a message. The returned promise resolves with
@@ -346,7 +338,7 @@ export class RoomWrites {
   ): Promise<T> {
     const { feeds, locals } = this.deps;
     const authorId = author.memberId;
-    this.#inFlight.set(authorId, (this.#inFlight.get(authorId) ?? 0) + 1);
+    feeds.beginWrite(authorId);
     try {
       // A duration, not a time of day: measured with the monotonic timer.
       const started = performance.now();
@@ -374,17 +366,14 @@ export class RoomWrites {
       if (error instanceof ChatError && error.code === "store_failed") feeds.get(room)?.gap();
       throw error;
     } finally {
-      const left = this.#inFlight.get(authorId)! - 1;
-      if (left > 0) this.#inFlight.set(authorId, left);
-      else {
-        this.#inFlight.delete(authorId);
-        // Events of this author read from the store may have waited for its acknowledgement.
+      // Events of this author read from the store may have waited for its acknowledgement.
+      feeds.endWrite(authorId, () => {
         const rooms = new Set([room]);
         for (const device of locals.devicesOf(authorId)) {
           for (const joined of device.rooms.keys()) rooms.add(joined);
         }
-        for (const each of rooms) feeds.get(each)?.drain();
-      }
+        return rooms;
+      });
     }
   }
 }
