@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MemoryBus, MemoryNetwork } from "../src/engines/memory/memory_bus.ts";
 import { ChatError } from "../src/core/errors.ts";
+import { DEFAULT_SETTINGS } from "../src/config.ts";
 import { Hub, type HubSettings } from "../src/core/hub.ts";
 import type { LocalConnection } from "../src/core/local_connection.ts";
 import type { Outbound } from "../src/core/types.ts";
@@ -17,7 +18,10 @@ import { RateLimiter } from "../src/core/rate_limiter.ts";
 import { MemoryStore } from "../src/engines/memory/memory_store.ts";
 import { FakeClock, seededIds } from "./_helpers.ts";
 
+// The server's defaults (config.ts) with small limits; rooms are never swept here.
 const SETTINGS: HubSettings = {
+  ...DEFAULT_SETTINGS,
+  roomIdleTtlSeconds: 0,
   maxMessageLength: 20,
   ratePerSecond: 2,
   rateBurst: 3,

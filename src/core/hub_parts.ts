@@ -28,7 +28,6 @@ import { RoomSweeper } from "./room_sweeper.ts";
 import { RoomWrites } from "./room_writes.ts";
 
 const GAP_GRACE_MS = 100;
-const PRESENCE_DIFF_MS = 50;
 /** Direct messages one member may receive: this many senders' worth (`CHAT_RATE_PER_SEC` each). */
 const RECIPIENT_FACTOR = 4;
 /** Rooms one client may create at once, above its sustained rate. */
@@ -116,7 +115,7 @@ export function composeParts(
   });
   const rooms = new RoomDirectory(store, ids, clock, settings.maxRooms);
   const roomList = new RoomListWatch(() => late.queries.listRooms(), { log });
-  const ttlSeconds = settings.roomIdleTtlSeconds ?? 0;
+  const ttlSeconds = settings.roomIdleTtlSeconds;
   const sweeper = ttlSeconds <= 0 ? undefined : new RoomSweeper({
     store,
     members: (room) => presence.countOf(room),
@@ -172,7 +171,7 @@ export function composeParts(
     resolveRoom,
   });
   const diffs = new PresenceDiffs({
-    delayMs: settings.presenceDiffMs ?? PRESENCE_DIFF_MS,
+    delayMs: settings.presenceDiffMs,
     count: (room) => presence.countOf(room),
     send: (room, event) => locals.fanout(room, { event }),
   });
@@ -208,7 +207,7 @@ export function composeParts(
     visit: (ref, viewer) => late.queries.visit(ref, viewer),
     log,
   });
-  const creationsPerSecond = (settings.roomsPerHour ?? 100) / 3600;
+  const creationsPerSecond = settings.roomsPerHour / 3600;
   const queries = late.queries = new RoomQueries({
     store,
     rooms,

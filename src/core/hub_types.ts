@@ -29,25 +29,25 @@ export interface HubSettings {
   readonly presenceTimeoutMs: number;
   /** How long an event that came early waits for a missing one before the store is read, in ms. */
   readonly gapGraceMs?: number;
-  /** Sustained joins and leaves per second per connection (default 2). */
-  readonly joinRatePerSecond?: number;
-  /** Joins and leaves allowed at once above that (default 10). */
-  readonly joinBurst?: number;
+  /** Sustained joins and leaves per second per connection. */
+  readonly joinRatePerSecond: number;
+  /** Joins and leaves allowed at once above that. */
+  readonly joinBurst: number;
   /** Rooms the server holds at most (default: no limit). */
   readonly maxRooms?: number;
-  /** Messages one `since` replay may send; a longer backlog gets `recovered: false` (default 5000). */
-  readonly maxReplay?: number;
+  /** Messages one `since` replay may send; a longer backlog gets `recovered: false`. */
+  readonly maxReplay: number;
   /**
-   * Members above which a room is large (default 100): its joins and leaves go out as
+   * Members above which a room is large: its joins and leaves go out as
    * `presence_diff` events every `presenceDiffMs`, and `joined`/`list` give a page of names.
    */
-  readonly largeRoom?: number;
-  /** How often a large room's presence diff is sent, in ms (default 50). */
-  readonly presenceDiffMs?: number;
+  readonly largeRoom: number;
+  /** How often a large room's presence diff is sent, in ms. */
+  readonly presenceDiffMs: number;
   /** Seconds after which an empty room that never had a message is removed (0: never). */
-  readonly roomIdleTtlSeconds?: number;
-  /** Rooms one client may create per hour, sustained (default 100, bursts of 20). */
-  readonly roomsPerHour?: number;
+  readonly roomIdleTtlSeconds: number;
+  /** Rooms one client may create per hour, sustained (bursts of 20). */
+  readonly roomsPerHour: number;
 }
 
 /** What the hub is built from; every moving part is passed in. */

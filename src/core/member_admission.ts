@@ -27,8 +27,8 @@ export interface MemberAdmissionDeps {
   readonly settings: {
     readonly ratePerSecond: number;
     readonly rateBurst: number;
-    readonly joinRatePerSecond?: number;
-    readonly joinBurst?: number;
+    readonly joinRatePerSecond: number;
+    readonly joinBurst: number;
   };
   readonly presence: Presence;
   readonly locals: LocalRooms;
@@ -86,7 +86,7 @@ export class MemberAdmission {
       connection,
       { perSecond: settings.ratePerSecond, burst: settings.rateBurst, clock },
       allowedRooms === undefined ? undefined : roomAccessKeys(allowedRooms),
-      { perSecond: settings.joinRatePerSecond ?? 2, burst: settings.joinBurst ?? 10, clock },
+      { perSecond: settings.joinRatePerSecond, burst: settings.joinBurst, clock },
     );
     if (memberId !== undefined) member.memberId = memberId;
     member.client = options.client;

@@ -24,12 +24,8 @@ import type { Store } from "./store.ts";
 import type { Clock, Connection, IdSource, Logger, Room } from "./types.ts";
 
 const REPLAY_PAGE = 200;
-/** Messages one `since` replay may send before it gives up and says `recovered: false`. */
-const MAX_REPLAY = 5000;
 /** A replay waits for the socket to drain after about this much text. */
 const REPLAY_PACE_BYTES = 64 * 1024;
-/** Rooms above this many members are large (presence diffs, paged member lists). */
-const LARGE_ROOM = 100;
 
 /** What membership needs: rooms, feeds, presence and this node's members. */
 export interface RoomMembershipDeps {
@@ -47,8 +43,10 @@ export interface RoomMembershipDeps {
     readonly maxRoomsPerConnection: number;
     readonly ratePerSecond: number;
     readonly rateBurst: number;
-    readonly largeRoom?: number;
-    readonly maxReplay?: number;
+    /** Rooms above this many members are large (presence diffs, paged member lists). */
+    readonly largeRoom: number;
+    /** Messages one `since` replay may send before it gives up and says `recovered: false`. */
+    readonly maxReplay: number;
   };
   /** A room by id or name (`no_such_room` when there is none). */
   readonly resolveRoom: (ref: string) => Promise<Room>;
@@ -183,7 +181,7 @@ export class RoomMembership {
     // Read after the messages: a trim racing the read can only make this answer more cautious.
     const trimmed = await store.trimmedThrough(room);
     const recovered = trimmed === undefined || trimmed <= since;
-    const cap = this.deps.settings.maxReplay ?? MAX_REPLAY;
+    const cap = this.deps.settings.maxReplay;
     if (first.entries.length > 0) {
       const now = (await store.head(room)).seq;
       if (now - first.entries[0].seq + 1 > cap) {
@@ -291,7 +289,7 @@ export class RoomMembership {
    * `largeRoom` names from `offset`, with the count (so that a join never lists 1,000 names).
    */
   membersOf(room: string, offset = 0): Pick<JoinResult, "members" | "page"> {
-    const large = this.deps.settings.largeRoom ?? LARGE_ROOM;
+    const large = this.deps.settings.largeRoom;
     const count = this.deps.presence.countOf(room);
     if (count <= large && offset === 0) return { members: this.memberNames(room) };
     const members = this.deps.presence.memberPage(room, offset, large).map((m) => m.name);
@@ -403,7 +401,7 @@ export class RoomMembership {
    */
   #announceChanges(changes: RoomChange[], actor?: LocalConnection): void {
     if (changes.length > 0) this.deps.roomList.changed();
-    const large = this.deps.settings.largeRoom ?? LARGE_ROOM;
+    const large = this.deps.settings.largeRoom;
     for (const { kind, room, member } of changes) {
       const who = { member: member.name, memberId: member.memberId };
       if (this.deps.presence.countOf(room) > large) {
