@@ -1,5 +1,6 @@
 /**
- * What every part of `deno task bench` shares: its flags and the size of a message.
+ * What every part of `deno task bench` shares: its flags, the size of a message, how a figure
+ * is printed.
  *
  * @module
  */
@@ -32,3 +33,9 @@ export const RELAY_FRAME = JSON.stringify({
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Unrecorded load before each latency measurement. */
 export const WARMUP_MS = 1000;
+
+/** A figure as the report prints it (thousands separated, `–` for none). */
+export const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "–";

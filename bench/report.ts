@@ -5,13 +5,8 @@
  */
 
 import type { Row } from "./workloads.ts";
+import { fmt } from "./options.ts";
 import { path } from "./servers.ts";
-
-/** A figure as the report prints it (thousands separated, `–` for none). */
-export const fmt = (n: number, digits = 0) =>
-  Number.isFinite(n)
-    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
-    : "–";
 
 /** The table of every server's row. */
 export function table(rows: Row[]): string {

@@ -5,11 +5,10 @@
  * @module
  */
 
-import { ONLY, sleep, SMOKE } from "./options.ts";
+import { fmt, ONLY, sleep, SMOKE } from "./options.ts";
 import { connectAll, fixedLoad, quiet, saturate, stormOf } from "./load.ts";
 import { path, rss, type ServerSpec, startServer } from "./servers.ts";
 import { lineChart } from "./svg_chart.ts";
-import { fmt } from "./report.ts";
 
 /** One server's row of the table. */
 export interface Row {
