@@ -36,7 +36,11 @@ let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => {
     stopping = true;
-    child.kill(signal);
+    try {
+      child.kill(signal);
+    } catch {
+      // it ended already (a restart is pending): nothing to stop
+    }
   });
 }
 // `deno serve` ends its accept loop, and the process, when accepting fails (EMFILE: every file
@@ -45,7 +49,20 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 const restarts: number[] = [];
 for (;;) {
   const status = await child.status;
-  if (stopping || status.success) Deno.exit(status.code);
+  // Asked to stop, the chat is stopped however the child ended: by the forwarded signal (even
+  // one still starting, before it handles signals), cleanly, or by a failure of the kind that
+  // would otherwise be restarted (descriptors running out as it stopped), which is logged.
+  if (stopping) {
+    if (!status.success && !status.signal) {
+      console.log(JSON.stringify({
+        ts: new Date().toISOString(),
+        event: "server_failed_while_stopping",
+        exitCode: status.code,
+      }));
+    }
+    Deno.exit(0);
+  }
+  if (status.success) Deno.exit(0);
   const now = Date.now();
   restarts.push(now);
   while (restarts[0] < now - 60_000) restarts.shift();
@@ -60,6 +77,7 @@ for (;;) {
     signal: status.signal,
   }));
   await new Promise((resolve) => setTimeout(resolve, 250 * restarts.length));
-  if (stopping) Deno.exit(status.code);
+  // Asked to stop while waiting to start it again: nothing is running, the stop is clean.
+  if (stopping) Deno.exit(0);
   child = command.spawn();
 }
