@@ -49,9 +49,19 @@ export class KvLog {
 
   /** Deletes one chunk of what retention dropped; true if more may remain. */
   async trimChunk(room: string): Promise<boolean> {
-    const kept = keeps(this.#retention, await this.head(room), this.#clock());
+    const head = await this.head(room);
+    // Without an age limit nothing is dropped until the room holds more than `maxMessages`: no
+    // read at all (most rooms, most of the time).
+    if (this.#retention.maxAgeMs <= 0 && head.seq <= this.#retention.maxMessages) return false;
+    const kept = keeps(this.#retention, head, this.#clock());
+    const prefix = [MESSAGE, room];
+    // The oldest alone first: when it is kept, so is everything after it (a list reads a whole
+    // batch of records before the first is looked at).
+    for await (const oldest of this.#kv.list<LogRecord>({ prefix }, { limit: 1 })) {
+      if (kept(oldest.value)) return false;
+    }
     const doomed: Deno.KvKey[] = [];
-    const list = this.#kv.list<LogRecord>({ prefix: [MESSAGE, room] }, { limit: DELETE_CHUNK });
+    const list = this.#kv.list<LogRecord>({ prefix }, { limit: DELETE_CHUNK });
     for await (const entry of list) {
       if (kept(entry.value)) break;
       doomed.push(entry.key);
