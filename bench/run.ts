@@ -2,6 +2,8 @@
  * `deno task bench`: starts each server on loopback, runs the same workloads against it with
  * native WebSocket clients, prints one table and writes it to docs/BENCHMARKS.md.
  * `deno task bench --smoke`: seconds per server, asserting only that every server answered.
+ * Then the cost per core by room shape (`bench/shapes.ts`, as `deno task bench:shapes` runs it:
+ * servers pinned to one core, µs of server CPU per message), in the same table.
  *
  * Servers: ours with KV on a temp file (as `deno task start` runs it), ours with `:memory:`,
  * ours across 2 isolates (`deno serve --parallel`), ours as 2 processes on one Redis, the floor
@@ -56,11 +58,23 @@ async function main(): Promise<void> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+  // The cost per core by room shape: bench/shapes.ts (servers pinned to one core, the light
+  // generator on another, µs of server CPU per message), in its own process (it re-runs itself
+  // under taskset).
+  let shapesTable = "";
+  try {
+    shapesTable = await shapes();
+  } catch (error) {
+    failures.push(`shapes: ${error instanceof Error ? error.message : error}`);
+  }
   const costs = SMOKE || ONLY ? "" : await kvCosts();
   const curvesText = curveTable
     ? `Curves (charts in docs/bench-*.svg; each point on a fresh server):\n\n${curveTable}`
     : "";
-  const output = [table(rows), curvesText, costs].filter(Boolean).join("\n\n");
+  const shapesText = shapesTable
+    ? `Cost per core, by room shape (\`bench/shapes.ts\`; closed loop, equal frames):\n\n${shapesTable}`
+    : "";
+  const output = [table(rows), curvesText, shapesText, costs].filter(Boolean).join("\n\n");
   if (costs) {
     await replaceBetween(path("docs/DEPLOY.md"), "kvcost", costs.slice(costs.indexOf("|")));
   }
@@ -98,6 +112,20 @@ async function main(): Promise<void> {
   // Keep the file as `deno fmt` wants it, so that `deno task test` stays clean after a run.
   await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", file] }).output();
   console.error(`bench: wrote ${file}`);
+}
+
+/** Runs `bench/shapes.ts` (with `--smoke` or `--only` as given) and returns its table. */
+async function shapes(): Promise<string> {
+  const args = SMOKE ? ["--smoke"] : ONLY ? ["--only", ONLY] : [];
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", path("bench/shapes.ts"), ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(run.stdout).trim();
+  if (!run.success) throw new Error(`bench/shapes.ts exited ${run.code}`);
+  return text;
 }
 
 await main();
