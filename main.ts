@@ -66,7 +66,8 @@ async function chatOrExit(settings: Settings): Promise<Chat> {
     return await createChat(settings);
   } catch (error) {
     if (!(error instanceof RedisUnreachable)) throw error;
-    console.error(`chat: ${error.message}; is redis-server running? (CHAT_REDIS_URL)`);
+    const setting = settings.redisCluster.length > 0 ? "CHAT_REDIS_CLUSTER" : "CHAT_REDIS_URL";
+    console.error(`chat: ${error.message}; is redis-server running? (${setting})`);
     Deno.exit(1);
   }
 }
