@@ -97,11 +97,13 @@ export class ReadPositions {
 
   /**
    * The member's read state in a room: its position and how many messages (not deleted) came
-   * after it, counted by reading at most {@link UNREAD_CAP} of them.
+   * after it, counted by reading at most {@link UNREAD_CAP} of them. `stored` is the room's last
+   * `seq` as this node knows it: 0 (nothing ever stored there) spares the counting.
    */
-  async of(memberId: string, room: string): Promise<ReadState> {
+  async of(memberId: string, room: string, stored?: number): Promise<ReadState> {
     const { store } = this.deps;
     const readUpTo = await store.readPosition(memberId, room);
+    if (stored === 0) return readUpTo === undefined ? { unread: 0 } : { readUpTo, unread: 0 };
     let unread = 0;
     let cursor = readUpTo;
     for (let read = 0; read < UNREAD_CAP;) {

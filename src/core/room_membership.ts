@@ -81,7 +81,8 @@ export class RoomMembership {
   ): Promise<JoinResult> {
     const joined = await this.#join(member, ref, since, options.private === true);
     try {
-      return { ...joined, read: await this.deps.reads.of(member.memberId, joined.room.id) };
+      const read = await this.deps.reads.of(member.memberId, joined.room.id, joined.seq);
+      return { ...joined, read };
     } catch (error) {
       // In the room all the same: the answer goes without the read state.
       this.deps.log?.("read_state_failed", { room: joined.room.id, error: String(error) });
