@@ -47,8 +47,16 @@ export async function floodAndResume(
     const room = String(senders[0].events.find((e) => e.event === "joined")!.room);
     reader = await Client.connect(a.ws, { name: "reader", room });
     const perSender = 50;
+    // The reader's resumes so far, and the senders waiting for it to hop on.
+    let resumes = 0;
+    let hopped: () => void = () => {};
+    let nextHop = new Promise<void>((resolve) => hopped = resolve);
     const sending = Promise.all(senders.map(async (sender, i) => {
       for (let n = 0; n < perSender; n++) {
+        // The flood keeps step with the reader (each resume lets every sender send
+        // `perSender / minResumes` more; a hop takes fewer than that), so that it resumes at least
+        // `minResumes` times while the room is being written, however fast this machine is today.
+        while (resumes < Math.floor(n * minResumes / perSender)) await nextHop;
         sender.send({ command: "broadcast", message: `${i}:${n}` });
         // Paced, so that the flood lasts long enough for the reader to hop many times.
         await new Promise((r) => setTimeout(r, paceMs));
@@ -57,7 +65,6 @@ export async function floodAndResume(
     }));
 
     // The reader: take a few events, drop, resume on the other isolate from the last id.
-    let resumes = 0;
     let done = false;
     sending.then(() => done = true);
     let since: string | undefined;
@@ -67,10 +74,15 @@ export async function floodAndResume(
       if (since) query.since = since;
       const current: Client = hop > 0 ? await Client.connect(isolate.ws, query) : reader!;
       reader = current;
-      if (since) resumes++;
+      if (since) {
+        resumes++;
+        hopped();
+        nextHop = new Promise<void>((resolve) => hopped = resolve);
+      }
       const joined = current.events.find((e) => e.event === "joined")!;
       if (since) assert.equal(joined.recovered, true);
-      const want = 5 + ((hop * 7) % 20);
+      // A hop never waits for more than the senders may send before its next resume.
+      const want = Math.min(5 + ((hop * 7) % 20), Math.floor(8 * perSender / minResumes) - 1);
       for (let got = 0; got < want && !done; got++) {
         await Promise.race([current.next((e) => e.event === "broadcast", 20_000), sending]);
       }
