@@ -67,7 +67,10 @@ async function chatOrExit(settings: Settings): Promise<Chat> {
   } catch (error) {
     if (!(error instanceof RedisUnreachable)) throw error;
     const setting = settings.redisCluster.length > 0 ? "CHAT_REDIS_CLUSTER" : "CHAT_REDIS_URL";
-    console.error(`chat: ${error.message}; is redis-server running? (${setting})`);
+    const hint = error.code === "credentials"
+      ? `check the user and password in ${setting}`
+      : `is redis-server running? (${setting})`;
+    console.error(`chat: ${error.message}; ${hint}`);
     Deno.exit(1);
   }
 }

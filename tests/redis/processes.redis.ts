@@ -372,3 +372,39 @@ Deno.test("CHAT_REDIS_WAIT_REPLICAS=1 on a Redis without replicas: the start say
     await redis.close();
   }
 });
+
+Deno.test("a Redis that refuses the password stops the start at once with one line (no password shown), not after the connect timeout", async () => {
+  const redis = await startRedis();
+  try {
+    const admin = await redis.client();
+    await admin.sendCommand(["CONFIG", "SET", "requirepass", "right-one"]);
+    const started = performance.now();
+    const out = await startCommand(
+      {
+        PORT: String(freePort()),
+        HOSTNAME: "127.0.0.1",
+        CHAT_KV_PATH: ":memory:",
+        CHAT_REDIS_URL: `redis://:wrong-one@127.0.0.1:${redis.port}/0`,
+        // Long on purpose: the start must not wait for it.
+        CHAT_REDIS_CONNECT_TIMEOUT_MS: "60000",
+      },
+      { stderr: "piped" },
+    ).output();
+    const seconds = (performance.now() - started) / 1000;
+    const said = new TextDecoder().decode(out.stderr).trim();
+    equal(out.code, 1);
+    equal(said.split("\n").length, 1, said);
+    ok(
+      /^chat: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0 refused the credentials \(WRONGPASS/
+        .test(said),
+      said,
+    );
+    ok(said.endsWith("check the user and password in CHAT_REDIS_URL"), said);
+    ok(!said.includes("wrong-one"), said);
+    ok(seconds < 30, `it waited ${seconds.toFixed(1)} s`);
+    await admin.sendCommand(["AUTH", "right-one"]).catch(() => {});
+    await admin.sendCommand(["CONFIG", "SET", "requirepass", ""]);
+  } finally {
+    await redis.close();
+  }
+});

@@ -61,7 +61,21 @@ export async function openRedis(
 ): Promise<RedisClient> {
   const client = await newClient(url);
   let lastError: unknown;
-  client.on("error", (error: unknown) => lastError = error);
+  let connecting = true;
+  let refuse: (error: RedisUnreachable) => void = () => {};
+  // Credentials refused will not be accepted by trying again: the start stops at once.
+  const refused = new Promise<never>((_, reject) => refuse = reject);
+  client.on("error", (error: unknown) => {
+    lastError = error;
+    if (!connecting || !refusedCredentials(error)) return;
+    client.destroy();
+    refuse(
+      new RedisUnreachable(
+        `Redis at ${redacted(url)} refused the credentials (${(error as Error).message})`,
+        "credentials",
+      ),
+    );
+  });
   watch(client, role, log);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
@@ -72,8 +86,9 @@ export async function openRedis(
     }, timeoutMs);
   });
   try {
-    await Promise.race([client.connect(), timedOut]);
+    await Promise.race([client.connect(), timedOut, refused]);
   } finally {
+    connecting = false;
     clearTimeout(timer);
   }
   return client;
@@ -82,13 +97,23 @@ export async function openRedis(
 /** How long a starting server waits for Redis before it gives up, in ms. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** Redis did not answer when the server started (the server does not start without it). */
+/**
+ * Redis could not be used when the server started (the server does not start without it):
+ * `unreachable` (no answer, or an error that may pass) or `credentials` (the password or user
+ * was refused: trying again will not help).
+ */
 export class RedisUnreachable extends Error {
   /** An error naming the URL (without its password) and the reason. */
-  constructor(message: string) {
+  constructor(message: string, readonly code: "unreachable" | "credentials" = "unreachable") {
     super(message);
     this.name = "RedisUnreachable";
   }
+}
+
+/** Whether Redis refused the connection's credentials (`WRONGPASS`, `NOAUTH`, a stray `AUTH`). */
+function refusedCredentials(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /^(WRONGPASS|NOAUTH)\b|^ERR AUTH\b/.test(message);
 }
 
 /** The URL without its password, for messages and logs. */
