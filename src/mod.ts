@@ -364,24 +364,6 @@ async function createChatOn(
 
 /** Builds a chat on the in-memory store and bus: nothing persists, nothing crosses isolates. */
 export function createMemoryChat(options: ChatOptions = {}): Promise<Chat> {
-  if (options.store || options.bus) {
-    // A given store or bus takes its part's place, the memory engine's other part stays.
-    return createChatOn(options, async (context) => {
-      const own = await openMemoryEngine(context);
-      const store = options.store ?? own.store;
-      const bus = options.bus ?? own.bus;
-      return {
-        store,
-        bus,
-        storeKind: options.store ? "custom" : own.storeKind,
-        busKind: options.bus ? "custom" : own.busKind,
-        close: async () => {
-          await bus.drain?.();
-          await store.close();
-          bus.close();
-        },
-      };
-    });
-  }
-  return createChatOn(options, openMemoryEngine);
+  const given = { store: options.store, bus: options.bus };
+  return createChatOn(options, (context) => openMemoryEngine(context, undefined, given));
 }

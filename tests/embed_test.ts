@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ChatError, type MemberInfo } from "../src/mod.ts";
+import { ChatError, createMemoryChat, type MemberInfo, MemoryStore } from "../src/mod.ts";
 import { Client, closeAll, cluster, eventually, rawUpgrade, startServer } from "./_helpers.ts";
 
 Deno.test("the connect hook refuses with 403 forbidden, or renames and attaches data that later hooks see", async () => {
@@ -192,4 +192,36 @@ Deno.test("notify and post to a room its members are just joining (the socket op
   } finally {
     await server.close();
   }
+});
+
+Deno.test("createMemoryChat: a chat on the memory engine; a given store takes the place of its own, and is closed with the chat", async () => {
+  const own = await createMemoryChat({ log: "off" });
+  try {
+    const stored = await own.post("notes", "kept in memory");
+    const answer = await own.fetch(new Request(`http://chat.test/rooms/${stored.room}/messages`));
+    const page = await answer.json();
+    assert.deepEqual(page.messages.map((m: { message: string }) => m.message), ["kept in memory"]);
+  } finally {
+    await own.close();
+  }
+  const store = new MemoryStore({ maxMessages: 100, maxAgeMs: 0 });
+  const given = await createMemoryChat({ log: "off", store });
+  const stored = await given.post("notes", "in the given store");
+  const page = await store.readMessages(stored.room, { limit: 10 });
+  assert.deepEqual(page.messages.map((m) => m.message), ["in the given store"]);
+  await given.close();
+  // Closed with the chat: it takes no more writes.
+  const late = {
+    event: "broadcast" as const,
+    room: stored.room,
+    id: "7ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+    member: "late",
+    memberId: "late",
+    message: "after the close",
+    ts: Date.now(),
+  };
+  await assert.rejects(
+    store.appendMessage(late),
+    (error: ChatError) => error.code === "store_failed",
+  );
 });

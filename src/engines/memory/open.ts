@@ -6,6 +6,8 @@
  *
  * @module
  */
+import type { Bus } from "../../core/bus.ts";
+import type { Store } from "../../core/store.ts";
 import { type EngineContext, type Engines, retentionOf } from "../engine.ts";
 import { MemoryBus, MemoryNetwork } from "./memory_bus.ts";
 import { MemoryStore } from "./memory_store.ts";
@@ -23,19 +25,24 @@ export class MemoryWorld {
   }
 }
 
-/** Opens the memory engine for one node (of a world of its own unless one is given). */
+/**
+ * Opens the memory engine for one node (of a world of its own unless one is given). A store or bus
+ * given by an embedder takes the place of its own, as on the KV engine.
+ */
 export function openMemoryEngine(
   context: EngineContext,
   world: MemoryWorld = new MemoryWorld(),
+  given: { readonly store?: Store; readonly bus?: Bus } = {},
 ): Promise<Engines> {
-  const store = world.storeFor(context);
-  const bus = new MemoryBus(world.network, context.nodeId);
+  const store: Store = given.store ?? world.storeFor(context);
+  const bus: Bus = given.bus ?? new MemoryBus(world.network, context.nodeId);
   return Promise.resolve({
     store,
     bus,
-    busKind: "memory",
-    storeKind: "memory",
+    busKind: given.bus ? "custom" : "memory",
+    storeKind: given.store ? "custom" : "memory",
     close: async () => {
+      await bus.drain?.();
       await store.close();
       bus.close();
     },
