@@ -54,7 +54,7 @@ export class TopicSubscriptions<S extends Subscribed> {
   /** Topics opened with `open` and closed with `close` (not called by {@link clear}). */
   constructor(
     private readonly open: (topic: string) => S,
-    private readonly close: (topic: string, subscription: S) => void,
+    private readonly close: (subscription: S) => void,
   ) {}
 
   /** Subscribes to `topic` (opening it first if needed); returns the function that stops it. */
@@ -70,7 +70,7 @@ export class TopicSubscriptions<S extends Subscribed> {
       remove();
       if (owner.listeners.size > 0 || this.#topics.get(topic) !== owner) return;
       this.#topics.delete(topic);
-      this.close(topic, owner);
+      this.close(owner);
     };
   }
 

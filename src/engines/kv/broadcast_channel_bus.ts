@@ -60,7 +60,7 @@ export class BroadcastChannelBus implements Bus {
   readonly #node: string;
   readonly #subscriptions = new TopicSubscriptions<Subscription>(
     (topic) => this.#open(topic),
-    (_, sub) => sub.channel.close(),
+    (sub) => sub.channel.close(),
   );
   readonly #publishers = new Map<string, BroadcastChannel>();
   readonly #outgoing = new Map<string, Outgoing>();

@@ -107,7 +107,7 @@ export class KvBus implements Bus {
       const key = this.#watchedKey(topic);
       return key ? this.#watchKey(topic, key) : this.#watch(topic);
     },
-    (_, sub) => sub.stop(),
+    (sub) => sub.stop(),
   );
   #closed = false;
 

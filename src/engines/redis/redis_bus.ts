@@ -71,7 +71,7 @@ export class RedisBus implements Bus {
   readonly #part: number;
   readonly #subscriptions = new TopicSubscriptions<Subscription>(
     (topic) => this.#open(topic),
-    (_, sub) => {
+    (sub) => {
       for (const channel of sub.channels) {
         this.#topicOfChannel.delete(channel);
         if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
