@@ -3,9 +3,9 @@
 // then two storms of 1,000 (100 rooms of 10), and prints the RSS each thousand added, per
 // connection. Usage: deno run -A bench/memory_probe.ts   (see docs/BENCHMARKS.md)
 import { stormOf } from "./load.ts";
-import { rss, SPECS, startServer } from "./servers.ts";
+import { sleep } from "./options.ts";
+import { serverMemory, SPECS, startServer } from "./servers.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dir = await Deno.makeTempDir({ prefix: "chat-memory-" });
 const kib = (bytes: number) => (bytes / 1000 / 1024).toFixed(1);
 try {
@@ -13,7 +13,7 @@ try {
     const spec = SPECS.find((s) => s.name === name)!;
     const server = await startServer(spec, dir);
     try {
-      const memory = async () => (await Promise.all(server.pids.map(rss))).reduce((a, b) => a + b);
+      const memory = () => serverMemory(server);
       await sleep(300);
       const fresh = await memory();
       const warm = await stormOf(server, 10, 10, "w");

@@ -362,6 +362,11 @@ export async function startServer(spec: ServerSpec, dir: string): Promise<Server
   };
 }
 
+/** Resident memory of a server: its processes and their children, in bytes (Linux /proc). */
+export async function serverMemory(server: Server): Promise<number> {
+  return (await Promise.all(server.pids.map(rss))).reduce((a, b) => a + b, 0);
+}
+
 /** Resident memory of a process and its children, in bytes (Linux /proc). */
 export async function rss(pid: number): Promise<number> {
   let total = 0;

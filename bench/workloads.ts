@@ -7,7 +7,7 @@
 
 import { fmt, ONLY, sleep, SMOKE } from "./options.ts";
 import { connectAll, fixedLoad, quiet, saturate, stormOf } from "./load.ts";
-import { path, rss, type ServerSpec, startServer } from "./servers.ts";
+import { path, serverMemory, type ServerSpec, startServer } from "./servers.ts";
 import { lineChart } from "./svg_chart.ts";
 
 /** One server's row of the table. */
@@ -62,7 +62,7 @@ export async function measure(spec: ServerSpec, dir: string): Promise<Row> {
     progress(spec, "storm: 1,000 connections into 100 rooms, then memory when idle");
     server = await startServer(spec, dir);
     await sleep(300);
-    const memory = async () => (await Promise.all(server.pids.map(rss))).reduce((a, b) => a + b);
+    const memory = () => serverMemory(server);
     const before = await memory();
     const t0 = performance.now();
     const storm = await stormOf(server, SMOKE ? 2 : 100, SMOKE ? 5 : 10, "s");
