@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { jsonLogger } from "../log.ts";
+
 const port = Deno.env.get("PORT") || "8000";
 const hostname = Deno.env.get("HOSTNAME") || "0.0.0.0";
 const isolates = Deno.env.get("CHAT_ISOLATES");
@@ -46,6 +48,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 // `deno serve` ends its accept loop, and the process, when accepting fails (EMFILE: every file
 // descriptor in use); this supervisor starts it again, so the chat comes back by itself (clients
 // reconnect and resume). A server that keeps dying is given up on.
+const log = jsonLogger();
 const restarts: number[] = [];
 for (;;) {
   const status = await child.status;
@@ -54,11 +57,7 @@ for (;;) {
   // would otherwise be restarted (descriptors running out as it stopped), which is logged.
   if (stopping) {
     if (!status.success && !status.signal) {
-      console.log(JSON.stringify({
-        ts: new Date().toISOString(),
-        event: "server_failed_while_stopping",
-        exitCode: status.code,
-      }));
+      log("server_failed_while_stopping", { exitCode: status.code });
     }
     Deno.exit(0);
   }
@@ -70,12 +69,7 @@ for (;;) {
     console.error(`chat: deno serve exited ${restarts.length} times within a minute; giving up`);
     Deno.exit(status.code || 1);
   }
-  console.log(JSON.stringify({
-    ts: new Date().toISOString(),
-    event: "server_restarted",
-    exitCode: status.code,
-    signal: status.signal,
-  }));
+  log("server_restarted", { exitCode: status.code, signal: status.signal });
   await new Promise((resolve) => setTimeout(resolve, 250 * restarts.length));
   // Asked to stop while waiting to start it again: nothing is running, the stop is clean.
   if (stopping) Deno.exit(0);
