@@ -8,11 +8,17 @@
 import { PAYLOAD, RELAY_FRAME, sleep, SMOKE, WARMUP_MS, WINDOW } from "./options.ts";
 import { type Kind, type Server, socketUrl } from "./servers.ts";
 
-/** A load client: counts deliveries, records latencies of sampled ones, tracks its own echoes. */
+/**
+ * A load client: counts deliveries, records latencies of sampled ones, and (as a room's last
+ * member) tells each sender of the room when its message has reached the end of the fan-out.
+ */
 export class LoadClient {
   socket!: WebSocket;
   deliveries = 0;
-  echoes = 0;
+  /** This sender's messages that reached its room's last member. */
+  arrived = 0;
+  /** As the room's witness: the room's senders by tag. */
+  witnessOf: Map<string, LoadClient> | undefined;
   latencies: number[] | undefined;
   /** Which of the server's processes it is connected to. */
   process = 0;
@@ -55,7 +61,10 @@ export class LoadClient {
       if (at < 0) return;
       this.deliveries++;
       const bar = text.indexOf("|", at);
-      if (text.startsWith(this.tag, bar + 1)) this.echoes++;
+      if (this.witnessOf) {
+        const sender = this.witnessOf.get(text.slice(bar + 1, text.indexOf("|", bar + 1)));
+        if (sender) sender.arrived++;
+      }
       if (this.latencies) this.latencies.push(performance.now() - Number(text.slice(at + 2, bar)));
     };
   }
@@ -148,16 +157,25 @@ export async function quiet(clients: LoadClient[]): Promise<void> {
   }
 }
 
-/** Senders keep `window` messages in flight each (closed loop): deliveries per second at saturation. */
+/**
+ * Senders keep `window` messages in flight each (closed loop): deliveries per second at
+ * saturation. A message is in flight until the room's last member (the last to join, so the last
+ * of every server's fan-out) has it: closing the loop on the sender's own copy or acknowledgement
+ * would let a large room's fan-out fall behind without bound, and time a growing send backlog.
+ */
 export async function saturate(groups: LoadClient[][], sendersPerRoom: number, seconds: number) {
   const all = groups.flat();
   const senders = groups.flatMap((g) => g.slice(0, sendersPerRoom));
+  for (const group of groups) {
+    const witness = group[group.length - 1];
+    witness.witnessOf = new Map(group.slice(0, sendersPerRoom).map((s) => [s.tag, s]));
+  }
   const window = WINDOW;
   let running = true;
   const loops = senders.map(async (sender) => {
-    let sent = 0;
+    let sent = sender.arrived;
     while (running) {
-      while (sent - sender.echoes < window) {
+      while (sent - sender.arrived < window) {
         sender.send();
         sent++;
       }
@@ -173,6 +191,7 @@ export async function saturate(groups: LoadClient[][], sendersPerRoom: number, s
   running = false;
   await Promise.all(loops);
   await sleep(500); // drain
+  for (const group of groups) group[group.length - 1].witnessOf = undefined;
   return delivered / elapsed;
 }
 

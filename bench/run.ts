@@ -114,9 +114,9 @@ async function main(): Promise<void> {
   console.error(`bench: wrote ${file}`);
 }
 
-/** Runs `bench/shapes.ts` (with `--smoke` or `--only` as given) and returns its table. */
+/** Runs `bench/shapes.ts` with its curve (and `--smoke` or `--only` as given); returns its tables. */
 async function shapes(): Promise<string> {
-  const args = SMOKE ? ["--smoke"] : ONLY ? ["--only", ONLY] : [];
+  const args = ["--curve", ...(SMOKE ? ["--smoke"] : ONLY ? ["--only", ONLY] : [])];
   const run = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", path("bench/shapes.ts"), ...args],
     stdin: "null",

@@ -13,19 +13,17 @@
  * only: every member also says where it stopped reading, once a second, as the web client does:
  * what read state costs), `--redis` (instead: ours as 2 processes on one Redis, on a Redis
  * Cluster of 3 masters, and on 3 masters with a replica each and `WAIT 1`; 100 × 10 and 1 × 200, clients spread over both processes, unpinned — a
- * cluster is many processes — and the CPU per message counting the Redis servers too).
+ * cluster is many processes — and the CPU per message counting the Redis servers too),
+ * `--curve` (then the curve as rooms shrink: 1,000 members in rooms of 200, 100, 50, 20, 10, 5
+ * and 2, one sender each with 8 in flight, every server; a full run draws
+ * docs/bench-sizes-throughput.svg and docs/bench-sizes-cpu.svg), `--sizes 10,2` (those points of
+ * the curve only, no charts).
  *
  * @module
  */
-import {
-  type Kind,
-  path,
-  pinServers,
-  type Server,
-  socketUrl,
-  SPECS,
-  startServer,
-} from "./servers.ts";
+import { path, pinServers, SPECS, startServer } from "./servers.ts";
+import { type Figure, measureShape, type Shape } from "./shape_load.ts";
+import { lineChart } from "./svg_chart.ts";
 
 const SMOKE = Deno.args.includes("--smoke");
 const flag = (name: string) =>
@@ -33,8 +31,6 @@ const flag = (name: string) =>
 const SECONDS = Number(flag("--seconds") ?? (SMOKE ? 1 : 4));
 const ONLY = flag("--only");
 const READS = Deno.args.includes("--reads");
-/** With `--reads`: how often each member says where it stopped reading. */
-const READ_EVERY_MS = 1000;
 const REDIS = Deno.args.includes("--redis");
 const SERVERS = REDIS
   ? [
@@ -49,9 +45,15 @@ const SHAPES = (SMOKE ? [{ rooms: 4, size: 5, window: 4 }] : [
   ...(REDIS ? [] : [{ rooms: 4, size: 100, window: 16 }]),
   { rooms: 1, size: 200, window: 32 },
 ]).filter((s) => SHAPE === undefined || SHAPE === `${s.rooms}x${s.size}`);
-/** The text of each message: about a chat line. */
-const TEXT = 100;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `--curve`: also the curve as rooms shrink, the same members in ever more, ever smaller rooms. */
+const CURVE = Deno.args.includes("--curve");
+/** Members in every point of the curve (smoke: a handful). */
+const CURVE_MEMBERS = SMOKE ? 8 : 1000;
+/** Room sizes of the curve's points (`--sizes 10,2` for some of them). */
+const CURVE_SIZES = flag("--sizes")?.split(",").map(Number) ??
+  (SMOKE ? [4, 2] : [200, 100, 50, 20, 10, 5, 2]);
+/** Messages each room's sender keeps in flight, at every point of the curve. */
+const CURVE_WINDOW = 8;
 
 /** Whether `taskset` (util-linux) can pin processes here. */
 async function haveTaskset(): Promise<boolean> {
@@ -61,204 +63,6 @@ async function haveTaskset(): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** CPU time a process has used (user + system), in seconds (Linux /proc). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the command name (which may hold spaces): state is field 3; utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
-}
-
-/** A message of `TEXT` characters carrying its send time and its sender. */
-function body(tag: string): string {
-  const head = `t=${performance.now().toFixed(1)}|${tag}|`;
-  return head + "x".repeat(Math.max(0, TEXT - head.length));
-}
-
-/** One socket of the load: counts what it receives, and its own messages coming back. */
-class ShapeClient {
-  socket!: WebSocket;
-  received = 0;
-  own = 0;
-  sent = 0;
-  latencies: number[] = [];
-  /** While set, each of its own messages coming back sends the next (closed loop). */
-  window = 0;
-  #acks = 0;
-
-  /** The last delivery (its id is read only when a `read` is due). */
-  last?: string;
-  #reads?: ReturnType<typeof setInterval>;
-
-  constructor(readonly kind: Kind, readonly tag: string) {}
-
-  /** The room's id (ours, from `joined`). */
-  roomId = "";
-
-  /** Says where it stopped reading once a second (ours only), until closed. */
-  startReads(): void {
-    const room = this.roomId;
-    // Spread over the second, as members' clients are.
-    const start = setTimeout(() => {
-      this.#reads = setInterval(() => {
-        const text = this.last;
-        if (text === undefined) return;
-        const at = text.indexOf('"id":"') + 6;
-        this.socket.send(
-          `{"command":"read","room":"${room}","id":"${text.slice(at, at + 26)}"}`,
-        );
-      }, READ_EVERY_MS);
-    }, Math.random() * READ_EVERY_MS);
-    this.#reads = start as unknown as ReturnType<typeof setInterval>;
-  }
-
-  open(port: number, room: string): Promise<void> {
-    const url = socketUrl(this.kind, port, room, this.tag);
-    this.socket = new WebSocket(url);
-    return new Promise((resolve, reject) => {
-      this.socket.onerror = () => reject(new Error(`connection failed: ${url}`));
-      const ready = () => {
-        this.socket.onmessage = (m) => this.#receive(m.data as string);
-        resolve();
-      };
-      if (this.kind === "relay") this.socket.onopen = ready;
-      else {
-        this.socket.onmessage = (m) => {
-          const text = String(m.data);
-          if (this.kind === "socketio") {
-            if (text.startsWith("0{")) return this.socket.send("40");
-            if (text.startsWith("40")) ready();
-          } else if (text.includes('"joined"')) {
-            // The room's id, for `read` (what clients send: no lookup by name).
-            const at = text.indexOf('"room":"') + 8;
-            this.roomId = text.slice(at, at + 26);
-            ready();
-          }
-        };
-      }
-    });
-  }
-
-  #receive(text: string): void {
-    if (this.kind === "socketio" && text === "2") return this.socket.send("3");
-    const at = text.indexOf("t=");
-    if (at < 0) return; // acknowledgements of Socket.IO, presence of ours
-    this.received++;
-    this.last = text;
-    if (text.startsWith(this.tag, text.indexOf("|", at) + 1)) {
-      this.own++;
-      // One in 64 of our own comes back with its latency read (the rest are only counted).
-      if ((this.own & 63) === 0) {
-        const sentAt = Number(text.slice(at + 2, text.indexOf("|", at)));
-        this.latencies.push(performance.now() - sentAt);
-      }
-      if (this.window > 0) this.fill(this.window);
-    }
-  }
-
-  /** Sends until `window` of its messages are on their way (closed loop). */
-  fill(window: number): void {
-    while (this.sent - this.own < window) {
-      this.sent++;
-      const message = body(this.tag);
-      if (this.kind === "ours") {
-        this.socket.send(`{"command":"broadcast","message":"${message}"}`);
-      } else if (this.kind === "socketio") {
-        this.socket.send(`42${++this.#acks}["broadcast","${message}"]`);
-      } else {
-        // The relays get the frame ours would deliver for the same text: equal bytes per delivery.
-        this.socket.send(
-          `{"event":"broadcast","room":"01KA0000000000000000000000","id":"01KA0000000000000000000000","member":"${this.tag}","memberId":"01KA0000000000000000000000","message":"${message}","ts":1764547200000,"seq":1}`,
-        );
-      }
-    }
-  }
-
-  close(): void {
-    clearTimeout(this.#reads);
-    clearInterval(this.#reads);
-    this.socket.onclose = null;
-    this.socket.close();
-  }
-}
-
-/** One figure: a server on a shape. */
-interface Figure {
-  server: string;
-  shape: string;
-  deliveries: number;
-  cpuUsPerMessage: number;
-  p50: number;
-  /** Share of one core the server used over the window (1 = saturated). */
-  serverBusy: number;
-  /** Share of one core the load generator used (near 1: it, not the server, was the limit). */
-  generatorBusy: number;
-  /** Share of one core its Redis servers used (all of them), if it has any. */
-  backendBusy?: number;
-}
-
-/** Runs one shape against a started server. */
-async function measureShape(
-  server: Server,
-  shape: { rooms: number; size: number; window: number },
-): Promise<Figure> {
-  const tag = crypto.randomUUID().slice(0, 6);
-  const rooms: ShapeClient[][] = [];
-  for (let r = 0; r < shape.rooms; r++) {
-    const room = Array.from(
-      { length: shape.size },
-      (_, i) => new ShapeClient(server.kind, `s${tag}r${r}m${i}`),
-    );
-    // Members alternate between the server's processes (one port each).
-    await Promise.all(
-      room.map((c, i) => c.open(server.ports[i % server.ports.length], `shape-${tag}-${r}`)),
-    );
-    if (READS && server.kind === "ours") {
-      for (const c of room) c.startReads();
-    }
-    rooms.push(room);
-  }
-  const all = rooms.flat();
-  const senders = rooms.map((room) => room[0]);
-  // Each sender keeps `window` messages in flight: the next goes when one of its own comes back
-  // (no polling, no timers).
-  for (const sender of senders) {
-    sender.window = shape.window;
-    sender.fill(shape.window);
-  }
-  await sleep(SMOKE ? 200 : 1000); // warm up
-  const received0 = all.reduce((n, c) => n + c.received, 0);
-  const cpuOf = async (pids: number[]) =>
-    (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
-  const servers0 = await cpuOf(server.pids);
-  const backend0 = await cpuOf(server.backendPids);
-  const own0 = await cpuSeconds(Deno.pid);
-  for (const c of all) c.latencies.length = 0;
-  const t0 = performance.now();
-  await sleep(SECONDS * 1000);
-  const received = all.reduce((n, c) => n + c.received, 0) - received0;
-  // The server's cost counts its Redis servers too (each read once per sample).
-  const backend = await cpuOf(server.backendPids) - backend0;
-  const cpu = await cpuOf(server.pids) - servers0 + backend;
-  const own = await cpuSeconds(Deno.pid) - own0;
-  const elapsed = (performance.now() - t0) / 1000;
-  for (const sender of senders) sender.window = 0;
-  await sleep(200); // what is in flight arrives
-  for (const c of all) c.close();
-  const latencies = all.flatMap((c) => c.latencies).sort((a, b) => a - b);
-  const messages = received / shape.size;
-  return {
-    server: READS && server.kind === "ours" ? `${server.name}, reads 1/s` : server.name,
-    shape: `${shape.rooms} × ${shape.size}`,
-    deliveries: received / elapsed,
-    cpuUsPerMessage: messages > 0 ? cpu * 1e6 / messages : NaN,
-    p50: latencies[Math.floor(latencies.length / 2)] ?? NaN,
-    serverBusy: cpu / elapsed,
-    generatorBusy: own / elapsed,
-    ...(server.backendPids.length > 0 ? { backendBusy: backend / elapsed } : {}),
-  };
 }
 
 /** The table: per shape, each server's deliveries/s, CPU per message, and ours against each. */
@@ -311,6 +115,57 @@ function table(figures: Figure[], pinned: boolean): string {
   return lines.join("\n");
 }
 
+/**
+ * The curve as a table (each cell: deliveries/s, µs of server CPU per message) and, in a full run
+ * of every server, two charts in docs/: deliveries/s and µs per message against the room size.
+ */
+async function curveReport(curve: Figure[]): Promise<string> {
+  const servers = [...new Set(curve.map((f) => f.server))];
+  const sizes = [...new Set(curve.map((f) => f.size))];
+  const find = (server: string, size: number) =>
+    curve.find((f) => f.server === server && f.size === size);
+  const series = (value: (f: Figure) => number) =>
+    servers.map((name) => ({
+      name,
+      points: curve.filter((f) => f.server === name).map((f) => [f.size, value(f)] as const),
+    }));
+  if (!SMOKE && !ONLY && !flag("--sizes")) {
+    const charts = {
+      "bench-sizes-throughput.svg": lineChart({
+        title: `Deliveries per second, ${CURVE_MEMBERS} members in rooms of n (pinned, 1 core)`,
+        xLabel: "members per room (one sender each, 8 in flight)",
+        yLabel: "deliveries / s",
+        xLog: true,
+        series: series((f) => f.deliveries),
+      }),
+      "bench-sizes-cpu.svg": lineChart({
+        title: "Server CPU per message (one message, n deliveries)",
+        xLabel: "members per room",
+        yLabel: "µs of server CPU per message",
+        xLog: true,
+        series: series((f) => f.cpuUsPerMessage),
+      }),
+    };
+    const files = Object.keys(charts).map((file) => path(`docs/${file}`));
+    for (const [i, svg] of Object.values(charts).entries()) await Deno.writeTextFile(files[i], svg);
+    // As `deno fmt` wants them, so that `deno task check` stays clean after a run.
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", ...files] }).output();
+  }
+  const cell = (f: Figure | undefined) =>
+    f
+      ? `${(f.deliveries / 1000).toFixed(0)}k, ${f.cpuUsPerMessage.toFixed(0)} µs (${
+        (f.serverBusy * 100).toFixed(0)
+      }%/${(f.generatorBusy * 100).toFixed(0)}%)`
+      : "–";
+  return [
+    `As rooms shrink: ${CURVE_MEMBERS} members in rooms of n (one room, for n above that), one sender per room keeping ${CURVE_WINDOW} in flight; each cell: deliveries/s, µs of server CPU per message (how busy the server's core / the generator's).`,
+    "",
+    `| server | ${sizes.map((n) => `rooms of ${n}`).join(" | ")} |`,
+    `| --- | ${sizes.map(() => "---:").join(" | ")} |`,
+    ...servers.map((s) => `| ${s} | ${sizes.map((n) => cell(find(s, n))).join(" | ")} |`),
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
   // (Once pinned, this process sees one core: it was checked before the re-run.)
   const pinned = Deno.env.get("BENCH_PINNED") === "1" ||
@@ -339,17 +194,32 @@ async function main(): Promise<void> {
   else console.error("bench: taskset not found; the figures are not pinned to cores");
   const dir = await Deno.makeTempDir({ prefix: "chat-shapes-" });
   const figures: Figure[] = [];
+  const curve: Figure[] = [];
+  const specs = SPECS.filter((s) => SERVERS.includes(s.name) && (!ONLY || s.name.includes(ONLY)));
+  /** Measures one shape on a fresh server: no figure inherits another's garbage. */
+  const run = async (spec: (typeof specs)[number], shape: Shape) => {
+    console.error(`bench: ${spec.name}, ${shape.rooms} × ${shape.size}…`);
+    const server = await startServer(spec, dir);
+    try {
+      return await measureShape(server, shape, {
+        seconds: SECONDS,
+        warmupMs: SMOKE ? 200 : 1000,
+        reads: READS,
+      });
+    } finally {
+      await server.stop();
+    }
+  };
   try {
-    for (const spec of SPECS.filter((s) => SERVERS.includes(s.name))) {
-      if (ONLY && !spec.name.includes(ONLY)) continue;
-      for (const shape of SHAPES) {
-        // A fresh server for each shape: no figure inherits another's garbage.
-        console.error(`bench: ${spec.name}, ${shape.rooms} × ${shape.size}…`);
-        const server = await startServer(spec, dir);
-        try {
-          figures.push(await measureShape(server, shape));
-        } finally {
-          await server.stop();
+    for (const spec of specs) {
+      for (const shape of SHAPES) figures.push(await run(spec, shape));
+    }
+    if (CURVE) {
+      // Ours only in smoke: that the curve runs, not its figures.
+      for (const spec of SMOKE ? specs.slice(0, 1) : specs) {
+        for (const size of CURVE_SIZES) {
+          const rooms = Math.max(1, Math.round(CURVE_MEMBERS / size));
+          curve.push(await run(spec, { rooms, size, window: CURVE_WINDOW }));
         }
       }
     }
@@ -357,7 +227,8 @@ async function main(): Promise<void> {
     await Deno.remove(dir, { recursive: true });
   }
   console.log(table(figures, pinned));
-  if (SMOKE && figures.some((f) => !(f.deliveries > 0))) {
+  if (CURVE) console.log("\n" + await curveReport(curve));
+  if (SMOKE && [...figures, ...curve].some((f) => !(f.deliveries > 0))) {
     console.error("bench: a server delivered nothing");
     Deno.exit(1);
   }

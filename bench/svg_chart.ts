@@ -12,6 +12,8 @@ export interface Chart {
   readonly xLabel: string;
   readonly yLabel: string;
   readonly series: readonly Series[];
+  /** A logarithmic x axis, ticked at the points' x values (default: linear from 0). */
+  readonly xLog?: boolean;
 }
 
 const WIDTH = 720;
@@ -38,11 +40,13 @@ function label(value: number): string {
 }
 
 /**
- * Renders a line chart: linear axes from 0, a tick grid, one polyline with dots per series, and a
+ * Renders a line chart: linear axes from 0 (or a logarithmic x axis), a tick grid, one polyline with dots per series, and a
  * legend on the right. Points that are not finite are left out.
  */
 export function lineChart(chart: Chart): string {
-  const points = chart.series.flatMap((s) => s.points.filter(([x, y]) => isFinite(x + y)));
+  const points = chart.series.flatMap((s) =>
+    s.points.filter(([x, y]) => isFinite(x + y) && (!chart.xLog || x > 0))
+  );
   const xMax = Math.max(1, ...points.map(([x]) => x));
   const yMax = Math.max(1e-9, ...points.map(([, y]) => y));
   const xStep = step(xMax);
@@ -51,7 +55,15 @@ export function lineChart(chart: Chart): string {
   const yTop = Math.ceil(yMax / yStep) * yStep;
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const px = (x: number) => MARGIN.left + (x / xTop) * plotW;
+  const xs = [...new Set(points.map(([x]) => x))].filter((x) => x > 0).sort((a, b) => a - b);
+  const [xLow, xHigh] = [xs[0] ?? 1, xs.at(-1) ?? 10];
+  const span = Math.log(xHigh / xLow) || 1;
+  const px = chart.xLog
+    ? (x: number) => MARGIN.left + (Math.log(x / xLow) / span) * plotW
+    : (x: number) => MARGIN.left + (x / xTop) * plotW;
+  const xTicks = chart.xLog
+    ? xs
+    : Array.from({ length: Math.round(xTop / xStep) + 1 }, (_, i) => i * xStep);
   const py = (y: number) => MARGIN.top + plotH - (y / yTop) * plotH;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="system-ui, sans-serif" font-size="12">`,
@@ -70,7 +82,7 @@ export function lineChart(chart: Chart): string {
       }</text>`,
     );
   }
-  for (let x = 0; x <= xTop + 1e-9; x += xStep) {
+  for (const x of xTicks) {
     out.push(
       `<line x1="${px(x)}" x2="${px(x)}" y1="${MARGIN.top + plotH}" y2="${
         MARGIN.top + plotH + 5
@@ -96,7 +108,7 @@ export function lineChart(chart: Chart): string {
   );
   chart.series.forEach((series, i) => {
     const color = COLORS[i % COLORS.length];
-    const shown = series.points.filter(([x, y]) => isFinite(x + y));
+    const shown = series.points.filter(([x, y]) => isFinite(x + y) && (!chart.xLog || x > 0));
     if (shown.length > 1) {
       const path = shown.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
       out.push(`<polyline points="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
