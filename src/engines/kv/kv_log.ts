@@ -16,6 +16,7 @@ import type {
 import { keeps, type Retention } from "../retention.ts";
 import { kvGuarded } from "./kv_busy.ts";
 import { HEAD, MESSAGE, TRIMMED } from "./kv_keys.ts";
+import { type KvGets, kvGets } from "./kv_gets.ts";
 
 /** Keys deleted per commit when trimming. */
 const DELETE_CHUNK = 200;
@@ -26,19 +27,22 @@ const DELETE_CHUNK = 200;
  */
 export class KvLog {
   readonly #kv: Deno.Kv;
+  /** Its point reads, coalesced with the other parts' (one SQLite thread serves them all). */
+  readonly #gets: KvGets;
   readonly #retention: Retention;
   readonly #clock: Clock;
 
   /** The logs in `kv`, kept as `retention` says. */
   constructor(kv: Deno.Kv, retention: Retention, clock: Clock) {
     this.#kv = kv;
+    this.#gets = kvGets(kv);
     this.#retention = retention;
     this.#clock = clock;
   }
 
   /** The room's newest `seq` and id, as committed by any handle. */
   async head(room: string): Promise<LogPosition> {
-    const entry = await kvGuarded(() => this.#kv.get<LogPosition>([HEAD, room]));
+    const entry = await kvGuarded(() => this.#gets.get<LogPosition>([HEAD, room]));
     return entry.value ?? EMPTY_LOG;
   }
 

@@ -2,6 +2,7 @@ import { READ_POSITION_TTL_MS } from "../../core/store.ts";
 import { storeFailed } from "../store_errors.ts";
 import { kvGuarded, retryBusy } from "./kv_busy.ts";
 import { READ } from "./kv_keys.ts";
+import { type KvGets, kvGets } from "./kv_gets.ts";
 
 /** Positions committed together at most (a commit checks one key per position: KV allows 100). */
 const MAX_BATCH_CHECKS = 100;
@@ -20,6 +21,8 @@ interface PendingRead {
 /** Members' read positions in Deno KV, per member and room, only ever moved forward. */
 export class KvReadPositions {
   readonly #kv: Deno.Kv;
+  /** Its point reads, coalesced with the other parts' (one SQLite thread serves them all). */
+  readonly #gets: KvGets;
   /** Read positions waiting for their commit, by member and room. */
   readonly #reads = new Map<string, PendingRead>();
   #readsDraining?: Promise<void>;
@@ -27,11 +30,12 @@ export class KvReadPositions {
   /** The positions in `kv`. */
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
+    this.#gets = kvGets(kv);
   }
 
   /** Where the member stopped reading in the room. */
   async readPosition(memberId: string, room: string): Promise<string | undefined> {
-    const entry = await kvGuarded(() => this.#kv.get<string>([READ, memberId, room]));
+    const entry = await kvGuarded(() => this.#gets.get<string>([READ, memberId, room]));
     return entry.value ?? undefined;
   }
 

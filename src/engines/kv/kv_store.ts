@@ -34,6 +34,7 @@ import {
   type PendingWrite,
   settle,
 } from "../batch_writes.ts";
+import { type KvGets, kvGets } from "./kv_gets.ts";
 
 export { roomHeadKey } from "./kv_keys.ts";
 
@@ -82,6 +83,8 @@ export async function openKvDatabase(path: string | undefined): Promise<Deno.Kv>
  */
 export class KvStore implements Store {
   readonly #kv: Deno.Kv;
+  /** Its point reads, coalesced with the other parts' (one SQLite thread serves them all). */
+  readonly #gets: KvGets;
   readonly #retention: Retention;
   readonly #clock: Clock;
   readonly #log?: Logger;
@@ -104,6 +107,7 @@ export class KvStore implements Store {
     options: { retention: Retention; clock?: Clock; ownsKv?: boolean; log?: Logger },
   ) {
     this.#kv = kv;
+    this.#gets = kvGets(kv);
     this.#retention = options.retention;
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log;
@@ -192,7 +196,7 @@ export class KvStore implements Store {
 
   /** The room's moderation state. */
   async roomAccess(room: string): Promise<RoomAccess> {
-    const entry = await this.#guard(() => this.#kv.get<RoomAccess>([ACCESS, room]));
+    const entry = await this.#guard(() => this.#gets.get<RoomAccess>([ACCESS, room]));
     return entry.value ?? {};
   }
 
