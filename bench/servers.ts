@@ -76,8 +76,18 @@ export const OURS_ENV = {
   CHAT_ROOMS_PER_HOUR: "100000000", // and it makes hundreds of rooms
   CHAT_BUS_NAMESPACE: `bench-${crypto.randomUUID()}`,
 };
-/** What ours runs with (as `deno task start`). */
-export const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
+/**
+ * What ours runs with: the flags of `deno task start` (its permissions and V8 settings), read
+ * from deno.json so that the bench measures what users run.
+ */
+export const PERMISSIONS = startTaskFlags();
+
+/** The flags between `deno run` and `main.ts` in deno.json's `start` task. */
+function startTaskFlags(): string[] {
+  const task: string = JSON.parse(Deno.readTextFileSync(path("deno.json"))).tasks.start;
+  const words = task.split(/\s+/);
+  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
+}
 
 function spawn(cmd: string, args: string[], env: Record<string, string>): Deno.ChildProcess {
   // `taskset` execs the command: the child's pid is the server's.
