@@ -81,6 +81,9 @@ Deno.test("web client: typed while the server is down, kept (with its key, in st
     const ana = await person(browser, "ana");
     const page = await ana.open(`${server.http}/`);
     await connected(page);
+    // In the room, not only connected: a server gone before the first `joined` leaves nowhere to
+    // type into, and the line would wait for that join instead of being kept.
+    await page.locator("#room-title", { hasText: "lobby" }).waitFor();
     await server.close();
     await page.locator("#status", { hasText: "Offline" }).waitFor();
     await send(page, "typed while the server was down");
