@@ -240,10 +240,13 @@ export async function measureShape(server: Server, shape: Shape, run: ShapeRun):
   for (const c of all) c.close();
   const latencies = all.flatMap((c) => c.latencies).sort((a, b) => a - b);
   const messages = received / shape.size;
+  // Socket sends (sendto) are not counted by /proc's syscw: for ours, these are SQLite's writes.
   console.error(
-    `bench:   per message: ${((io.writes - io0.writes) / messages).toFixed(1)} write and ${
+    `bench:   per message: ${
+      ((io.writes - io0.writes) / messages).toFixed(1)
+    } write(2)-family and ${
       ((io.reads - io0.reads) / messages).toFixed(1)
-    } read syscalls`,
+    } read(2)-family system calls (socket sends not counted)`,
   );
   return {
     server: run.reads && server.kind === "ours" ? `${server.name}, reads 1/s` : server.name,
