@@ -7,6 +7,7 @@
  */
 import { freePort, healthNode } from "./loopback.ts";
 import { startCluster } from "./redis_cluster.ts";
+import { startTaskFlags } from "../src/cli/start_task.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** A path inside the repository. */
@@ -77,17 +78,10 @@ export const OURS_ENV = {
   CHAT_BUS_NAMESPACE: `bench-${crypto.randomUUID()}`,
 };
 /**
- * What ours runs with: the flags of `deno task start` (its permissions and V8 settings), read
- * from deno.json so that the bench measures what users run.
+ * What ours runs with: the flags of `deno task start` (its permissions and V8 settings), so that
+ * the bench measures what users run.
  */
-export const PERMISSIONS = startTaskFlags();
-
-/** The flags between `deno run` and `main.ts` in deno.json's `start` task. */
-function startTaskFlags(): string[] {
-  const task: string = JSON.parse(Deno.readTextFileSync(path("deno.json"))).tasks.start;
-  const words = task.split(/\s+/);
-  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
-}
+const START_FLAGS = startTaskFlags();
 
 function spawn(cmd: string, args: string[], env: Record<string, string>): Deno.ChildProcess {
   // `taskset` execs the command: the child's pid is the server's.
@@ -192,7 +186,7 @@ async function socketIo(port: number, redisUrl?: string): Promise<Deno.ChildProc
 
 /** Ours under `deno serve --parallel` with 2 isolates, with these settings besides the bench's. */
 function serveParallel(port: number, env: Record<string, string>): Deno.ChildProcess {
-  const args = ["serve", "--parallel", ...PERMISSIONS, "--port", String(port), "--host"];
+  const args = ["serve", "--parallel", ...START_FLAGS, "--port", String(port), "--host"];
   return spawn(Deno.execPath(), [...args, "127.0.0.1", path("main.ts")], {
     ...OURS_ENV,
     DENO_JOBS: "2",
@@ -205,7 +199,7 @@ export const SPECS: ServerSpec[] = [
     name: "ours (KV file)",
     kind: "ours",
     start: (port, dir) =>
-      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+      spawn(Deno.execPath(), ["run", ...START_FLAGS, path("main.ts"), "listen"], {
         ...OURS_ENV,
         PORT: String(port),
         CHAT_KV_PATH: `${dir}/kv-file.kv`,
@@ -215,7 +209,7 @@ export const SPECS: ServerSpec[] = [
     name: "ours (KV :memory:)",
     kind: "ours",
     start: (port) =>
-      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+      spawn(Deno.execPath(), ["run", ...START_FLAGS, path("main.ts"), "listen"], {
         ...OURS_ENV,
         PORT: String(port),
         CHAT_KV_PATH: ":memory:",
@@ -242,7 +236,7 @@ export const SPECS: ServerSpec[] = [
     processes: 2,
     redis: "one",
     start: (port, _dir, redisUrl) =>
-      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+      spawn(Deno.execPath(), ["run", ...START_FLAGS, path("main.ts"), "listen"], {
         ...OURS_ENV,
         PORT: String(port),
         CHAT_REDIS_URL: redisUrl,
@@ -256,7 +250,7 @@ export const SPECS: ServerSpec[] = [
     processes: 2,
     redis: "cluster",
     start: (port, _dir, seeds) =>
-      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+      spawn(Deno.execPath(), ["run", ...START_FLAGS, path("main.ts"), "listen"], {
         ...OURS_ENV,
         PORT: String(port),
         CHAT_REDIS_CLUSTER: seeds,
@@ -269,7 +263,7 @@ export const SPECS: ServerSpec[] = [
     processes: 2,
     redis: "cluster+replicas",
     start: (port, _dir, seeds) =>
-      spawn(Deno.execPath(), ["run", ...PERMISSIONS, path("main.ts"), "listen"], {
+      spawn(Deno.execPath(), ["run", ...START_FLAGS, path("main.ts"), "listen"], {
         ...OURS_ENV,
         PORT: String(port),
         CHAT_REDIS_CLUSTER: seeds,

@@ -2,6 +2,7 @@ import { monotonicFactory } from "ulid";
 import { type Chat, type ChatOptions, createChat } from "../src/mod.ts";
 
 import { freePort } from "../bench/loopback.ts";
+import { startTaskFlags } from "../src/cli/start_task.ts";
 export { freePort, healthNode } from "../bench/loopback.ts";
 
 /** A JSON event as a client sees it. */
@@ -88,23 +89,13 @@ export async function eventually(
   }
 }
 
-/**
- * The flags `deno task start` runs `main.ts` with (permissions, V8 settings), read from
- * deno.json: the tests start what users start.
- */
-export const START_FLAGS: readonly string[] = (() => {
-  const task: string = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.start;
-  const words = task.split(/\s+/);
-  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
-})();
-
 /** The command `deno task start` runs (`main.ts listen`), with more arguments and settings. */
 export function startCommand(
   env: Record<string, string>,
   options: { args?: readonly string[]; stdout?: "piped" | "null"; stderr?: "piped" | "null" } = {},
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...START_FLAGS, "main.ts", "listen", ...(options.args ?? [])],
+    args: ["run", ...startTaskFlags(), "main.ts", "listen", ...(options.args ?? [])],
     env: { CHAT_LOG: "off", ...env },
     stdout: options.stdout ?? "null",
     stderr: options.stderr ?? "null",

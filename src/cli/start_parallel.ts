@@ -6,24 +6,19 @@
  * @module
  */
 import { jsonLogger } from "../log.ts";
+import { startTaskFlags } from "./start_task.ts";
 
 const port = Deno.env.get("PORT") || "8000";
 const hostname = Deno.env.get("HOSTNAME") || "0.0.0.0";
 const isolates = Deno.env.get("CHAT_ISOLATES");
 const main = new URL("../../main.ts", import.meta.url).pathname;
-/** The V8 settings of `deno task start` (deno.json), so that both starts run the chat alike. */
-const v8Flags = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)))
-  .tasks.start.split(/\s+/).filter((word: string) => word.startsWith("--v8-flags="));
 
 const command = new Deno.Command(Deno.execPath(), {
   args: [
     "serve",
     "--parallel",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-    ...v8Flags,
+    // As `deno task start` runs it: its permissions and V8 settings.
+    ...startTaskFlags(),
     "--port",
     port,
     "--host",
