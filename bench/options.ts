@@ -1,6 +1,6 @@
 /**
  * What every part of `deno task bench` shares: its flags, the size of a message, how a figure
- * is printed.
+ * is printed, how the docs it rewrites are written.
  *
  * @module
  */
@@ -39,3 +39,13 @@ export const fmt = (n: number, digits = 0) =>
   Number.isFinite(n)
     ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : "–";
+
+/**
+ * Writes each file (path → text), then formats them as `deno fmt` wants, so that `deno task check`
+ * stays clean after a run.
+ */
+export async function writeFormatted(files: Record<string, string>): Promise<void> {
+  for (const [file, text] of Object.entries(files)) await Deno.writeTextFile(file, text);
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", ...Object.keys(files)] })
+    .output();
+}

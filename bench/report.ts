@@ -5,7 +5,7 @@
  */
 
 import type { Row } from "./workloads.ts";
-import { fmt } from "./options.ts";
+import { fmt, writeFormatted } from "./options.ts";
 import { path } from "./servers.ts";
 
 /** The table of every server's row. */
@@ -55,8 +55,7 @@ export async function replaceBetween(file: string, name: string, content: string
   const end = text.indexOf(`<!-- ${name}:end -->`);
   if (start < 0 || end < start) return;
   const head = text.slice(0, start + `<!-- ${name}:start -->`.length);
-  await Deno.writeTextFile(file, `${head}\n\n${content}\n\n${text.slice(end)}`);
-  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", file] }).output();
+  await writeFormatted({ [file]: `${head}\n\n${content}\n\n${text.slice(end)}` });
 }
 
 /** Runs bench/kv_cost.ts (KV operations per message, join and heartbeat) and returns its table. */

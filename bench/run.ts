@@ -17,7 +17,7 @@
  * @module
  */
 
-import { ONLY, SMOKE } from "./options.ts";
+import { ONLY, SMOKE, writeFormatted } from "./options.ts";
 import { CURVE_SERVERS, curves, measure, Row } from "./workloads.ts";
 import { kvCosts, machine, replaceBetween, table } from "./report.ts";
 import { haveRedis, path, SPECS } from "./servers.ts";
@@ -108,9 +108,7 @@ async function main(): Promise<void> {
   text = start >= 0 && end > start
     ? text.slice(0, start) + report + text.slice(end + "<!-- bench:end -->".length)
     : `# Benchmarks\n\n${report}\n`;
-  await Deno.writeTextFile(file, text);
-  // Keep the file as `deno fmt` wants it, so that `deno task test` stays clean after a run.
-  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", file] }).output();
+  await writeFormatted({ [file]: text });
   console.error(`bench: wrote ${file}`);
 }
 

@@ -24,6 +24,7 @@
 import { path, pinServers, SPECS, startServer } from "./servers.ts";
 import { type Figure, measureShape, type Shape } from "./shape_load.ts";
 import { lineChart } from "./svg_chart.ts";
+import { writeFormatted } from "./options.ts";
 
 const SMOKE = Deno.args.includes("--smoke");
 const flag = (name: string) =>
@@ -146,10 +147,9 @@ async function curveReport(curve: Figure[]): Promise<string> {
         series: series((f) => f.cpuUsPerMessage),
       }),
     };
-    const files = Object.keys(charts).map((file) => path(`docs/${file}`));
-    for (const [i, svg] of Object.values(charts).entries()) await Deno.writeTextFile(files[i], svg);
-    // As `deno fmt` wants them, so that `deno task check` stays clean after a run.
-    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", ...files] }).output();
+    await writeFormatted(
+      Object.fromEntries(Object.entries(charts).map(([file, svg]) => [path(`docs/${file}`), svg])),
+    );
   }
   const cell = (f: Figure | undefined) =>
     f

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { fmt, ONLY, sleep, SMOKE } from "./options.ts";
+import { fmt, ONLY, sleep, SMOKE, writeFormatted } from "./options.ts";
 import { connectAll, fixedLoad, quiet, saturate, stormOf } from "./load.ts";
 import { path, serverMemory, type ServerSpec, startServer } from "./servers.ts";
 import { lineChart } from "./svg_chart.ts";
@@ -195,10 +195,9 @@ export async function curves(dir: string, specs: ServerSpec[]): Promise<string> 
     }),
   };
   if (!SMOKE && !ONLY) {
-    const files = Object.keys(charts).map((file) => path(`docs/${file}`));
-    for (const [i, svg] of Object.values(charts).entries()) await Deno.writeTextFile(files[i], svg);
-    // As `deno fmt` wants them, so that `deno task check` stays clean after a run.
-    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", ...files] }).output();
+    await writeFormatted(
+      Object.fromEntries(Object.entries(charts).map(([file, svg]) => [path(`docs/${file}`), svg])),
+    );
   }
   const lines = [
     "| server | " + CLIENT_SIZES.map((n) => `${n} clients: deliveries/s, p99 ms`).join(" | ") +
